@@ -1,0 +1,147 @@
+"""e-ID bearer tokens: verified against the provider's public key or JWKS, never trusted on their word.
+
+The development issuer key (`superapp token`) is trusted only when `SUPERAPP_EID_ACCEPT_DEV_KEY` allows
+it, which it does by default outside production and never by default in production.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from core.id_numbers import looks_like_id_number
+from core.settings import Settings
+
+ALGORITHMS = ["RS256", "ES256"]
+DEV_KEY_ID = "superapp-dev"
+
+
+class AuthError(Exception):
+    """Why a token was refused, as a stable reason for `extensions.reason`."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+@dataclass(frozen=True)
+class Principal:
+    id_number: str
+    claims: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Key:
+    kid: str | None
+    key: Any
+
+
+def load_dev_private_key(path: Path) -> ec.EllipticCurvePrivateKey:
+    """The local development issuer's key, made on first use (mode 0600)."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = ec.generate_private_key(ec.SECP256R1())
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+        path.touch(mode=0o600)
+        path.write_bytes(pem)
+    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(loaded, ec.EllipticCurvePrivateKey):
+        raise ValueError(f"{path} is not an EC private key")
+    return loaded
+
+
+def issue_dev_token(settings: Settings, *, id_number: str, ttl_seconds: int = 12 * 3600,
+                    extra_claims: dict[str, Any] | None = None) -> str:
+    now = int(time.time())
+    claims: dict[str, Any] = {"iss": settings.eid_issuer, "aud": settings.eid_audience, "sub": id_number,
+                              "iat": now, "nbf": now, "exp": now + ttl_seconds, **(extra_claims or {})}
+    key = load_dev_private_key(settings.dev_key_path)
+    return jwt.encode(claims, key, algorithm="ES256", headers={"kid": DEV_KEY_ID})
+
+
+def _configured_keys(settings: Settings) -> list[_Key]:
+    keys: list[_Key] = []
+    if settings.eid_public_key_file:
+        keys.append(_Key(None, serialization.load_pem_public_key(settings.eid_public_key_file.read_bytes())))
+    if settings.eid_jwks_file:
+        jwks = jwt.PyJWKSet.from_json(settings.eid_jwks_file.read_text(encoding="utf-8"))
+        keys.extend(_Key(k.key_id, k.key) for k in jwks.keys)
+    if settings.eid_accept_dev_key:
+        keys.append(_Key(DEV_KEY_ID, load_dev_private_key(settings.dev_key_path).public_key()))
+    return keys
+
+
+class TokenVerifier:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._keys = _configured_keys(settings)
+
+    def _candidates(self, token: str) -> list[_Key]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.DecodeError as exc:
+            raise AuthError("MALFORMED_TOKEN") from exc
+        if header.get("alg") not in ALGORITHMS:
+            raise AuthError("UNSUPPORTED_ALGORITHM")
+        kid = header.get("kid")
+        matching = [k for k in self._keys if kid is not None and k.kid == kid]
+        return matching or [k for k in self._keys if k.kid is None or kid is None]
+
+    def verify(self, token: str) -> Principal:
+        candidates = self._candidates(token)
+        if not candidates:
+            raise AuthError("UNKNOWN_KEY")
+        last: AuthError = AuthError("BAD_SIGNATURE")
+        for candidate in candidates:
+            try:
+                claims = jwt.decode(
+                    token, candidate.key, algorithms=ALGORITHMS, audience=self._settings.eid_audience,
+                    issuer=self._settings.eid_issuer, leeway=self._settings.eid_leeway_seconds,
+                    options={"require": ["exp", "iss", "aud", "sub"]},
+                )
+            except jwt.InvalidSignatureError:
+                continue
+            except jwt.ExpiredSignatureError as exc:
+                raise AuthError("TOKEN_EXPIRED") from exc
+            except jwt.InvalidAudienceError as exc:
+                raise AuthError("WRONG_AUDIENCE") from exc
+            except jwt.InvalidIssuerError as exc:
+                raise AuthError("WRONG_ISSUER") from exc
+            except jwt.ImmatureSignatureError as exc:
+                raise AuthError("TOKEN_NOT_YET_VALID") from exc
+            except jwt.MissingRequiredClaimError as exc:
+                raise AuthError("MISSING_CLAIM") from exc
+            except jwt.PyJWTError as exc:
+                last = AuthError("MALFORMED_TOKEN")
+                last.__cause__ = exc
+                continue
+            subject = str(claims["sub"])
+            if not looks_like_id_number(subject):
+                raise AuthError("BAD_SUBJECT")
+            return Principal(id_number=subject, claims=claims)
+        raise last
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise AuthError("MALFORMED_HEADER")
+    return value.strip()
+
+
+def public_jwks(settings: Settings) -> str:
+    """The dev issuer's public key as a JWKS document (for tools that want to verify demo tokens)."""
+    public = load_dev_private_key(settings.dev_key_path).public_key()
+    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(public))
+    jwk.update({"kid": DEV_KEY_ID, "use": "sig", "alg": "ES256"})
+    return json.dumps({"keys": [jwk]})

@@ -1,0 +1,61 @@
+"""Per-request context: who is asking, in which language, and the request's DataLoaders."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import date
+
+import strawberry
+
+from api.auth import AuthError, Principal
+from api.graphql.loaders import Loaders
+from core.citizens import citizen_by_id_number, enrol_citizen
+from core.db import Database
+from core.deadlines import HolidayCalendar
+from core.errors import DomainError, ErrorCode
+from core.models import Citizen
+from core.settings import Settings
+
+
+class Unauthenticated(DomainError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(ErrorCode.UNAUTHENTICATED)
+        self.reason = reason
+
+
+@dataclass
+class Context:
+    settings: Settings
+    db: Database
+    calendar: HolidayCalendar
+    today: date
+    locale: str
+    principal: Principal | None
+    auth_error: AuthError | None
+    loaders: Loaders
+    _citizen: Citizen | None = None
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def citizen(self) -> Citizen:
+        """The signed-in citizen, enrolled on first sign-in; UNAUTHENTICATED without a valid token."""
+        if self.principal is None:
+            raise Unauthenticated(self.auth_error.reason if self.auth_error else "MISSING_TOKEN")
+        async with self._lock:
+            if self._citizen is None:
+                async with self.db.read() as session:
+                    self._citizen = await citizen_by_id_number(session, self.principal.id_number)
+                if self._citizen is None:
+                    async with self.db.write() as session:
+                        self._citizen = await enrol_citizen(
+                            session, id_number=self.principal.id_number, claims=self.principal.claims
+                        )
+            return self._citizen
+
+    async def citizen_id(self) -> int:
+        citizen = await self.citizen()
+        assert citizen.id is not None
+        return citizen.id
+
+
+Info = strawberry.Info[Context, None]

@@ -1,0 +1,82 @@
+"""How errors leave the server: typed `extensions.code` always, internals never.
+
+Our DomainErrors keep their code and both languages; parse, validation and variable errors get GraphQL's
+well-known codes; anything unexpected is logged with a reference and answered as INTERNAL_ERROR with that
+reference only, so no exception text (or personal data inside it) reaches a client.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from api.graphql.context import Unauthenticated
+from core.errors import DomainError, ErrorCode, render
+
+log = logging.getLogger("superapp.graphql")
+
+PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+BAD_USER_INPUT = ErrorCode.BAD_USER_INPUT.value
+
+
+def _domain(error: GraphQLError, original: DomainError, locale: str) -> GraphQLError:
+    extensions: dict[str, object] = {"code": original.code.value, "messageVi": original.message_vi,
+                                     "messageEn": original.message_en}
+    if original.field:
+        extensions["field"] = original.field
+    if isinstance(original, Unauthenticated):
+        extensions["reason"] = original.reason
+    message = original.message_en if locale == "en" else original.message_vi
+    return GraphQLError(message, nodes=error.nodes, source=error.source, positions=error.positions,
+                        path=error.path, extensions=extensions)
+
+
+def _internal(error: GraphQLError, locale: str) -> GraphQLError:
+    reference = uuid.uuid4().hex[:12]
+    log.error("unexpected error in %s (reference %s)", ".".join(map(str, error.path or [])), reference,
+              exc_info=error.original_error)
+    vi, en = render(ErrorCode.INTERNAL_ERROR, {"reference": reference})
+    return GraphQLError(en if locale == "en" else vi, nodes=error.nodes, source=error.source,
+                        positions=error.positions, path=error.path,
+                        extensions={"code": ErrorCode.INTERNAL_ERROR.value, "reference": reference,
+                                    "messageVi": vi, "messageEn": en})
+
+
+def _request_error(error: GraphQLError) -> GraphQLError:
+    if error.message.startswith("Syntax Error"):
+        code = PARSE_FAILED
+    elif error.message.startswith("Variable '$"):
+        code = BAD_USER_INPUT
+    else:
+        code = VALIDATION_FAILED
+    error.extensions = {**(error.extensions or {}), "code": code}
+    return error
+
+
+def shape(error: GraphQLError, locale: str) -> GraphQLError:
+    original = error.original_error
+    if isinstance(original, DomainError):
+        return _domain(error, original, locale)
+    if original is not None and not isinstance(original, GraphQLError):
+        return _internal(error, locale)
+    if error.path is None:
+        return _request_error(error)
+    if not (error.extensions or {}).get("code"):
+        error.extensions = {**(error.extensions or {}), "code": BAD_USER_INPUT}
+    return error
+
+
+class ShapeErrors(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is None or not getattr(result, "errors", None):
+            return
+        context = self.execution_context.context
+        locale = getattr(context, "locale", "vi")
+        result.errors = [shape(e, locale) for e in result.errors]

@@ -1,0 +1,62 @@
+"""submitDossier: file a new dossier; user mistakes come back as typed `errors`, never as exceptions."""
+
+from __future__ import annotations
+
+import strawberry
+from sqlalchemy.exc import IntegrityError
+from strawberry.scalars import JSON
+
+from api.graphql.context import Info
+from api.graphql.types.common import UserError
+from api.graphql.types.dossier import Dossier
+from core.clock import utc_now
+from core.dossiers import Submission, find_submission, submit_dossier
+from core.errors import DomainError, ErrorCode
+
+
+@strawberry.input
+class SubmitDossierInput:
+    procedure_code: str
+    form_data: JSON = strawberry.field(description="Answers to the procedure's e-form; profile fields are pre-filled.")
+    client_mutation_id: str | None = strawberry.field(
+        default=None, description="Idempotency key: a retry with the same id returns the first dossier."
+    )
+
+
+@strawberry.type
+class SubmitDossierPayload:
+    dossier: Dossier | None
+    errors: list[UserError]
+    client_mutation_id: str | None
+
+
+async def submit_dossier_mutation(info: Info, input: SubmitDossierInput) -> SubmitDossierPayload:
+    ctx = info.context
+    citizen = await ctx.citizen()
+    assert citizen.id is not None
+    if not isinstance(input.form_data, dict):
+        error = DomainError(ErrorCode.INVALID_TYPE, field="formData", label="formData", expected="đối tượng JSON",
+                            expected_en="a JSON object")
+        return _failed(error, input, ctx.locale)
+    submission = Submission(procedure_code=input.procedure_code, form_data=input.form_data,
+                            client_mutation_id=input.client_mutation_id)
+    try:
+        async with ctx.db.write() as session:
+            row = await submit_dossier(session, citizen=citizen, submission=submission, now=utc_now(),
+                                       calendar=ctx.calendar, tz_name=ctx.settings.timezone)
+    except DomainError as error:
+        return _failed(error, input, ctx.locale)
+    except IntegrityError:
+        # Two retries of one submission raced; the first one won and is the answer for both.
+        async with ctx.db.read() as session:
+            found = await find_submission(session, citizen_id=citizen.id, submission=submission)
+        if found is None:
+            raise
+        row = found
+    return SubmitDossierPayload(dossier=Dossier.from_row(row), errors=[],
+                                client_mutation_id=input.client_mutation_id)
+
+
+def _failed(error: DomainError, input: SubmitDossierInput, locale: str) -> SubmitDossierPayload:
+    return SubmitDossierPayload(dossier=None, client_mutation_id=input.client_mutation_id,
+                                errors=[UserError.from_field_error(e, locale) for e in error.errors])

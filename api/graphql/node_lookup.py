@@ -1,0 +1,39 @@
+"""`node(id)`: global ids dispatched by type, each read scoped exactly like its own root field."""
+
+from __future__ import annotations
+
+from strawberry import relay
+
+from api.graphql.context import Info
+from api.graphql.types.catalogue import Agency, Procedure
+from api.graphql.types.dossier import Document, Dossier
+from core import catalogue, dossiers
+from core.documents import citizen_document
+from core.errors import not_found
+
+
+async def resolve(info: Info, gid: relay.GlobalID) -> relay.Node:
+    """Unknown type, unknown key and "not yours" all answer the same NOT_FOUND."""
+    ctx = info.context
+    kind, key = gid.type_name, gid.node_id
+    if kind == "Dossier":
+        citizen_id = await ctx.citizen_id()
+        async with ctx.db.read() as session:
+            return Dossier.from_row(await dossiers.citizen_dossier(session, citizen_id=citizen_id, code=key))
+    if kind == "Document" and key.isdigit():
+        citizen_id = await ctx.citizen_id()
+        async with ctx.db.read() as session:
+            document = await citizen_document(session, citizen_id=citizen_id, document_id=int(key))
+        if document is not None:
+            return Document.from_row(document)
+    if kind == "Procedure":
+        async with ctx.db.read() as session:
+            procedure = await catalogue.procedure_by_code(session, key)
+        if procedure is not None and procedure.active:
+            return Procedure.from_row(procedure)
+    if kind == "Agency":
+        async with ctx.db.read() as session:
+            agency = await catalogue.agency_by_code(session, key)
+        if agency is not None:
+            return Agency.from_row(agency)
+    raise not_found("đối tượng", "Object")

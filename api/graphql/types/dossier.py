@@ -1,0 +1,116 @@
+"""A citizen's dossiers, their status history and the documents issued for them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+
+from api.graphql.context import Info
+from api.graphql.types.catalogue import Agency, Procedure
+from api.graphql.types.common import DossierStatus, LocalizedText
+from core import models
+from core.deadlines import deadline_for
+from core.dossier_status import DossierStatus as CoreStatus
+
+
+def _status_label(status: CoreStatus) -> LocalizedText:
+    return LocalizedText(vi=status.label_vi, en=status.label_en)
+
+
+@strawberry.type(description="One entry of the append-only status history.")
+class DossierEvent:
+    seq: int
+    status: DossierStatus  # type: ignore[valid-type]
+    status_code: int = strawberry.field(description="National status code 1-10.")
+    status_label: LocalizedText
+    from_status: DossierStatus | None  # type: ignore[valid-type]
+    source: str = strawberry.field(description="citizen | agency | system")
+    note: LocalizedText | None
+    occurred_at: datetime
+
+    @classmethod
+    def from_row(cls, row: models.DossierEvent) -> DossierEvent:
+        status = CoreStatus(row.status)
+        note = LocalizedText(vi=row.note_vi, en=row.note_en or row.note_vi) if row.note_vi else None
+        return cls(seq=row.seq, status=status, status_code=status.national_code,
+                   status_label=_status_label(status),
+                   from_status=CoreStatus(row.from_status) if row.from_status else None,
+                   source=row.source, note=note, occurred_at=row.occurred_at)
+
+
+@strawberry.type(description="An issued result or card in the citizen's document wallet.")
+class Document(relay.Node):
+    key: relay.NodeID[int]
+    kind: str
+    title: LocalizedText
+    number: str
+    issued_at: datetime
+    valid_until: date | None
+
+    @classmethod
+    def from_row(cls, row: models.Document) -> Document:
+        assert row.id is not None
+        return cls(key=row.id, kind=row.kind, title=LocalizedText(vi=row.title_vi, en=row.title_en),
+                   number=row.number, issued_at=row.issued_at, valid_until=row.valid_until)
+
+
+@strawberry.type(description="An application (hồ sơ) the citizen filed with an agency.")
+class Dossier(relay.Node):
+    key: relay.NodeID[str]
+    code: str = strawberry.field(description="`<agency code>-<yymmdd>-<daily sequence>`.")
+    status: DossierStatus  # type: ignore[valid-type]
+    status_code: int = strawberry.field(description="National status code 1-10.")
+    status_label: LocalizedText
+    submitted_at: datetime
+    due_date: date = strawberry.field(description="Appointment date (ngày hẹn trả), in working days.")
+    updated_at: datetime
+    version: int = strawberry.field(description="Grows by one with every change.")
+    form_data: JSON
+    row_id: strawberry.Private[int]
+    procedure_id: strawberry.Private[int]
+    agency_id: strawberry.Private[int]
+
+    @strawberry.field(description="Past the due date while the agency's clock runs (derived, never stored).")
+    def overdue(self, info: Info) -> bool:
+        return self._deadline(info).overdue
+
+    @strawberry.field(description="Due within one working day: time to warn.")
+    def due_soon(self, info: Info) -> bool:
+        return self._deadline(info).due_soon
+
+    @strawberry.field(description="Working days from today to the due date; negative once past it.")
+    def working_days_left(self, info: Info) -> int:
+        return self._deadline(info).working_days_left
+
+    def _deadline(self, info: Info):  # type: ignore[no-untyped-def]
+        ctx = info.context
+        return deadline_for(status=CoreStatus(self.status), due_date=self.due_date, today=ctx.today,
+                            calendar=ctx.calendar)
+
+    @strawberry.field
+    async def procedure(self, info: Info) -> Procedure:
+        return Procedure.from_row(await info.context.loaders.procedure.load(self.procedure_id))
+
+    @strawberry.field(description="The receiving agency.")
+    async def agency(self, info: Info) -> Agency:
+        return Agency.from_row(await info.context.loaders.agency.load(self.agency_id))
+
+    @strawberry.field(description="Status history, oldest first.")
+    async def events(self, info: Info) -> list[DossierEvent]:
+        return [DossierEvent.from_row(e) for e in await info.context.loaders.events.load(self.row_id)]
+
+    @strawberry.field(description="Documents issued as this dossier's result.")
+    async def documents(self, info: Info) -> list[Document]:
+        return [Document.from_row(d) for d in await info.context.loaders.documents.load(self.row_id)]
+
+    @classmethod
+    def from_row(cls, row: models.Dossier) -> Dossier:
+        assert row.id is not None
+        status = CoreStatus(row.status)
+        return cls(key=row.code, code=row.code, status=status, status_code=status.national_code,
+                   status_label=_status_label(status), submitted_at=row.submitted_at, due_date=row.due_date,
+                   updated_at=row.updated_at, version=row.version, form_data=row.form_data, row_id=row.id,
+                   procedure_id=row.procedure_id, agency_id=row.agency_id)

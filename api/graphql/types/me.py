@@ -1,0 +1,54 @@
+"""The signed-in citizen's own profile and wallet."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from api.graphql.context import Info
+from api.graphql.types.dossier import Document
+from core import models
+from core.catalogue import procedure_by_code
+from core.citizens import profile_of
+from core.documents import citizen_documents
+from core.errors import DomainError, ErrorCode
+from core.forms import prefill
+
+
+@strawberry.type(description="The signed-in citizen.")
+class Me:
+    id_number: str = strawberry.field(description="Personal identification number (12 digits).")
+    full_name: str
+    birth_date: date | None
+    sex: str | None
+    hometown: str | None
+    permanent_address: str | None
+    phone: str | None
+    email: str | None
+    citizen_id: strawberry.Private[int]
+
+    @strawberry.field(description="The document wallet, newest first.")
+    async def documents(self, info: Info) -> list[Document]:
+        async with info.context.db.read() as session:
+            rows = await citizen_documents(session, citizen_id=self.citizen_id)
+        return [Document.from_row(r) for r in rows]
+
+    @strawberry.field(description="The procedure's e-form with the fields we already know filled in.")
+    async def form_prefill(self, info: Info, procedure_code: str) -> JSON:
+        async with info.context.db.read() as session:
+            procedure = await procedure_by_code(session, procedure_code)
+        if procedure is None or not procedure.active:
+            raise DomainError(ErrorCode.PROCEDURE_NOT_AVAILABLE, field="procedureCode", code=procedure_code)
+        citizen = await info.context.citizen()
+        filled: dict[str, Any] = prefill(procedure.form_schema, {}, profile_of(citizen))
+        return filled
+
+    @classmethod
+    def from_row(cls, row: models.Citizen) -> Me:
+        assert row.id is not None
+        return cls(id_number=row.id_number, full_name=row.full_name, birth_date=row.birth_date, sex=row.sex,
+                   hometown=row.hometown, permanent_address=row.permanent_address, phone=row.phone,
+                   email=row.email, citizen_id=row.id)

@@ -1,0 +1,1 @@
+"""Shared kernel: settings, storage, domain rules. Imports nothing from api, services, sync or notifications."""

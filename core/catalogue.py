@@ -1,0 +1,56 @@
+"""The public procedure catalogue: search that ignores diacritics, keyset pages ordered by code."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from core.models import Agency, Procedure
+from core.pagination import Page, PageRequest, cut
+from core.text import fold
+
+CURSOR_KIND = "procedure"
+
+
+def _like_pattern(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def search_procedures(
+    session: AsyncSession, *, page: PageRequest, search: str | None = None, agency_code: str | None = None
+) -> Page[Procedure]:
+    query = select(Procedure).where(col(Procedure.active).is_(True))
+    for term in fold(search or "").split():
+        query = query.where(col(Procedure.search_text).like(_like_pattern(term), escape="\\"))
+    if agency_code:
+        query = query.join(Agency, col(Agency.id) == Procedure.agency_id).where(Agency.code == agency_code)
+    if page.after:
+        query = query.where(col(Procedure.code) > str(page.after[0]))
+    rows = (await session.execute(query.order_by(col(Procedure.code)).limit(page.first + 1))).scalars()
+    return cut(list(rows), page.first, lambda p: [p.code])
+
+
+async def procedure_by_code(session: AsyncSession, code: str) -> Procedure | None:
+    result = await session.execute(select(Procedure).where(Procedure.code == code))
+    return result.scalars().first()
+
+
+async def procedures_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Procedure]:
+    rows = (await session.execute(select(Procedure).where(col(Procedure.id).in_(ids)))).scalars()
+    return {p.id: p for p in rows if p.id is not None}
+
+
+async def agencies_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Agency]:
+    rows = (await session.execute(select(Agency).where(col(Agency.id).in_(ids)))).scalars()
+    return {a.id: a for a in rows if a.id is not None}
+
+
+def search_text_for(*, code: str, name_vi: str, name_en: str) -> str:
+    return fold(f"{code} {name_vi} {name_en}")
+
+
+async def agency_by_code(session: AsyncSession, code: str) -> Agency | None:
+    return (await session.execute(select(Agency).where(Agency.code == code))).scalars().first()

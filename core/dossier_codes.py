@@ -1,0 +1,44 @@
+"""Dossier codes: `<receiving agency code>-<yymmdd received>-<4-digit daily sequence of that agency>`.
+
+The sequence comes from one upsert on `dossier_sequence` inside the transaction that stores the dossier.
+On PostgreSQL the conflicting insert takes the row lock, so concurrent submissions queue on it and each
+sees the previous one's increment; on SQLite writers are serialized by `BEGIN IMMEDIATE`. A rolled-back
+submission gives its number back, so codes stay gapless per agency and day.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.errors import DomainError, ErrorCode
+
+MAX_DAILY_SEQUENCE = 9999
+AGENCY_CODE = re.compile(r"[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[0-9A-Z]{3}")
+DOSSIER_CODE = re.compile(r"(?P<agency>[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[0-9A-Z]{3})-(?P<day>[0-9]{6})-(?P<seq>[0-9]{4})")
+
+_NEXT = text(
+    "INSERT INTO dossier_sequence (agency_code, day, value) VALUES (:agency, :day, 1) "
+    "ON CONFLICT (agency_code, day) DO UPDATE SET value = dossier_sequence.value + 1 "
+    "RETURNING value"
+)
+
+
+def format_code(agency_code: str, received: date, sequence: int) -> str:
+    if not AGENCY_CODE.fullmatch(agency_code):
+        raise ValueError(f"agency code {agency_code!r} is not shaped V1V2V3.Z1Z2.Y1Y2.MX1X2")
+    if not 1 <= sequence <= MAX_DAILY_SEQUENCE:
+        raise ValueError(f"daily sequence {sequence} outside 1..{MAX_DAILY_SEQUENCE}")
+    return f"{agency_code}-{received:%y%m%d}-{sequence:04d}"
+
+
+async def next_dossier_code(session: AsyncSession, *, agency_code: str, received: date) -> str:
+    """Take the agency's next number for `received`, in the caller's transaction."""
+    result = await session.execute(_NEXT, {"agency": agency_code, "day": f"{received:%y%m%d}"})
+    sequence = int(result.scalar_one())
+    if sequence > MAX_DAILY_SEQUENCE:
+        raise DomainError(ErrorCode.DAILY_SEQUENCE_EXHAUSTED)
+    return format_code(agency_code, received, sequence)

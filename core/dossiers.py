@@ -1,0 +1,218 @@
+"""Dossiers: submission, the citizen's own reads, and status changes through the state machine.
+
+Every read here is scoped by `citizen_id`: a dossier of someone else is indistinguishable from one that
+does not exist. Status changes append to `dossier_event` and update the dossier's current status in the
+same transaction, under the dossier's row lock, so the stored status is always the replay of its events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from core.catalogue import procedure_by_code
+from core.citizens import profile_of
+from core.clock import local_date
+from core.deadlines import HolidayCalendar
+from core.dossier_codes import next_dossier_code
+from core.dossier_status import WITHDRAWABLE, DossierStatus, check_transition
+from core.errors import DomainError, ErrorCode, not_found
+from core.forms import prefill, validate_form
+from core.models import Agency, Citizen, Dossier, DossierEvent
+from core.pagination import Page, PageRequest, cut
+
+CURSOR_KIND = "dossier"
+
+
+@dataclass(frozen=True)
+class Submission:
+    procedure_code: str
+    form_data: dict[str, Any]
+    client_mutation_id: str | None = None
+
+    def fingerprint(self) -> str:
+        canonical = json.dumps([self.procedure_code, self.form_data], sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _dossier_not_found() -> DomainError:
+    return not_found("hồ sơ", "Dossier")
+
+
+async def _existing_submission(
+    session: AsyncSession, *, citizen_id: int, submission: Submission
+) -> Dossier | None:
+    if submission.client_mutation_id is None:
+        return None
+    query = select(Dossier).where(
+        Dossier.citizen_id == citizen_id, Dossier.client_mutation_id == submission.client_mutation_id
+    )
+    existing = (await session.execute(query)).scalars().first()
+    if existing is not None and existing.request_hash != submission.fingerprint():
+        raise DomainError(ErrorCode.IDEMPOTENCY_KEY_REUSED, field="clientMutationId")
+    return existing
+
+
+async def submit_dossier(
+    session: AsyncSession,
+    *,
+    citizen: Citizen,
+    submission: Submission,
+    now: datetime,
+    calendar: HolidayCalendar,
+    tz_name: str,
+) -> Dossier:
+    """Store a new dossier and its first event; a repeated `client_mutation_id` returns the first one."""
+    assert citizen.id is not None
+    existing = await _existing_submission(session, citizen_id=citizen.id, submission=submission)
+    if existing is not None:
+        return existing
+    procedure = await procedure_by_code(session, submission.procedure_code)
+    if procedure is None or not procedure.active:
+        raise DomainError(ErrorCode.PROCEDURE_NOT_AVAILABLE, field="procedureCode",
+                          code=submission.procedure_code)
+    form = prefill(procedure.form_schema, submission.form_data, profile_of(citizen))
+    validate_form(procedure.form_schema, form)
+    agency = await session.get(Agency, procedure.agency_id)
+    assert agency is not None
+    received = local_date(now, tz_name)
+    dossier = Dossier(
+        code=await next_dossier_code(session, agency_code=agency.code, received=received),
+        citizen_id=citizen.id,
+        procedure_id=procedure.id or 0,
+        agency_id=agency.id or 0,
+        status=DossierStatus.SUBMITTED,
+        form_data=form,
+        submitted_at=now,
+        due_date=calendar.add_working_days(received, procedure.processing_days),
+        updated_at=now,
+        client_mutation_id=submission.client_mutation_id,
+        request_hash=submission.fingerprint(),
+    )
+    session.add(dossier)
+    await session.flush()
+    assert dossier.id is not None
+    session.add(
+        DossierEvent(dossier_id=dossier.id, seq=1, from_status=None, status=DossierStatus.SUBMITTED,
+                     source="citizen", occurred_at=now, recorded_at=now)
+    )
+    await session.flush()
+    return dossier
+
+
+async def find_submission(
+    session: AsyncSession, *, citizen_id: int, submission: Submission
+) -> Dossier | None:
+    """After a lost race on the same `client_mutation_id`: the winner's dossier."""
+    return await _existing_submission(session, citizen_id=citizen_id, submission=submission)
+
+
+async def citizen_dossier(
+    session: AsyncSession, *, citizen_id: int, code: str, for_update: bool = False
+) -> Dossier:
+    query = select(Dossier).where(Dossier.code == code, Dossier.citizen_id == citizen_id)
+    if for_update:
+        query = query.with_for_update()
+    dossier = (await session.execute(query)).scalars().first()
+    if dossier is None:
+        raise _dossier_not_found()
+    return dossier
+
+
+async def citizen_dossier_by_id(session: AsyncSession, *, citizen_id: int, dossier_id: int) -> Dossier:
+    query = select(Dossier).where(Dossier.id == dossier_id, Dossier.citizen_id == citizen_id)
+    dossier = (await session.execute(query)).scalars().first()
+    if dossier is None:
+        raise _dossier_not_found()
+    return dossier
+
+
+async def list_citizen_dossiers(
+    session: AsyncSession,
+    *,
+    citizen_id: int,
+    page: PageRequest,
+    statuses: Sequence[DossierStatus] | None = None,
+) -> Page[Dossier]:
+    """Newest first; the keyset is (submitted_at, id), matching `ix_dossier_citizen_newest`."""
+    query = select(Dossier).where(Dossier.citizen_id == citizen_id)
+    if statuses:
+        query = query.where(col(Dossier.status).in_([s.value for s in statuses]))
+    if page.after:
+        at, last_id = datetime.fromisoformat(str(page.after[0])), int(page.after[1])
+        query = query.where(
+            or_(col(Dossier.submitted_at) < at, and_(col(Dossier.submitted_at) == at, col(Dossier.id) < last_id))
+        )
+    query = query.order_by(col(Dossier.submitted_at).desc(), col(Dossier.id).desc()).limit(page.first + 1)
+    rows = list((await session.execute(query)).scalars())
+    return cut(rows, page.first, lambda d: [d.submitted_at.isoformat(), d.id])
+
+
+async def events_for(session: AsyncSession, dossier_ids: Sequence[int]) -> dict[int, list[DossierEvent]]:
+    query = (select(DossierEvent).where(col(DossierEvent.dossier_id).in_(dossier_ids))
+             .order_by(col(DossierEvent.dossier_id), col(DossierEvent.seq)))
+    grouped: dict[int, list[DossierEvent]] = {i: [] for i in dossier_ids}
+    for event in (await session.execute(query)).scalars():
+        grouped[event.dossier_id].append(event)
+    return grouped
+
+
+async def change_status(
+    session: AsyncSession,
+    *,
+    dossier: Dossier,
+    target: DossierStatus,
+    source: str,
+    occurred_at: datetime,
+    external_id: str | None = None,
+    note_vi: str | None = None,
+    note_en: str | None = None,
+) -> DossierEvent:
+    """Append one event through the state machine; a repeated `(source, external_id)` changes nothing.
+
+    The caller holds the dossier's row lock (`citizen_dossier(..., for_update=True)` or equivalent).
+    """
+    assert dossier.id is not None
+    if external_id is not None:
+        query = select(DossierEvent).where(DossierEvent.dossier_id == dossier.id,
+                                           DossierEvent.source == source,
+                                           DossierEvent.external_id == external_id)
+        repeated = (await session.execute(query)).scalars().first()
+        if repeated is not None:
+            return repeated
+    current = DossierStatus(dossier.status)
+    check_transition(current, target)
+    last_seq = (await session.execute(
+        select(func.max(DossierEvent.seq)).where(DossierEvent.dossier_id == dossier.id)
+    )).scalar_one()
+    event = DossierEvent(dossier_id=dossier.id, seq=int(last_seq or 0) + 1, from_status=current,
+                         status=target, source=source, external_id=external_id, note_vi=note_vi,
+                         note_en=note_en, occurred_at=occurred_at, recorded_at=occurred_at)
+    session.add(event)
+    dossier.status = target
+    dossier.version += 1
+    dossier.updated_at = occurred_at
+    session.add(dossier)
+    await session.flush()
+    return event
+
+
+async def withdraw_dossier(
+    session: AsyncSession, *, citizen_id: int, code: str, now: datetime
+) -> Dossier:
+    dossier = await citizen_dossier(session, citizen_id=citizen_id, code=code, for_update=True)
+    current = DossierStatus(dossier.status)
+    if current not in WITHDRAWABLE:
+        raise DomainError(ErrorCode.NOT_WITHDRAWABLE, field="code", current=current.label_vi,
+                          current_en=current.label_en)
+    await change_status(session, dossier=dossier, target=DossierStatus.WITHDRAWAL_REQUESTED,
+                        source="citizen", occurred_at=now)
+    return dossier

@@ -1,0 +1,170 @@
+"""Typed errors: a stable code for the app to branch on and a message in Vietnamese and English.
+
+Domain code raises `DomainError`; the GraphQL layer turns it into a typed result (mutations) or an error
+with `extensions.code` (queries). Nothing here knows about GraphQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class ErrorCode(StrEnum):
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    NOT_FOUND = "NOT_FOUND"
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    INVALID_CURSOR = "INVALID_CURSOR"
+    PAGE_SIZE_TOO_LARGE = "PAGE_SIZE_TOO_LARGE"
+    INVALID_TRANSITION = "INVALID_TRANSITION"
+    NOT_WITHDRAWABLE = "NOT_WITHDRAWABLE"
+    PROCEDURE_NOT_AVAILABLE = "PROCEDURE_NOT_AVAILABLE"
+    INVALID_ID_NUMBER = "INVALID_ID_NUMBER"
+    DAILY_SEQUENCE_EXHAUSTED = "DAILY_SEQUENCE_EXHAUSTED"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    # Per-field form errors (submitDossier).
+    REQUIRED = "REQUIRED"
+    INVALID_TYPE = "INVALID_TYPE"
+    INVALID_FORMAT = "INVALID_FORMAT"
+    INVALID_LENGTH = "INVALID_LENGTH"
+    OUT_OF_RANGE = "OUT_OF_RANGE"
+    NOT_ALLOWED_VALUE = "NOT_ALLOWED_VALUE"
+    UNKNOWN_FIELD = "UNKNOWN_FIELD"
+    INVALID_VALUE = "INVALID_VALUE"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+
+
+# (Vietnamese, English) templates; `{name}` placeholders come from the error's params.
+MESSAGES: dict[ErrorCode, tuple[str, str]] = {
+    ErrorCode.UNAUTHENTICATED: (
+        "Vui lòng đăng nhập bằng tài khoản định danh điện tử.",
+        "Please sign in with your national e-ID.",
+    ),
+    ErrorCode.NOT_FOUND: ("Không tìm thấy {what}.", "{what_en} not found."),
+    ErrorCode.BAD_USER_INPUT: ("Giá trị không hợp lệ: {detail}.", "Invalid value: {detail_en}."),
+    ErrorCode.INVALID_CURSOR: (
+        "Con trỏ phân trang không hợp lệ.",
+        "The pagination cursor is not valid.",
+    ),
+    ErrorCode.PAGE_SIZE_TOO_LARGE: (
+        "Số bản ghi mỗi trang phải từ 1 đến {maximum}.",
+        "Page size must be between 1 and {maximum}.",
+    ),
+    ErrorCode.INVALID_TRANSITION: (
+        "Không thể chuyển hồ sơ từ trạng thái '{current}' sang '{target}'.",
+        "A dossier cannot move from '{current_en}' to '{target_en}'.",
+    ),
+    ErrorCode.NOT_WITHDRAWABLE: (
+        "Hồ sơ ở trạng thái '{current}' không thể rút.",
+        "A dossier in status '{current_en}' cannot be withdrawn.",
+    ),
+    ErrorCode.PROCEDURE_NOT_AVAILABLE: (
+        "Thủ tục {code} không tồn tại hoặc chưa cung cấp trực tuyến.",
+        "Procedure {code} does not exist or is not offered online.",
+    ),
+    ErrorCode.INVALID_ID_NUMBER: (
+        "Số định danh cá nhân không hợp lệ: {reason}.",
+        "Invalid personal identification number: {reason_en}.",
+    ),
+    ErrorCode.DAILY_SEQUENCE_EXHAUSTED: (
+        "Cơ quan đã tiếp nhận số hồ sơ tối đa trong ngày; vui lòng nộp lại vào ngày mai.",
+        "The agency has received its maximum number of dossiers today; please submit tomorrow.",
+    ),
+    ErrorCode.IDEMPOTENCY_KEY_REUSED: (
+        "Mã giao dịch đã được dùng cho một yêu cầu khác.",
+        "This client mutation id was already used for a different request.",
+    ),
+    ErrorCode.REQUIRED: ("Trường '{label}' là bắt buộc.", "'{label_en}' is required."),
+    ErrorCode.INVALID_TYPE: (
+        "Trường '{label}' phải là {expected}.",
+        "'{label_en}' must be {expected_en}.",
+    ),
+    ErrorCode.INVALID_FORMAT: (
+        "Trường '{label}' không đúng định dạng.",
+        "'{label_en}' is not in the expected format.",
+    ),
+    ErrorCode.INVALID_LENGTH: (
+        "Độ dài trường '{label}' không hợp lệ.",
+        "'{label_en}' has an invalid length.",
+    ),
+    ErrorCode.OUT_OF_RANGE: (
+        "Giá trị trường '{label}' nằm ngoài phạm vi cho phép.",
+        "'{label_en}' is out of the allowed range.",
+    ),
+    ErrorCode.NOT_ALLOWED_VALUE: (
+        "Giá trị trường '{label}' không nằm trong danh sách cho phép.",
+        "'{label_en}' is not one of the allowed values.",
+    ),
+    ErrorCode.UNKNOWN_FIELD: (
+        "Biểu mẫu không có trường '{label}'.",
+        "The form has no field '{label_en}'.",
+    ),
+    ErrorCode.INVALID_VALUE: (
+        "Giá trị trường '{label}' không hợp lệ.",
+        "'{label_en}' is not valid.",
+    ),
+    ErrorCode.INTERNAL_ERROR: (
+        "Đã xảy ra lỗi hệ thống, vui lòng thử lại sau (mã tra cứu {reference}).",
+        "Something went wrong on our side; please try again later (reference {reference}).",
+    ),
+}
+
+
+class _Defaults(dict[str, Any]):
+    """Lets a template's English placeholder fall back to its Vietnamese one (`what_en` -> `what`)."""
+
+    def __missing__(self, key: str) -> Any:
+        if key.endswith("_en") and key[:-3] in self:
+            return self[key[:-3]]
+        return "{" + key + "}"
+
+
+def render(code: ErrorCode, params: dict[str, Any]) -> tuple[str, str]:
+    vi, en = MESSAGES[code]
+    values = _Defaults(params)
+    return vi.format_map(values), en.format_map(values)
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem with one input field; `field` is a dotted path such as `formData.child.birthDate`."""
+
+    code: ErrorCode
+    field: str | None
+    message_vi: str
+    message_en: str
+
+    @classmethod
+    def of(cls, code: ErrorCode, field: str | None = None, **params: Any) -> FieldError:
+        vi, en = render(code, params)
+        return cls(code=code, field=field, message_vi=vi, message_en=en)
+
+
+class DomainError(Exception):
+    """An expected failure with a stable code; carries one or more field errors."""
+
+    def __init__(self, code: ErrorCode, *, field: str | None = None, **params: Any) -> None:
+        self.code = code
+        self.field = field
+        self.params = params
+        self.message_vi, self.message_en = render(code, params)
+        self.errors: tuple[FieldError, ...] = (
+            FieldError(code=code, field=field, message_vi=self.message_vi, message_en=self.message_en),
+        )
+        super().__init__(self.message_en)
+
+    @classmethod
+    def from_fields(cls, errors: list[FieldError]) -> DomainError:
+        """Many field errors at once (a form); the first one names the error."""
+        first = errors[0]
+        error = cls.__new__(cls)
+        Exception.__init__(error, first.message_en)
+        error.code, error.field, error.params = first.code, first.field, {}
+        error.message_vi, error.message_en = first.message_vi, first.message_en
+        error.errors = tuple(errors)
+        return error
+
+
+def not_found(what: str, what_en: str) -> DomainError:
+    return DomainError(ErrorCode.NOT_FOUND, what=what, what_en=what_en)

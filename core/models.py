@@ -1,0 +1,128 @@
+"""Tables. Personal data lives in `citizen` and in dossier form data; see docs/ARCHITECTURE.md."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from core.clock import utc_now
+
+
+class Agency(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True, description="V1V2V3.Z1Z2.Y1Y2.MX1X2")
+    name_vi: str = Field(max_length=255)
+    name_en: str = Field(max_length=255)
+
+
+class Procedure(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    name_vi: str = Field(max_length=500)
+    name_en: str = Field(max_length=500)
+    search_text: str = Field(max_length=2000, description="folded names and code, for search")
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    online_level: str = Field(max_length=16, description="full | partial (Decree 42/2022)")
+    processing_days: int = Field(ge=0)
+    fee_vnd: int = Field(default=0, ge=0)
+    form_schema: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    active: bool = True
+    updated_at: datetime = Field(default_factory=utc_now)
+
+
+class Citizen(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    id_number: str = Field(max_length=12, unique=True)
+    full_name: str = Field(max_length=255)
+    birth_date: date | None = None
+    sex: str | None = Field(default=None, max_length=8)
+    hometown: str | None = Field(default=None, max_length=500)
+    permanent_address: str | None = Field(default=None, max_length=500)
+    phone: str | None = Field(default=None, max_length=20)
+    email: str | None = Field(default=None, max_length=255)
+    created_at: datetime = Field(default_factory=utc_now)
+
+
+class Dossier(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_dossier_citizen_newest", "citizen_id", "submitted_at", "id"),
+        UniqueConstraint("citizen_id", "client_mutation_id", name="uq_dossier_client_mutation"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, unique=True)
+    citizen_id: int = Field(foreign_key="citizen.id")
+    procedure_id: int = Field(foreign_key="procedure.id", index=True)
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    status: str = Field(max_length=32, description="current status, the state machine's replay of events")
+    form_data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    submitted_at: datetime
+    due_date: date
+    updated_at: datetime
+    version: int = 1
+    client_mutation_id: str | None = Field(default=None, max_length=64)
+    request_hash: str | None = Field(default=None, max_length=64)
+
+
+class DossierEvent(SQLModel, table=True):
+    """Append-only status history: rows are inserted, never updated or deleted."""
+
+    __tablename__ = "dossier_event"
+    __table_args__ = (
+        UniqueConstraint("dossier_id", "seq", name="uq_dossier_event_seq"),
+        UniqueConstraint("dossier_id", "source", "external_id", name="uq_dossier_event_external"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    dossier_id: int = Field(foreign_key="dossier.id")
+    seq: int
+    from_status: str | None = Field(default=None, max_length=32)
+    status: str = Field(max_length=32)
+    source: str = Field(max_length=32, description="citizen | agency | system")
+    external_id: str | None = Field(default=None, max_length=128, description="the agency's event id")
+    note_vi: str | None = Field(default=None, max_length=2000)
+    note_en: str | None = Field(default=None, max_length=2000)
+    occurred_at: datetime
+    recorded_at: datetime = Field(default_factory=utc_now)
+
+
+class Document(SQLModel, table=True):
+    """An issued result or card in the citizen's wallet."""
+
+    __table_args__ = (Index("ix_document_citizen_issued", "citizen_id", "issued_at", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    citizen_id: int = Field(foreign_key="citizen.id")
+    dossier_id: int | None = Field(default=None, foreign_key="dossier.id", index=True)
+    agency_id: int = Field(foreign_key="agency.id")
+    kind: str = Field(max_length=64)
+    title_vi: str = Field(max_length=500)
+    title_en: str = Field(max_length=500)
+    number: str = Field(max_length=64)
+    issued_at: datetime
+    valid_until: date | None = None
+
+
+class Device(SQLModel, table=True):
+    """A push token; used by the notifications issue."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    citizen_id: int = Field(foreign_key="citizen.id", index=True)
+    token: str = Field(max_length=4096, unique=True)
+    platform: str = Field(max_length=16)
+    locale: str = Field(default="vi", max_length=16)
+    created_at: datetime = Field(default_factory=utc_now)
+    last_seen_at: datetime = Field(default_factory=utc_now)
+
+
+class DossierSequence(SQLModel, table=True):
+    """The daily counter behind dossier codes, one row per (agency, day)."""
+
+    __tablename__ = "dossier_sequence"
+
+    agency_code: str = Field(max_length=32, primary_key=True)
+    day: str = Field(max_length=6, primary_key=True, description="yymmdd")
+    value: int = 0

@@ -1,0 +1,106 @@
+"""`superapp seed`: the demo catalogue and citizens, and dossiers in every status, through the domain rules.
+
+Running it again updates the catalogue and leaves existing citizens and their dossiers alone.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, func, select
+
+from core.catalogue import search_text_for
+from core.citizens import citizen_by_id_number
+from core.clock import utc_now
+from core.db import Database
+from core.deadlines import HolidayCalendar
+from core.dossier_status import DossierStatus
+from core.dossiers import Submission, change_status, submit_dossier
+from core.id_numbers import Sex, validate_id_number
+from core.models import Agency, Citizen, Document, Dossier, Procedure
+from core.seed_data import AGENCIES, CITIZENS, DEMO_DOSSIERS, PROCEDURES
+
+DEMO_CITIZEN_ID_NUMBER = CITIZENS[0]["id_number"]
+
+
+async def _upsert_agencies(session: AsyncSession) -> dict[str, Agency]:
+    existing = {a.code: a for a in (await session.execute(select(Agency))).scalars()}
+    for data in AGENCIES:
+        agency = existing.get(data["code"]) or Agency(code=data["code"], name_vi="", name_en="")
+        agency.name_vi, agency.name_en = data["name_vi"], data["name_en"]
+        session.add(agency)
+        existing[agency.code] = agency
+    await session.flush()
+    return existing
+
+
+async def _upsert_procedures(session: AsyncSession, agencies: dict[str, Agency], now: datetime) -> None:
+    existing = {p.code: p for p in (await session.execute(select(Procedure))).scalars()}
+    for data in PROCEDURES:
+        procedure = existing.get(data["code"]) or Procedure(
+            code=data["code"], name_vi="", name_en="", search_text="", agency_id=0, online_level="full",
+            processing_days=0,
+        )
+        agency_id = agencies[data["agency"]].id
+        assert agency_id is not None
+        procedure.name_vi, procedure.name_en = data["name_vi"], data["name_en"]
+        procedure.search_text = search_text_for(code=data["code"], name_vi=data["name_vi"],
+                                                name_en=data["name_en"])
+        procedure.agency_id, procedure.online_level = agency_id, data["online_level"]
+        procedure.processing_days, procedure.fee_vnd = data["processing_days"], data["fee_vnd"]
+        procedure.form_schema, procedure.active, procedure.updated_at = data["form_schema"], True, now
+        session.add(procedure)
+
+
+async def _ensure_citizens(session: AsyncSession, today: date) -> list[Citizen]:
+    citizens = []
+    for data in CITIZENS:
+        citizen = await citizen_by_id_number(session, data["id_number"])
+        if citizen is None:
+            birth = date.fromisoformat(data["birth_date"])
+            validate_id_number(data["id_number"], birth_date=birth, sex=Sex(data["sex"]), today=today)
+            citizen = Citizen(**{**data, "birth_date": birth})
+            session.add(citizen)
+        citizens.append(citizen)
+    await session.flush()
+    return citizens
+
+
+async def _seed_dossiers(session: AsyncSession, citizen: Citizen, *, now: datetime,
+                         calendar: HolidayCalendar, tz_name: str) -> int:
+    assert citizen.id is not None
+    count = (await session.execute(select(func.count()).where(col(Dossier.citizen_id) == citizen.id))).scalar_one()
+    if count:
+        return 0
+    samples: dict[str, dict[str, Any]] = {p["code"]: p["sample"] for p in PROCEDURES}
+    for code, path, days_ago in DEMO_DOSSIERS:
+        submitted = now - timedelta(days=days_ago, hours=1)
+        dossier = await submit_dossier(session, citizen=citizen, now=submitted, calendar=calendar,
+                                       tz_name=tz_name,
+                                       submission=Submission(procedure_code=code, form_data=samples[code]))
+        for step, status in enumerate(path, start=1):
+            at = submitted + timedelta(hours=step * 5)
+            await change_status(session, dossier=dossier, target=DossierStatus(status), source="agency",
+                                occurred_at=at, external_id=f"seed-{dossier.code}-{step}")
+        if path and path[-1] == DossierStatus.RETURNED:
+            assert dossier.id is not None
+            session.add(Document(citizen_id=citizen.id, dossier_id=dossier.id, agency_id=dossier.agency_id,
+                                 kind="birth_certificate", title_vi="Giấy khai sinh (bản điện tử)",
+                                 title_en="Birth certificate (electronic copy)", number="123/2026/KS",
+                                 issued_at=submitted + timedelta(days=1)))
+    return len(DEMO_DOSSIERS)
+
+
+async def seed(db: Database, *, calendar: HolidayCalendar, tz_name: str, now: datetime | None = None) -> int:
+    """Returns how many dossiers it created (0 when the demo citizen already had some)."""
+    now = now or utc_now()
+    async with db.write() as session:
+        agencies = await _upsert_agencies(session)
+        await _upsert_procedures(session, agencies, now)
+        citizens = await _ensure_citizens(session, now.date())
+        created = await _seed_dossiers(session, citizens[0], now=now, calendar=calendar, tz_name=tz_name)
+        second = await _seed_dossiers(session, citizens[1], now=now - timedelta(days=3), calendar=calendar,
+                                      tz_name=tz_name)
+    return created + second

@@ -1,0 +1,76 @@
+"""Settings, read once from `SUPERAPP_*` variables and passed down; no logic reads the environment itself."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Every knob of the server. The README lists each variable; keep the two in step."""
+
+    model_config = SettingsConfigDict(env_prefix="SUPERAPP_", extra="ignore")
+
+    env: Environment = Environment.DEVELOPMENT
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    timezone: str = "Asia/Ho_Chi_Minh"
+    log_level: str = "INFO"
+
+    eid_issuer: str = "https://eid.dev.superapp.local"
+    eid_audience: str = "superapp"
+    eid_public_key_file: Path | None = None
+    eid_jwks_file: Path | None = None
+    eid_accept_dev_key: bool | None = None
+    eid_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    dev_issuer_key_file: Path | None = None
+
+    graphiql: bool | None = None
+    max_page_size: int = Field(default=100, ge=1, le=1000)
+    default_page_size: int = Field(default=20, ge=1, le=1000)
+    query_max_depth: int = Field(default=10, ge=2)
+    query_max_aliases: int = Field(default=15, ge=1)
+    query_max_tokens: int = Field(default=2000, ge=50)
+    holidays_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _resolve_defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'superapp.db'}"
+        if self.dev_issuer_key_file is None:
+            self.dev_issuer_key_file = self.data_dir / "dev-eid-issuer-key.pem"
+        production = self.env is Environment.PRODUCTION
+        if self.eid_accept_dev_key is None:
+            self.eid_accept_dev_key = not production
+        if self.graphiql is None:
+            self.graphiql = self.env is Environment.DEVELOPMENT
+        if production and not (self.eid_public_key_file or self.eid_jwks_file):
+            raise ValueError(
+                "production needs the e-ID provider's key: set SUPERAPP_EID_PUBLIC_KEY_FILE "
+                "or SUPERAPP_EID_JWKS_FILE"
+            )
+        if self.default_page_size > self.max_page_size:
+            raise ValueError("SUPERAPP_DEFAULT_PAGE_SIZE must not exceed SUPERAPP_MAX_PAGE_SIZE")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.PRODUCTION
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def dev_key_path(self) -> Path:
+        assert self.dev_issuer_key_file is not None  # set by _resolve_defaults
+        return self.dev_issuer_key_file

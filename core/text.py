@@ -1,0 +1,15 @@
+"""Vietnamese text folding, so "khai sinh" finds "Đăng ký khai sinh" and "dang ky" finds "Đăng ký"."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPACES = re.compile(r"\s+")
+
+
+def fold(text: str) -> str:
+    """Lower-case, strip diacritics (đ -> d included, which Unicode does not decompose), squash spaces."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "d"))
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _SPACES.sub(" ", stripped).strip().lower()

@@ -1,0 +1,1 @@
+"""The contract the mobile app builds against: schema snapshot, operations, persisted documents."""

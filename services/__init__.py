@@ -1,0 +1,1 @@
+"""Agency services, one plug-in package each (built in the agency-services issue)."""

@@ -1,0 +1,1 @@
+"""Offline sync: change log, pull/push protocol and reference client (built in the offline-sync issue)."""

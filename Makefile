@@ -1,0 +1,49 @@
+# The two commands: `make run` (demo server) and `make test` (lint, types, tests on SQLite and, when
+# SUPERAPP_TEST_POSTGRES_URL is set, again on PostgreSQL). Everything else is set up on the way.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test lint typecheck pytest venv clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+run: venv
+	$(BIN)/superapp migrate
+	$(BIN)/superapp seed
+	@echo
+	@echo "GraphiQL:           http://$(HOST):$(PORT)/graphql"
+	@echo "Demo citizen token (send as 'Authorization: Bearer <token>'):"
+	@$(BIN)/superapp token --demo 2>/dev/null | tail -n 1
+	@echo
+	$(BIN)/superapp serve --host $(HOST) --port $(PORT)
+
+lint: venv
+	$(BIN)/ruff check .
+
+typecheck: venv
+	$(BIN)/mypy
+
+pytest: venv
+	@echo "== tests on SQLite =="
+	env -u SUPERAPP_DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS)
+	@if [ -n "$$SUPERAPP_TEST_POSTGRES_URL" ]; then \
+		echo "== tests on PostgreSQL =="; \
+		SUPERAPP_DATABASE_URL="$$SUPERAPP_TEST_POSTGRES_URL" $(BIN)/pytest $(PYTEST_ARGS); \
+	else \
+		echo "(SUPERAPP_TEST_POSTGRES_URL not set: PostgreSQL run skipped)"; \
+	fi
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .hypothesis

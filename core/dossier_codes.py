@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.errors import DomainError, ErrorCode
 
 MAX_DAILY_SEQUENCE = 9999
-AGENCY_CODE = re.compile(r"[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[0-9A-Z]{3}")
-DOSSIER_CODE = re.compile(r"(?P<agency>[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[0-9A-Z]{3})-(?P<day>[0-9]{6})-(?P<seq>[0-9]{4})")
+_AGENCY = r"[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[0-9A-Z]{3}"
+AGENCY_CODE = re.compile(_AGENCY)
+DOSSIER_CODE = re.compile(rf"(?P<agency>{_AGENCY})-(?P<day>[0-9]{{6}})-(?P<seq>[0-9]{{4}})")
 
 _NEXT = text(
     "INSERT INTO dossier_sequence (agency_code, day, value) VALUES (:agency, :day, 1) "

@@ -108,7 +108,7 @@ def replay(statuses: list[DossierStatus]) -> DossierStatus:
     if not statuses or statuses[0] is not S.SUBMITTED:
         raise DomainError(ErrorCode.INVALID_TRANSITION, current="-", target="-", current_en="-",
                           target_en="-")
-    current = statuses[0]
+    current: DossierStatus = statuses[0]
     for target in statuses[1:]:
         check_transition(current, target)
         current = target

@@ -144,7 +144,7 @@ class FieldError:
 class DomainError(Exception):
     """An expected failure with a stable code; carries one or more field errors."""
 
-    def __init__(self, code: ErrorCode, *, field: str | None = None, **params: Any) -> None:
+    def __init__(self, code: ErrorCode, /, *, field: str | None = None, **params: Any) -> None:
         self.code = code
         self.field = field
         self.params = params

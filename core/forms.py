@@ -72,7 +72,9 @@ def _field_error(schema: Mapping[str, Any], error: ValidationError) -> FieldErro
     if error.validator == "required":
         path.append(str(error.message.split("'")[1]))
     elif error.validator == "additionalProperties":
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        declared = error.schema.get("properties", {}) if isinstance(error.schema, Mapping) else {}
+        instance = error.instance if isinstance(error.instance, Mapping) else {}
+        extra = sorted(set(instance) - set(declared))
         path.append(extra[0] if extra else "?")
     code = _CODES.get(str(error.validator), ErrorCode.INVALID_VALUE)
     label, label_en = _label(schema, path)

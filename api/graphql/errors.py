@@ -75,8 +75,8 @@ class ShapeErrors(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
-        if result is None or not getattr(result, "errors", None):
+        errors = getattr(result, "errors", None)
+        if result is None or not errors:
             return
-        context = self.execution_context.context
-        locale = getattr(context, "locale", "vi")
-        result.errors = [shape(e, locale) for e in result.errors]
+        locale = getattr(self.execution_context.context, "locale", "vi")
+        result.errors = [shape(e, locale) for e in errors]

@@ -5,12 +5,12 @@ from __future__ import annotations
 import strawberry
 from strawberry import relay
 
+from api.graphql import node_lookup
 from api.graphql.context import Info
 from api.graphql.types.catalogue import Procedure
 from api.graphql.types.common import Connection, DossierStatus
 from api.graphql.types.dossier import Dossier
 from api.graphql.types.me import Me
-from api.graphql import node_lookup
 from core import catalogue, dossiers
 from core.errors import not_found
 from core.pagination import page_request
@@ -26,7 +26,7 @@ class Query:
     async def procedures(
         self, info: Info, search: str | None = None, agency: str | None = None,
         first: int | None = None, after: str | None = None,
-    ) -> Connection[Procedure]:
+    ) -> Connection[Procedure] | None:
         settings = info.context.settings
         page = page_request(kind=catalogue.CURSOR_KIND, first=first, after=after, arity=1,
                             default=settings.default_page_size, maximum=settings.max_page_size)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
@@ -30,7 +30,10 @@ class Schema(strawberry.Schema):
 
 
 def build_schema(settings: Settings) -> Schema:
-    rules = [max_depth_rule(settings.query_max_depth, None), max_aliases_rule(settings.query_max_aliases)]
+    rules: list[type[ASTValidationRule]] = [
+        max_depth_rule(settings.query_max_depth, None),
+        max_aliases_rule(settings.query_max_aliases),
+    ]
     extensions: list[Any] = [
         lambda: MaxTokensLimiter(max_token_count=settings.query_max_tokens),
         lambda: ParserCache(maxsize=512),

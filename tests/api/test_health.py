@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import httpx
 
+from api.app import create_app
 from core.db import Database
 from core.settings import Environment, Settings
-from api.app import create_app
 
 
 async def test_healthz_answers_ok(client: httpx.AsyncClient) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import cast
 
 import strawberry
 from strawberry import relay
@@ -51,4 +52,4 @@ class Procedure(relay.Node):
     def from_row(cls, row: models.Procedure) -> Procedure:
         return cls(key=row.code, code=row.code, name=LocalizedText(vi=row.name_vi, en=row.name_en),
                    online_level=OnlineLevel(row.online_level), processing_days=row.processing_days,
-                   fee_vnd=row.fee_vnd, form_schema=row.form_schema, agency_id=row.agency_id)
+                   fee_vnd=row.fee_vnd, form_schema=cast(JSON, row.form_schema), agency_id=row.agency_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import cast
 
 import strawberry
 from strawberry import relay
@@ -12,7 +13,7 @@ from api.graphql.context import Info
 from api.graphql.types.catalogue import Agency, Procedure
 from api.graphql.types.common import DossierStatus, LocalizedText
 from core import models
-from core.deadlines import deadline_for
+from core.deadlines import Deadline, deadline_for
 from core.dossier_status import DossierStatus as CoreStatus
 
 
@@ -85,7 +86,7 @@ class Dossier(relay.Node):
     def working_days_left(self, info: Info) -> int:
         return self._deadline(info).working_days_left
 
-    def _deadline(self, info: Info):  # type: ignore[no-untyped-def]
+    def _deadline(self, info: Info) -> Deadline:
         ctx = info.context
         return deadline_for(status=CoreStatus(self.status), due_date=self.due_date, today=ctx.today,
                             calendar=ctx.calendar)
@@ -112,5 +113,5 @@ class Dossier(relay.Node):
         status = CoreStatus(row.status)
         return cls(key=row.code, code=row.code, status=status, status_code=status.national_code,
                    status_label=_status_label(status), submitted_at=row.submitted_at, due_date=row.due_date,
-                   updated_at=row.updated_at, version=row.version, form_data=row.form_data, row_id=row.id,
+                   updated_at=row.updated_at, version=row.version, form_data=cast(JSON, row.form_data), row_id=row.id,
                    procedure_id=row.procedure_id, agency_id=row.agency_id)

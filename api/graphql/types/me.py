@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -44,7 +44,7 @@ class Me:
             raise DomainError(ErrorCode.PROCEDURE_NOT_AVAILABLE, field="procedureCode", code=procedure_code)
         citizen = await info.context.citizen()
         filled: dict[str, Any] = prefill(procedure.form_schema, {}, profile_of(citizen))
-        return filled
+        return cast(JSON, filled)
 
     @classmethod
     def from_row(cls, row: models.Citizen) -> Me:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -98,3 +100,7 @@ class GraphQLView(GraphQL[Context, None]):
         if sub_response.media_type:
             response.headers["content-type"] = f"{sub_response.media_type}; charset=utf-8"
         return response
+
+    def encode_json(self, data: object) -> str:
+        """UTF-8 as is: Vietnamese escaped as \\uXXXX costs two to three times the bytes on a 2G link."""
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))

@@ -13,11 +13,13 @@ from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route, WebSocketRoute
 
 from api.auth import TokenVerifier
+from api.graphql.persisted import PersistedDocuments
 from api.graphql.schema import build_schema
 from api.graphql.view import GraphQLView
 from core.db import Database
 from core.deadlines import HolidayCalendar
 from core.settings import Settings
+from mobile_contract import manifest
 
 log = logging.getLogger("superapp.app")
 
@@ -27,8 +29,12 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     settings = settings or Settings()
     database = db or Database.from_url(settings.database_url)
     owns_db = db is None
+    persisted = PersistedDocuments(manifest.load(settings.persisted_manifest or manifest.MANIFEST),
+                                   persisted_only=bool(settings.persisted_only),
+                                   cache_size=settings.apq_cache_size)
     view = GraphQLView(schema=build_schema(settings), settings=settings, db=database,
-                       calendar=HolidayCalendar.load(settings.holidays_file), verifier=TokenVerifier(settings))
+                       calendar=HolidayCalendar.load(settings.holidays_file), verifier=TokenVerifier(settings),
+                       persisted=persisted)
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})

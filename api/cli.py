@@ -1,4 +1,4 @@
-"""`superapp`: serve | migrate | seed | token. Each command reads the same SUPERAPP_* settings."""
+"""`superapp`: serve | migrate | seed | token | schema | contract. All read the same SUPERAPP_* settings."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from pathlib import Path
 
 from core.settings import Settings
 
@@ -53,6 +54,37 @@ def _token(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _schema_export(settings: Settings, args: argparse.Namespace) -> int:
+    from api.graphql.schema import build_schema
+    from mobile_contract.snapshot import SNAPSHOT, sdl
+
+    target = Path(args.output) if args.output else SNAPSHOT
+    target.write_text(sdl(build_schema(settings)), encoding="utf-8")
+    print(f"schema written to {target}")
+    return 0
+
+
+def _schema_check(settings: Settings, args: argparse.Namespace) -> int:
+    from api.graphql.schema import build_schema
+    from mobile_contract.compatibility import check, render
+    from mobile_contract.snapshot import RELEASED, sdl
+
+    released = Path(args.against) if args.against else RELEASED
+    current = Path(args.current).read_text(encoding="utf-8") if args.current else sdl(build_schema(settings))
+    report = check(released.read_text(encoding="utf-8"), current)
+    print(render(report))
+    return 0 if report.ok else 1
+
+
+def _contract_build(settings: Settings, _: argparse.Namespace) -> int:
+    from mobile_contract import manifest
+
+    built = manifest.build()
+    manifest.MANIFEST.write_text(manifest.render(built), encoding="utf-8")
+    print(f"{len(built)} persisted documents written to {manifest.MANIFEST}")
+    return 0
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -78,6 +110,19 @@ def _parser() -> argparse.ArgumentParser:
     who.add_argument("--demo", action="store_true", help="the first seeded demo citizen")
     token.add_argument("--ttl", type=int, default=12 * 3600, help="seconds (default 12 h)")
     token.set_defaults(handler=_token)
+    schema = sub.add_parser("schema", help="the schema snapshot of the mobile contract")
+    schema_sub = schema.add_subparsers(dest="schema_command", required=True)
+    export = schema_sub.add_parser("export", help="write the schema's SDL (default mobile_contract/schema.graphql)")
+    export.add_argument("--output", metavar="FILE")
+    export.set_defaults(handler=_schema_export)
+    check = schema_sub.add_parser("check", help="list breaking and dangerous changes against a released snapshot")
+    check.add_argument("--against", metavar="FILE", help="default mobile_contract/released/schema.graphql")
+    check.add_argument("--current", metavar="FILE", help="default: the schema of this code")
+    check.set_defaults(handler=_schema_check)
+    contract = sub.add_parser("contract", help="the app's persisted documents")
+    contract_sub = contract.add_subparsers(dest="contract_command", required=True)
+    contract_sub.add_parser("build", help="write mobile_contract/persisted.json from operations/").set_defaults(
+        handler=_contract_build)
     return parser
 
 

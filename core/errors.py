@@ -33,6 +33,10 @@ class ErrorCode(StrEnum):
     UNKNOWN_FIELD = "UNKNOWN_FIELD"
     INVALID_VALUE = "INVALID_VALUE"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    # Persisted documents (mobile contract).
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    PERSISTED_QUERY_HASH_MISMATCH = "PERSISTED_QUERY_HASH_MISMATCH"
+    PERSISTED_QUERY_REQUIRED = "PERSISTED_QUERY_REQUIRED"
 
 
 # (Vietnamese, English) templates; `{name}` placeholders come from the error's params.
@@ -103,6 +107,18 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.INVALID_VALUE: (
         "Giá trị trường '{label}' không hợp lệ.",
         "'{label_en}' is not valid.",
+    ),
+    ErrorCode.PERSISTED_QUERY_NOT_FOUND: (
+        "Máy chủ chưa có tài liệu truy vấn này; hãy gửi kèm nội dung truy vấn.",
+        "PersistedQueryNotFound: the server does not know this document; send its text along.",
+    ),
+    ErrorCode.PERSISTED_QUERY_HASH_MISMATCH: (
+        "Mã băm không khớp với nội dung truy vấn.",
+        "The sha256Hash does not match the query text.",
+    ),
+    ErrorCode.PERSISTED_QUERY_REQUIRED: (
+        "Máy chủ chỉ chạy các truy vấn đã đăng ký của ứng dụng.",
+        "This server runs only the app's registered (persisted) documents.",
     ),
     ErrorCode.INTERNAL_ERROR: (
         "Đã xảy ra lỗi hệ thống, vui lòng thử lại sau (mã tra cứu {reference}).",

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     query_max_tokens: int = Field(default=2000, ge=50)
     holidays_file: Path | None = None
 
+    persisted_only: bool | None = None
+    persisted_manifest: Path | None = None
+    apq_cache_size: int = Field(default=1000, ge=0)
+    public_cache_max_age: int = Field(default=300, ge=0)
+
     @model_validator(mode="after")
     def _resolve_defaults(self) -> Settings:
         if not self.database_url:
@@ -51,6 +56,8 @@ class Settings(BaseSettings):
         production = self.env is Environment.PRODUCTION
         if self.eid_accept_dev_key is None:
             self.eid_accept_dev_key = not production
+        if self.persisted_only is None:
+            self.persisted_only = production
         if self.graphiql is None:
             self.graphiql = self.env is Environment.DEVELOPMENT
         if production and not (self.eid_public_key_file or self.eid_jwks_file):

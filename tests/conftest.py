@@ -8,15 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import text
 from starlette.applications import Starlette
 
@@ -26,6 +22,12 @@ from core.deadlines import HolidayCalendar
 from core.migrate import upgrade
 from core.seed import seed
 from core.settings import Environment, Settings
+from tests.support import running_server
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-contract-examples", action="store_true",
+                     help="rewrite mobile_contract/operations/*.response.json from the running server")
 
 
 def _database_url(tmp: Path) -> str:
@@ -65,22 +67,6 @@ async def db(settings: Settings, calendar: HolidayCalendar) -> AsyncIterator[Dat
     await database.dispose()
 
 
-class _ServerThread(threading.Thread):
-    def __init__(self, app: Starlette, port: int) -> None:
-        super().__init__(daemon=True)
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                                    lifespan="on"))
-
-    def run(self) -> None:
-        self.server.run()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def app(settings: Settings, db: Database) -> Starlette:
     return create_app(settings)
@@ -88,17 +74,8 @@ def app(settings: Settings, db: Database) -> Starlette:
 
 @pytest.fixture(scope="session")
 def server(app: Starlette) -> Iterator[str]:
-    thread = _ServerThread(app, _free_port())
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not thread.server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("test server did not start")
-        time.sleep(0.02)
-    port = thread.server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    thread.server.should_exit = True
-    thread.join(timeout=10)
+    with running_server(app) as base_url:
+        yield base_url
 
 
 @pytest.fixture

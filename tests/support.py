@@ -5,11 +5,18 @@ from __future__ import annotations
 import itertools
 import os
 import random
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import httpx
+import uvicorn
+from starlette.types import ASGIApp
 
 from api.auth import issue_dev_token
 from core.id_numbers import PROVINCE_CODES, Sex, century_sex_digit
@@ -56,3 +63,37 @@ async def gql(client: httpx.AsyncClient, query: str, variables: dict[str, Any] |
 
 def error_codes(body: dict[str, Any]) -> list[str]:
     return [e.get("extensions", {}).get("code") for e in body.get("errors", [])]
+
+
+class _ServerThread(threading.Thread):
+    def __init__(self, app: ASGIApp, port: int) -> None:
+        super().__init__(daemon=True)
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                                    lifespan="on"))
+
+    def run(self) -> None:
+        self.server.run()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running_server(app: ASGIApp) -> Iterator[str]:
+    """A real uvicorn serving `app` on a free loopback port, for as long as the block runs."""
+    thread = _ServerThread(app, free_port())
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not thread.server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("test server did not start")
+        time.sleep(0.02)
+    port = thread.server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        thread.server.should_exit = True
+        thread.join(timeout=10)

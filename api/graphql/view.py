@@ -1,24 +1,33 @@
-"""The HTTP/WebSocket view: builds the per-request context from the bearer token and Accept-Language."""
+"""The HTTP/WebSocket view: context from the bearer token and Accept-Language, GraphQL-over-HTTP status
+codes and media types, persisted documents, and HTTP caching of public persisted queries."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+from dataclasses import replace
+from typing import Any
 
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from cross_web.request._starlette import StarletteRequestAdapter
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET
 
 from api.auth import AuthError, Principal, TokenVerifier, bearer_token
 from api.graphql.context import Context
 from api.graphql.errors import shape
 from api.graphql.loaders import Loaders
+from api.graphql.persisted import Lookup, PersistedDocumentError, PersistedDocuments
 from core.clock import local_date, utc_now
 from core.db import Database
 from core.deadlines import HolidayCalendar
+from core.errors import render
 from core.settings import Settings
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -37,9 +46,40 @@ def preferred_locale(accept_language: str | None) -> str:
     return "vi"
 
 
+class _RequestAdapter(StarletteRequestAdapter):
+    """Exposes the Starlette request, where `run` left what it learned about persisted documents."""
+
+    @property
+    def request(self) -> Request:
+        return self._request
+
+
+def _json_object(raw: str | bytes | None) -> dict[str, Any]:
+    try:
+        value = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+async def _persisted_fields(request: Request) -> tuple[str | None, dict[str, Any] | None, str | None]:
+    """`query`, `extensions` and `documentId`, read the same way for GET and POST."""
+    if request.method == "GET":
+        params = request.query_params
+        extensions = _json_object(params.get("extensions")) if "extensions" in params else None
+        return params.get("query"), extensions, params.get("documentId")
+    body = _json_object(await request.body())
+    query, extensions, document_id = body.get("query"), body.get("extensions"), body.get("documentId")
+    return (query if isinstance(query, str) else None,
+            extensions if isinstance(extensions, dict) else None,
+            document_id if isinstance(document_id, str) else None)
+
+
 class GraphQLView(GraphQL[Context, None]):
+    request_adapter_class = _RequestAdapter
+
     def __init__(self, *, schema: object, settings: Settings, db: Database, calendar: HolidayCalendar,
-                 verifier: TokenVerifier) -> None:
+                 verifier: TokenVerifier, persisted: PersistedDocuments) -> None:
         super().__init__(
             schema,  # type: ignore[arg-type]
             graphql_ide="graphiql" if settings.graphiql else None,
@@ -47,6 +87,7 @@ class GraphQLView(GraphQL[Context, None]):
             multipart_uploads_enabled=False,
         )
         self.settings, self.db, self.calendar, self.verifier = settings, db, calendar, verifier
+        self.persisted = persisted
 
     def _authenticate(self, authorization: str | None) -> tuple[Principal | None, AuthError | None]:
         try:
@@ -104,3 +145,57 @@ class GraphQLView(GraphQL[Context, None]):
     def encode_json(self, data: object) -> str:
         """UTF-8 as is: Vietnamese escaped as \\uXXXX costs two to three times the bytes on a 2G link."""
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+    async def run(self, request: Request | WebSocket, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        if not isinstance(request, Request) or request.method not in ("GET", "POST"):
+            return await super().run(request, context, root_value)
+        try:
+            query, extensions, document_id = await _persisted_fields(request)
+            lookup = self.persisted.resolve(query=query, extensions=extensions, document_id=document_id)
+        except PersistedDocumentError as error:
+            return self._persisted_error(request, error)
+        request.state.lookup = lookup
+        response = await super().run(request, context, root_value)
+        return self._cacheable(request, lookup, response)
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        """A GET carrying a persisted document is an operation, not a visit to GraphiQL."""
+        persisted = any(request.query_params.get(k) is not None for k in ("documentId", "extensions"))
+        return not persisted and super().should_render_graphql_ide(request)
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        data = await super().parse_http_body(request)
+        lookup: Lookup | None = getattr(request.request.state, "lookup", None) \
+            if isinstance(request, _RequestAdapter) else None
+        if isinstance(data, GraphQLRequestData) and lookup is not None and lookup.text is not None:
+            return replace(data, query=lookup.text)
+        return data
+
+    def _persisted_error(self, request: Request, error: PersistedDocumentError) -> Response:
+        vi, en = render(error.code, {})
+        locale = preferred_locale(request.headers.get("accept-language"))
+        body = {"errors": [{"message": en if locale == "en" else vi,
+                            "extensions": {"code": error.code.value, "messageVi": vi, "messageEn": en}}]}
+        accept = request.headers.get("accept", "")
+        media = GRAPHQL_RESPONSE if GRAPHQL_RESPONSE in accept else JSON
+        return JSONResponse(body, status_code=400 if media == GRAPHQL_RESPONSE else 200, media_type=media)
+
+    def _cacheable(self, request: Request, lookup: Lookup, response: Response) -> Response:
+        """Public persisted GETs get an ETag and Cache-Control, and a 304 when the client has them."""
+        body = getattr(response, "body", None)
+        cacheable = (lookup.public and request.method == "GET" and response.status_code == 200
+                     and "authorization" not in request.headers and isinstance(body, bytes)
+                     and b'"errors"' not in body)
+        if not cacheable:
+            response.headers.setdefault("cache-control", "no-store")
+            return response
+        assert isinstance(body, bytes)
+        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+        headers = {"etag": etag, "cache-control": f"public, max-age={self.settings.public_cache_max_age}",
+                   "vary": "Accept, Accept-Language"}
+        if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+            return Response(status_code=304, headers=headers)
+        response.headers.update(headers)
+        return response

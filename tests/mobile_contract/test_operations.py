@@ -1,0 +1,113 @@
+"""Every operation the app ships validates against the schema and runs against the demo data, and its
+answer has the shape of the example stored beside it (`<Name>.response.json`).
+
+`pytest tests/mobile_contract --update-contract-examples` rewrites the examples from the running server.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from graphql import parse, validate
+
+from api.auth import issue_dev_token
+from api.graphql.schema import build_schema
+from core.seed import DEMO_CITIZEN_ID_NUMBER
+from core.settings import Settings
+from mobile_contract.manifest import operation_files, operation_text
+from tests.support import Citizen, citizen, gql
+
+MUTATIONS_AS_FRESH_CITIZEN = {"SubmitDossier", "WithdrawDossier"}
+
+
+def _shape_mismatches(example: Any, actual: Any, path: str = "$") -> list[str]:
+    """Same keys and JSON types; null matches anything (nullable), an empty example list any list."""
+    if example is None or actual is None:
+        return []
+    if isinstance(example, dict):
+        if not isinstance(actual, dict):
+            return [f"{path}: expected object, got {type(actual).__name__}"]
+        if set(example) != set(actual):
+            return [f"{path}: keys {sorted(actual)} != example keys {sorted(example)}"]
+        return [m for k in example for m in _shape_mismatches(example[k], actual[k], f"{path}.{k}")]
+    if isinstance(example, list):
+        if not isinstance(actual, list):
+            return [f"{path}: expected list, got {type(actual).__name__}"]
+        if not example:
+            return []
+        return [m for i, item in enumerate(actual) for m in _shape_mismatches(example[0], item, f"{path}[{i}]")]
+    if isinstance(example, bool) or isinstance(actual, bool):
+        same = isinstance(example, bool) and isinstance(actual, bool)
+    elif isinstance(example, int | float):
+        same = isinstance(actual, int | float)
+    else:
+        same = type(example) is type(actual)
+    return [] if same else [f"{path}: {actual!r} is not like the example {example!r}"]
+
+
+def test_shape_check_catches_a_missing_field_and_a_type_change() -> None:
+    example = {"a": [{"b": 1, "c": "x"}], "d": None}
+    assert _shape_mismatches(example, {"a": [{"b": 2, "c": "y"}], "d": {"e": 1}}) == []
+    assert _shape_mismatches(example, {"a": [{"b": 2}], "d": None}) == [
+        "$.a[0]: keys ['b'] != example keys ['b', 'c']"]
+    assert _shape_mismatches(example, {"a": [{"b": "2", "c": "y"}], "d": None}) == [
+        "$.a[0].b: '2' is not like the example 1"]
+
+
+@pytest.mark.parametrize("path", operation_files(), ids=lambda p: p.stem)
+def test_operation_is_valid_against_the_schema(settings: Settings, path: Path) -> None:
+    schema = build_schema(settings)._schema
+    document = parse(operation_text(path))
+    assert validate(schema, document) == []
+    assert [d.name.value for d in document.definitions if d.name] == [path.stem]  # type: ignore[attr-defined]
+
+
+async def _demo_dossier_code(client: httpx.AsyncClient, demo: Citizen) -> str:
+    body = await gql(client, '{ myDossiers(status: [RETURNED], first: 1) { edges { node { code } } } }', who=demo)
+    return str(body["data"]["myDossiers"]["edges"][0]["node"]["code"])
+
+
+async def _submitted_dossier_code(client: httpx.AsyncClient, who: Citizen) -> str:
+    variables = json.loads((operation_files()[0].parent / "SubmitDossier.variables.json").read_text())
+    variables["input"]["clientMutationId"] = None
+    body = await gql(client, operation_text(operation_files()[0].parent / "SubmitDossier.graphql"), variables,
+                     who=who)
+    return str(body["data"]["submitDossier"]["dossier"]["code"])
+
+
+def _substitute(value: Any, replacements: dict[str, str]) -> Any:
+    if isinstance(value, str) and value.startswith("$"):
+        return replacements[value[1:]]
+    if isinstance(value, dict):
+        return {k: _substitute(v, replacements) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, replacements) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("path", operation_files(), ids=lambda p: p.stem)
+async def test_operation_runs_and_answers_like_its_example(
+    settings: Settings, client: httpx.AsyncClient, path: Path, request: pytest.FixtureRequest
+) -> None:
+    demo = Citizen(DEMO_CITIZEN_ID_NUMBER, issue_dev_token(settings, id_number=DEMO_CITIZEN_ID_NUMBER))
+    who = citizen(settings, name="Trần Văn Mẫu") if path.stem in MUTATIONS_AS_FRESH_CITIZEN else demo
+    variables_file = path.with_suffix(".variables.json")
+    variables = json.loads(variables_file.read_text(encoding="utf-8")) if variables_file.exists() else {}
+    replacements: dict[str, str] = {}
+    if "$demoDossierCode" in json.dumps(variables):
+        replacements["demoDossierCode"] = await _demo_dossier_code(client, demo)
+    if "$ownSubmittedDossierCode" in json.dumps(variables):
+        replacements["ownSubmittedDossierCode"] = await _submitted_dossier_code(client, who)
+    body = await gql(client, operation_text(path), _substitute(variables, replacements), who=who)
+    assert "errors" not in body, body
+    assert all(v is not None for v in body["data"].values()), body
+    example_file = path.with_suffix(".response.json")
+    if request.config.getoption("--update-contract-examples"):
+        example_file.write_text(json.dumps(body, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    assert example_file.exists(), f"no example; run pytest {__file__} --update-contract-examples"
+    example = json.loads(example_file.read_text(encoding="utf-8"))
+    assert _shape_mismatches(example, body) == []

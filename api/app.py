@@ -8,11 +8,13 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route, WebSocketRoute
 
 from api.auth import TokenVerifier
+from api.body_limit import BodyLimit
 from api.graphql.persisted import PersistedDocuments
 from api.graphql.schema import build_schema
 from api.graphql.view import GraphQLView
@@ -65,6 +67,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     ]
     if settings.graphiql:
         routes.append(Route("/", home))
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    middleware=[Middleware(BodyLimit, max_bytes=settings.max_body_bytes)])
     app.state.settings, app.state.db = settings, database
     return app

@@ -147,13 +147,24 @@ async def list_citizen_dossiers(
     if statuses:
         query = query.where(col(Dossier.status).in_([s.value for s in statuses]))
     if page.after:
-        at, last_id = datetime.fromisoformat(str(page.after[0])), int(page.after[1])
+        at, last_id = _dossier_keyset(page.after)
         query = query.where(
             or_(col(Dossier.submitted_at) < at, and_(col(Dossier.submitted_at) == at, col(Dossier.id) < last_id))
         )
     query = query.order_by(col(Dossier.submitted_at).desc(), col(Dossier.id).desc()).limit(page.first + 1)
     rows = list((await session.execute(query)).scalars())
     return cut(rows, page.first, lambda d: [d.submitted_at.isoformat(), d.id])
+
+
+def _dossier_keyset(after: list[Any]) -> tuple[datetime, int]:
+    """The cursor's (submitted_at, id); anything else is a cursor we did not issue."""
+    try:
+        at, last_id = datetime.fromisoformat(str(after[0])), after[1]
+    except ValueError as exc:
+        raise DomainError(ErrorCode.INVALID_CURSOR, field="after") from exc
+    if at.tzinfo is None or not isinstance(last_id, int) or isinstance(last_id, bool):
+        raise DomainError(ErrorCode.INVALID_CURSOR, field="after")
+    return at, last_id
 
 
 async def events_for(session: AsyncSession, dossier_ids: Sequence[int]) -> dict[int, list[DossierEvent]]:

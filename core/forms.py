@@ -62,20 +62,24 @@ def prefill(schema: Mapping[str, Any], form: Mapping[str, Any], profile: Mapping
 def _label(schema: Mapping[str, Any], path: list[str]) -> tuple[str, str]:
     node: Mapping[str, Any] = schema
     for part in path:
-        node = node.get("properties", {}).get(part, {})
+        items = node.get("items")
+        node = items if part.isdigit() and isinstance(items, Mapping) else node.get("properties", {}).get(part, {})
     name = path[-1] if path else "formData"
     return str(node.get("title", name)), str(node.get("x-title-en", node.get("title", name)))
 
 
-def _field_error(schema: Mapping[str, Any], error: ValidationError) -> FieldError:
+def _field_errors(schema: Mapping[str, Any], error: ValidationError) -> list[FieldError]:
     path = [str(p) for p in error.absolute_path]
     if error.validator == "required":
-        path.append(str(error.message.split("'")[1]))
-    elif error.validator == "additionalProperties":
+        return [_field_error(schema, error, [*path, str(error.message.split("'")[1])])]
+    if error.validator == "additionalProperties":
         declared = error.schema.get("properties", {}) if isinstance(error.schema, Mapping) else {}
         instance = error.instance if isinstance(error.instance, Mapping) else {}
-        extra = sorted(set(instance) - set(declared))
-        path.append(extra[0] if extra else "?")
+        return [_field_error(schema, error, [*path, str(name)]) for name in sorted(set(instance) - set(declared))]
+    return [_field_error(schema, error, path)]
+
+
+def _field_error(schema: Mapping[str, Any], error: ValidationError, path: list[str]) -> FieldError:
     code = _CODES.get(str(error.validator), ErrorCode.INVALID_VALUE)
     label, label_en = _label(schema, path)
     params: dict[str, Any] = {"label": label, "label_en": label_en}
@@ -88,7 +92,7 @@ def _field_error(schema: Mapping[str, Any], error: ValidationError) -> FieldErro
 def validate_form(schema: Mapping[str, Any], form: Mapping[str, Any]) -> None:
     """Raise one DomainError carrying every field error, in a stable order (by field path)."""
     validator = Draft202012Validator(schema, format_checker=FormatChecker())
-    errors = [_field_error(schema, e) for e in validator.iter_errors(form)]
+    errors = [f for e in validator.iter_errors(form) for f in _field_errors(schema, e)]
     if errors:
         errors.sort(key=lambda e: (e.field or "", e.code))
         raise DomainError.from_fields(errors)

@@ -35,14 +35,19 @@ def encode_cursor(kind: str, key: list[Any]) -> str:
     return base64.urlsafe_b64encode((_PREFIX + raw).encode()).decode().rstrip("=")
 
 
+MAX_CURSOR_LENGTH = 512
+
+
 def decode_cursor(kind: str, cursor: str, arity: int) -> list[Any]:
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise DomainError(ErrorCode.INVALID_CURSOR, field="after")
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         raw = base64.urlsafe_b64decode(padded.encode("ascii")).decode()
         if not raw.startswith(_PREFIX):
             raise ValueError("prefix")
         value = json.loads(raw[len(_PREFIX):])
-    except (ValueError, UnicodeError, binascii.Error) as exc:
+    except (ValueError, UnicodeError, binascii.Error, RecursionError) as exc:
         raise DomainError(ErrorCode.INVALID_CURSOR, field="after") from exc
     if not isinstance(value, list) or len(value) != arity + 1 or value[0] != kind:
         raise DomainError(ErrorCode.INVALID_CURSOR, field="after")

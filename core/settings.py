@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     query_max_depth: int = Field(default=10, ge=2)
     query_max_aliases: int = Field(default=15, ge=1)
     query_max_tokens: int = Field(default=2000, ge=50)
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
     holidays_file: Path | None = None
 
     persisted_only: bool | None = None

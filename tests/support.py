@@ -29,7 +29,7 @@ def new_id_number(*, birth_date: date = date(1990, 1, 1), sex: Sex = Sex.MALE, p
     """A valid, never-before-used ID number (serials are unique per test run, per process)."""
     assert province in PROVINCE_CODES
     serial = next(_serials) + os.getpid() % 1000 * 1_000
-    return f"{province}{century_sex_digit(birth_date, sex)}{birth_date.year % 100:02d}{serial % 1_000_000:06d}"
+    return f"{province}{century_sex_digit(birth_date, sex)}{birth_date.year % 100:02d}{serial % 999_999 + 1:06d}"
 
 
 @dataclass

@@ -10,6 +10,7 @@ from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from cross_web.request._starlette import StarletteRequestAdapter
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket
@@ -73,6 +74,17 @@ async def _persisted_fields(request: Request) -> tuple[str | None, dict[str, Any
     return (query if isinstance(query, str) else None,
             extensions if isinstance(extensions, dict) else None,
             document_id if isinstance(document_id, str) else None)
+
+
+def _mutates(text: str, operation_name: str | None) -> bool:
+    """Whether the operation a GET would run is a mutation (or subscription): those need POST (405)."""
+    try:
+        document = parse(text)
+    except GraphQLError:
+        return False
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    chosen = [d for d in operations if operation_name is None or (d.name and d.name.value == operation_name)]
+    return len(chosen) == 1 and chosen[0].operation is not OperationType.QUERY
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -154,6 +166,9 @@ class GraphQLView(GraphQL[Context, None]):
             lookup = self.persisted.resolve(query=query, extensions=extensions, document_id=document_id)
         except PersistedDocumentError as error:
             return self._persisted_error(request, error)
+        if request.method == "GET" and lookup.text and _mutates(lookup.text, request.query_params.get("operationName")):
+            return Response("GET runs queries only; send mutations with POST", status_code=405,
+                            headers={"allow": "POST"}, media_type="text/plain")
         request.state.lookup = lookup
         response = await super().run(request, context, root_value)
         return self._cacheable(request, lookup, response)

@@ -82,7 +82,8 @@ class Dossier(relay.Node):
     def due_soon(self, info: Info) -> bool:
         return self._deadline(info).due_soon
 
-    @strawberry.field(description="Working days from today to the due date; negative once past it.")
+    @strawberry.field(description="Working days from today to the due date; negative once working days have "
+                                  "passed since it (0 on a weekend right after it).")
     def working_days_left(self, info: Info) -> int:
         return self._deadline(info).working_days_left
 

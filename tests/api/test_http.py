@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import httpx
 
 MUTATION = 'mutation { withdrawDossier(input: {code: "x"}) { errors { code } } }'
@@ -35,7 +37,7 @@ async def test_oversized_body_is_refused_with_413(client: httpx.AsyncClient) -> 
 
 
 async def test_oversized_chunked_body_is_refused_with_413(client: httpx.AsyncClient) -> None:
-    async def chunks():  # no Content-Length: the limit must hold while streaming
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: the limit must hold while streaming
         yield b'{"query": "{ __typename }", "variables": {"x": "'
         for _ in range(120):
             yield b"a" * 10_000

@@ -29,6 +29,8 @@ log = logging.getLogger("superapp.app")
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> Starlette:
     """Everything the app needs is built here from `settings`; nothing is created at import time."""
     settings = settings or Settings()
+    if settings.is_production and settings.eid_accept_dev_key:
+        log.warning("SUPERAPP_EID_ACCEPT_DEV_KEY is on in production: development tokens are trusted")
     database = db or Database.from_url(settings.database_url)
     owns_db = db is None
     persisted = PersistedDocuments(manifest.load(settings.persisted_manifest or manifest.MANIFEST),

@@ -85,11 +85,21 @@ def _contract_build(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
+class _DropQueryStrings(logging.Filter):
+    """Access-log lines keep the path but not the query string, where GET variables could carry personal data."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and len(record.args) >= 3 and isinstance(record.args[2], str):
+            record.args = (*record.args[:2], record.args[2].split("?", 1)[0], *record.args[3:])
+        return True
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.app import create_app
 
+    logging.getLogger("uvicorn.access").addFilter(_DropQueryStrings())
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=settings.log_level.lower(),
                 proxy_headers=True)
     return 0

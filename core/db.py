@@ -21,11 +21,13 @@ _WRITE_OPTION = "superapp_write"
 
 def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
     url = make_url(database_url)
+    # Bound parameters carry ID numbers and names: keep them out of exception texts and logs.
     if url.get_backend_name() != "sqlite":
-        return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                                   hide_parameters=True)
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+    engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, hide_parameters=True)
     _configure_sqlite(engine)
     return engine
 

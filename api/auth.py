@@ -14,12 +14,14 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from core.id_numbers import looks_like_id_number
 from core.settings import Settings
 
 ALGORITHMS = ["RS256", "ES256"]
+# A token is only ever checked against keys of its own algorithm's family.
+_KEY_TYPES: dict[str, type] = {"RS256": rsa.RSAPublicKey, "ES256": ec.EllipticCurvePublicKey}
 DEV_KEY_ID = "superapp-dev"
 
 
@@ -92,8 +94,9 @@ class TokenVerifier:
         if header.get("alg") not in ALGORITHMS:
             raise AuthError("UNSUPPORTED_ALGORITHM")
         kid = header.get("kid")
-        matching = [k for k in self._keys if kid is not None and k.kid == kid]
-        return matching or [k for k in self._keys if k.kid is None or kid is None]
+        usable = [k for k in self._keys if isinstance(k.key, _KEY_TYPES[header["alg"]])]
+        matching = [k for k in usable if kid is not None and k.kid == kid]
+        return matching or [k for k in usable if k.kid is None or kid is None]
 
     def verify(self, token: str) -> Principal:
         candidates = self._candidates(token)
@@ -119,7 +122,7 @@ class TokenVerifier:
                 raise AuthError("TOKEN_NOT_YET_VALID") from exc
             except jwt.MissingRequiredClaimError as exc:
                 raise AuthError("MISSING_CLAIM") from exc
-            except jwt.PyJWTError as exc:
+            except (jwt.PyJWTError, TypeError, ValueError) as exc:  # a key the token cannot be checked with
                 last = AuthError("MALFORMED_TOKEN")
                 last.__cause__ = exc
                 continue

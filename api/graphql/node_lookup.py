@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from strawberry import relay
 
 from api.graphql.context import Info
@@ -10,6 +12,9 @@ from api.graphql.types.dossier import Document, Dossier
 from core import catalogue, dossiers
 from core.documents import citizen_document
 from core.errors import not_found
+
+# Document ids are 32-bit integers on every database: anything else cannot exist.
+_DOCUMENT_KEY = re.compile(r"[1-9][0-9]{0,8}")
 
 
 async def resolve(info: Info, gid: relay.GlobalID) -> relay.Node:
@@ -20,7 +25,7 @@ async def resolve(info: Info, gid: relay.GlobalID) -> relay.Node:
         citizen_id = await ctx.citizen_id()
         async with ctx.db.read() as session:
             return Dossier.from_row(await dossiers.citizen_dossier(session, citizen_id=citizen_id, code=key))
-    if kind == "Document" and key.isdigit():
+    if kind == "Document" and _DOCUMENT_KEY.fullmatch(key):
         citizen_id = await ctx.citizen_id()
         async with ctx.db.read() as session:
             document = await citizen_document(session, citizen_id=citizen_id, document_id=int(key))

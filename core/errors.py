@@ -32,6 +32,8 @@ class ErrorCode(StrEnum):
     NOT_ALLOWED_VALUE = "NOT_ALLOWED_VALUE"
     UNKNOWN_FIELD = "UNKNOWN_FIELD"
     INVALID_VALUE = "INVALID_VALUE"
+    AGENCY_UNAVAILABLE = "AGENCY_UNAVAILABLE"
+    AGENCY_TIMEOUT = "AGENCY_TIMEOUT"
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -103,6 +105,14 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.INVALID_VALUE: (
         "Giá trị trường '{label}' không hợp lệ.",
         "'{label_en}' is not valid.",
+    ),
+    ErrorCode.AGENCY_UNAVAILABLE: (
+        "Hệ thống của {agency} tạm thời không phản hồi; vui lòng thử lại sau.",
+        "{agency_en}'s system is unavailable right now; please try again later.",
+    ),
+    ErrorCode.AGENCY_TIMEOUT: (
+        "Hệ thống của {agency} phản hồi quá chậm; vui lòng thử lại sau.",
+        "{agency_en}'s system took too long to answer; please try again later.",
     ),
     ErrorCode.INTERNAL_ERROR: (
         "Đã xảy ra lỗi hệ thống, vui lòng thử lại sau (mã tra cứu {reference}).",

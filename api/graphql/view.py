@@ -20,6 +20,8 @@ from core.clock import local_date, utc_now
 from core.db import Database
 from core.deadlines import HolidayCalendar
 from core.settings import Settings
+from services.forwarder import Forwarder
+from services.registry import ServiceRegistry
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -39,7 +41,7 @@ def preferred_locale(accept_language: str | None) -> str:
 
 class GraphQLView(GraphQL[Context, None]):
     def __init__(self, *, schema: object, settings: Settings, db: Database, calendar: HolidayCalendar,
-                 verifier: TokenVerifier) -> None:
+                 verifier: TokenVerifier, services: ServiceRegistry, forwarder: Forwarder | None) -> None:
         super().__init__(
             schema,  # type: ignore[arg-type]
             graphql_ide="graphiql" if settings.graphiql else None,
@@ -47,6 +49,7 @@ class GraphQLView(GraphQL[Context, None]):
             multipart_uploads_enabled=False,
         )
         self.settings, self.db, self.calendar, self.verifier = settings, db, calendar, verifier
+        self.services, self.forwarder = services, forwarder
 
     def _authenticate(self, authorization: str | None) -> tuple[Principal | None, AuthError | None]:
         try:
@@ -62,6 +65,7 @@ class GraphQLView(GraphQL[Context, None]):
             today=local_date(utc_now(), self.settings.timezone),
             locale=preferred_locale(request.headers.get("accept-language")),
             principal=principal, auth_error=auth_error, loaders=Loaders.create(self.db),
+            services=self.services, forwarder=self.forwarder,
         )
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:

@@ -18,8 +18,8 @@ from api.agency_events import events_endpoint
 from api.auth import TokenVerifier
 from api.graphql.schema import build_schema
 from api.graphql.view import GraphQLView
-from core.db import Database
 from core.catalogue_merge import merge_procedures
+from core.db import Database
 from core.deadlines import HolidayCalendar
 from core.settings import Settings
 from services.forwarder import Forwarder

@@ -1,4 +1,4 @@
-"""`superapp`: serve | migrate | seed | token. Each command reads the same SUPERAPP_* settings."""
+"""`superapp`: serve | sandbox | migrate | seed | token. Each command reads the same SUPERAPP_* settings."""
 
 from __future__ import annotations
 
@@ -63,6 +63,15 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _sandbox(settings: Settings, _: argparse.Namespace) -> int:
+    from services.sandbox_runner import sandboxes, serve_sandboxes
+
+    for sandbox, port in sandboxes(settings):
+        print(f"sandbox {sandbox.code}: http://127.0.0.1:{port} (events to {settings.sandbox_callback_url})")
+    asyncio.run(serve_sandboxes(settings))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="superapp", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -70,6 +79,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(handler=_serve)
+    sub.add_parser("sandbox", help="run the agency sandboxes on their loopback ports").set_defaults(
+        handler=_sandbox)
     sub.add_parser("migrate", help="upgrade the database to the newest migration").set_defaults(handler=_migrate)
     sub.add_parser("seed", help="load the demo catalogue, citizens and dossiers").set_defaults(handler=_seed)
     token = sub.add_parser("token", help="print a development e-ID token (last line of output)")

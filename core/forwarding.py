@@ -58,7 +58,8 @@ async def request_for(session: AsyncSession, job: ForwardJob) -> ForwardRequest:
     assert dossier is not None
     procedure = await session.get(Procedure, dossier.procedure_id)
     citizen = await session.get(Citizen, dossier.citizen_id)
-    assert procedure is not None and citizen is not None
+    assert procedure is not None
+    assert citizen is not None
     parent = await session.get(Dossier, dossier.parent_id) if dossier.parent_id else None
     return ForwardRequest(idempotency_key=job.idempotency_key, dossier_code=dossier.code,
                           procedure_code=procedure.code, applicant_id_number=citizen.id_number,

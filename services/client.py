@@ -17,11 +17,11 @@ import logging
 from typing import Any, TypeVar
 
 import httpx
-from pydantic import TypeAdapter, ValidationError
 from purgatory import AsyncCircuitBreakerFactory
 from purgatory.domain.messages.base import Event
 from purgatory.domain.messages.events import ContextChanged
 from purgatory.domain.model import OpenedState
+from pydantic import TypeAdapter, ValidationError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from services.agency_settings import AgencySettings

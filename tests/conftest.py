@@ -7,16 +7,14 @@ public schema is dropped and migrated afresh). Tests talk to the server over rea
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib
 import os
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import text
 from starlette.applications import Starlette
 
@@ -26,6 +24,7 @@ from core.deadlines import HolidayCalendar
 from core.migrate import upgrade
 from core.seed import seed
 from core.settings import Environment, Settings
+from tests.support import BUILT_IN, RunningSandbox, agency_overrides, sandbox_secret, serve
 
 
 def _database_url(tmp: Path) -> str:
@@ -48,7 +47,8 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     if url.startswith("postgresql"):
         asyncio.run(_reset_postgres(url))
     upgrade(url)
-    return Settings(env=Environment.TEST, data_dir=tmp, database_url=url)
+    return Settings(env=Environment.TEST, data_dir=tmp, database_url=url, forward_poll_seconds=0.2,
+                    forward_max_backoff_seconds=0.5)
 
 
 @pytest.fixture(scope="session")
@@ -65,40 +65,30 @@ async def db(settings: Settings, calendar: HolidayCalendar) -> AsyncIterator[Dat
     await database.dispose()
 
 
-class _ServerThread(threading.Thread):
-    def __init__(self, app: Starlette, port: int) -> None:
-        super().__init__(daemon=True)
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                                    lifespan="on"))
-
-    def run(self) -> None:
-        self.server.run()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+@pytest.fixture(scope="session")
+def sandboxes() -> Iterator[dict[str, RunningSandbox]]:
+    """The four built-in agencies' sandboxes as real HTTP servers on loopback ports, for the session."""
+    running: dict[str, RunningSandbox] = {}
+    with contextlib.ExitStack() as stack:
+        for code in BUILT_IN:
+            module = importlib.import_module(f"services.{code}.sandbox")
+            sandbox = module.create_sandbox(secret=sandbox_secret(code), callback_url="http://127.0.0.1:9",
+                                            advance_seconds=0)
+            running[code] = RunningSandbox(sandbox, stack.enter_context(serve(sandbox.app())))
+        yield running
 
 
 @pytest.fixture(scope="session")
-def app(settings: Settings, db: Database) -> Starlette:
-    return create_app(settings)
+def app(settings: Settings, db: Database, sandboxes: dict[str, RunningSandbox]) -> Starlette:
+    return create_app(settings, agencies=agency_overrides(sandboxes))
 
 
 @pytest.fixture(scope="session")
-def server(app: Starlette) -> Iterator[str]:
-    thread = _ServerThread(app, _free_port())
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not thread.server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("test server did not start")
-        time.sleep(0.02)
-    port = thread.server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    thread.server.should_exit = True
-    thread.join(timeout=10)
+def server(app: Starlette, sandboxes: dict[str, RunningSandbox]) -> Iterator[str]:
+    with serve(app) as url:
+        for running in sandboxes.values():
+            running.sandbox.callback_url = url
+        yield url
 
 
 @pytest.fixture

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import random
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import httpx
+import uvicorn
+from starlette.types import ASGIApp
 
 from api.auth import issue_dev_token
 from core.id_numbers import PROVINCE_CODES, Sex, century_sex_digit
 from core.settings import Settings
+from services.sandbox_kit import AgencySandbox
 
 _serials = itertools.count(random.SystemRandom().randrange(1, 400_000) * 2)
 
@@ -56,3 +64,65 @@ async def gql(client: httpx.AsyncClient, query: str, variables: dict[str, Any] |
 
 def error_codes(body: dict[str, Any]) -> list[str]:
     return [e.get("extensions", {}).get("code") for e in body.get("errors", [])]
+
+
+@contextmanager
+def serve(app: ASGIApp) -> Iterator[str]:
+    """A real uvicorn on a free loopback port (bound to port 0), in a thread; yields its base URL."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on",
+                                           timeout_graceful_shutdown=2))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("test server did not start")
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+BUILT_IN = ("civil_status", "residence", "social_insurance", "traffic_fines")
+
+
+@dataclass
+class RunningSandbox:
+    sandbox: AgencySandbox
+    url: str
+
+    async def fault(self, mode: str, delay_ms: int = 0) -> None:
+        async with httpx.AsyncClient(base_url=self.url, timeout=5) as http:
+            response = await http.post("/_control/fault", json={"mode": mode, "delay_ms": delay_ms})
+            assert response.status_code == 200, response.text
+
+    async def advance(self, dossier_code: str, **body: Any) -> dict[str, Any]:
+        async with httpx.AsyncClient(base_url=self.url, timeout=15) as http:
+            response = await http.post(f"/_control/advance/{dossier_code}", json=body)
+            assert response.status_code == 200, response.text
+            answer: dict[str, Any] = response.json()
+            return answer
+
+
+def sandbox_secret(code: str) -> bytes:
+    return f"test-secret-{code}".encode()
+
+
+def agency_overrides(sandboxes: dict[str, RunningSandbox], **extra: Any) -> dict[str, dict[str, Any]]:
+    """Per-service settings pointing each built-in service at its sandbox."""
+    return {code: {"base_url": running.url, "secret": sandbox_secret(code).decode(), "timeout": 1.0, **extra}
+            for code, running in sandboxes.items()}
+
+
+async def until_received(running: RunningSandbox, dossier_code: str, seconds: float = 10) -> None:
+    """Wait until the forwarder has delivered `dossier_code` to the sandbox."""
+    async with asyncio.timeout(seconds):
+        while not any(r.dossier_code == dossier_code for r in running.sandbox.received.values()):
+            await asyncio.sleep(0.05)
+
+
+SUBMIT = """mutation($p: String!, $f: JSON!) { submitDossier(input: {procedureCode: $p, formData: $f}) {
+  dossier { code status } errors { code field } } }"""

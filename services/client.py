@@ -130,7 +130,7 @@ class AgencyClient:
     async def _attempts(self, method: str, path: str, *, idempotent: bool, **kwargs: Any) -> Any:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(1 + (self.settings.retries if idempotent else 0)),
-            wait=wait_exponential_jitter(multiplier=0.05, max=0.5),
+            wait=wait_exponential_jitter(multiplier=0.05, max=0.5, jitter=0.05),
             retry=retry_if_exception_type(_Retryable), reraise=True,
         )
         async for attempt in retrying:

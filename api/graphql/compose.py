@@ -10,13 +10,14 @@ from collections.abc import Iterable, Sequence
 
 from strawberry.tools import merge_types
 from strawberry.types.base import get_object_definition
+from strawberry.utils.str_converters import to_camel_case
 
 from services.registry import ServiceConflict, ServicePlugin
 
 
 def _field_names(cls: type) -> list[str]:
     definition = get_object_definition(cls, strict=True)
-    return [f.name for f in definition.fields]
+    return [f.graphql_name or to_camel_case(f.python_name) for f in definition.fields]
 
 
 def _type_name(cls: type) -> str:

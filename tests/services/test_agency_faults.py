@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -37,7 +38,7 @@ async def http(isolated: str, sandboxes) -> AsyncIterator[httpx.AsyncClient]:
         await running.fault("ok")
 
 
-def _errors_by_field(body: dict) -> dict[str, dict]:
+def _errors_by_field(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {e["path"][-1]: e["extensions"] for e in body.get("errors", [])}
 
 

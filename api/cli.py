@@ -64,10 +64,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _sandbox(settings: Settings, _: argparse.Namespace) -> int:
-    from services.sandbox_runner import sandboxes, serve_sandboxes
+    from services.sandbox_runner import serve_sandboxes
 
-    for sandbox, port in sandboxes(settings):
-        print(f"sandbox {sandbox.code}: http://127.0.0.1:{port} (events to {settings.sandbox_callback_url})")
+    print(f"agency sandboxes starting; status events go to {settings.sandbox_callback_url}")
     asyncio.run(serve_sandboxes(settings))
     return 0
 

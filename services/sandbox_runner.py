@@ -38,9 +38,10 @@ def sandboxes(settings: Settings) -> list[tuple[AgencySandbox, int]]:
 
 
 async def serve_sandboxes(settings: Settings) -> None:
+    running = sandboxes(settings)
     servers = [uvicorn.Server(uvicorn.Config(s.app(), host="127.0.0.1", port=port, log_level="warning",
                                              timeout_graceful_shutdown=1))
-               for s, port in sandboxes(settings)]
-    for sandbox, port in sandboxes(settings):
+               for s, port in running]
+    for sandbox, port in running:
         log.info("sandbox %s on http://127.0.0.1:%d", sandbox.code, port)
     await asyncio.gather(*(server.serve() for server in servers))

@@ -11,10 +11,11 @@ PYTEST_ARGS ?=
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml examples/superapp-example-library/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e examples/superapp-example-library
 	touch $@
 
 run: venv
@@ -24,7 +25,10 @@ run: venv
 	@echo "GraphiQL:           http://$(HOST):$(PORT)/graphql"
 	@echo "Demo citizen token (send as 'Authorization: Bearer <token>'):"
 	@$(BIN)/superapp token --demo 2>/dev/null | tail -n 1
+	@echo "Agency sandboxes advance dossiers every $${SUPERAPP_SANDBOX_ADVANCE_SECONDS:-10} s."
 	@echo
+	SUPERAPP_SANDBOX_CALLBACK_URL=http://$(HOST):$(PORT) $(BIN)/superapp sandbox & SANDBOX=$$!; \
+	trap 'kill $$SANDBOX 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/superapp serve --host $(HOST) --port $(PORT)
 
 lint: venv

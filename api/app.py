@@ -1,10 +1,12 @@
-"""The ASGI application: `/graphql`, `/healthz` (process up) and `/readyz` (database reachable)."""
+"""The ASGI application: `/graphql`, `/healthz` (process up), `/readyz` (database reachable, services'
+states) and `/agencies/{service}/events` (agencies' status callbacks)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from typing import Any
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -13,21 +15,31 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route, WebSocketRoute
 
+from api.agency_events import events_endpoint
 from api.auth import TokenVerifier
 from api.body_limit import BodyLimit
 from api.graphql.persisted import PersistedDocuments
 from api.graphql.schema import build_schema
 from api.graphql.view import GraphQLView
+from core.catalogue_merge import merge_procedures
 from core.db import Database
 from core.deadlines import HolidayCalendar
 from core.settings import Settings
 from mobile_contract import manifest
+from services.forwarder import Forwarder
+from services.registry import ServiceRegistry, load_registry
 
 log = logging.getLogger("superapp.app")
 
 
-def create_app(settings: Settings | None = None, *, db: Database | None = None) -> Starlette:
-    """Everything the app needs is built here from `settings`; nothing is created at import time."""
+def create_app(settings: Settings | None = None, *, db: Database | None = None,
+               agencies: Mapping[str, Mapping[str, Any]] | None = None,
+               registry: ServiceRegistry | None = None) -> Starlette:
+    """Everything the app needs is built here from `settings`; nothing is created at import time.
+
+    `agencies` overrides per-agency settings by service code (tests point services at their sandboxes);
+    `registry` replaces discovery altogether. A conflict between services raises here: start-up stops.
+    """
     settings = settings or Settings()
     if settings.is_production and settings.eid_accept_dev_key:
         log.warning("SUPERAPP_EID_ACCEPT_DEV_KEY is on in production: development tokens are trusted")
@@ -36,9 +48,13 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     persisted = PersistedDocuments(manifest.load(settings.persisted_manifest or manifest.MANIFEST),
                                    persisted_only=bool(settings.persisted_only),
                                    cache_size=settings.apq_cache_size)
-    view = GraphQLView(schema=build_schema(settings), settings=settings, db=database,
-                       calendar=HolidayCalendar.load(settings.holidays_file), verifier=TokenVerifier(settings),
-                       persisted=persisted)
+    services = registry or load_registry(settings, overrides=agencies)
+    forwarder = Forwarder(db=database, registry=services, poll_seconds=settings.forward_poll_seconds,
+                          max_backoff=settings.forward_max_backoff_seconds)
+    view = GraphQLView(schema=build_schema(settings, list(services.plugins.values())), settings=settings,
+                       db=database, calendar=HolidayCalendar.load(settings.holidays_file),
+                       verifier=TokenVerifier(settings), persisted=persisted, services=services,
+                       forwarder=forwarder)
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -49,15 +65,26 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
                 await session.execute(text("SELECT 1"))
         except Exception:  # any driver error means "not ready"; the log says which
             log.exception("readiness check: database unreachable")
-            return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
-        return JSONResponse({"status": "ok", "database": "ok"})
+            return JSONResponse({"status": "unavailable", "database": "unreachable", "services": states()},
+                                status_code=503)
+        # A failed service degrades the app but does not take it out of rotation: the others serve.
+        report = states()
+        status = "ok" if all(state == "ready" for state in report.values()) else "degraded"
+        return JSONResponse({"status": status, "database": "ok", "services": report})
+
+    def states() -> dict[str, str]:
+        return {code: state.value for code, _, _, state in services.report()}
 
     async def home(_: Request) -> RedirectResponse:
         return RedirectResponse("/graphql")
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await merge_service_procedures(database, list(services.plugins.values()))
+        forwarder.start()
         yield
+        await forwarder.stop()
+        await services.aclose()
         if owns_db:
             await database.dispose()
 
@@ -66,10 +93,21 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         WebSocketRoute("/graphql", view),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/agencies/{service}/events", events_endpoint(settings=settings, db=database, registry=services),
+              methods=["POST"]),
     ]
     if settings.graphiql:
         routes.append(Route("/", home))
     app = Starlette(routes=routes, lifespan=lifespan,
                     middleware=[Middleware(BodyLimit, max_bytes=settings.max_body_bytes)])
     app.state.settings, app.state.db = settings, database
+    app.state.services, app.state.forwarder = services, forwarder
     return app
+
+
+async def merge_service_procedures(database: Database, plugins: list[Any]) -> None:
+    """Services' own procedures join the catalogue at start-up (an upsert: restarts change nothing)."""
+    specs = [dict(spec) for plugin in plugins for spec in plugin.procedures]
+    if specs:
+        async with database.write() as session:
+            await merge_procedures(session, specs)

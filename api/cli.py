@@ -1,4 +1,4 @@
-"""`superapp`: serve | migrate | seed | token | schema | contract. All read the same SUPERAPP_* settings."""
+"""`superapp`: serve | sandbox | migrate | seed | token | schema | contract, all on the same SUPERAPP_* settings."""
 
 from __future__ import annotations
 
@@ -55,22 +55,22 @@ def _token(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _schema_export(settings: Settings, args: argparse.Namespace) -> int:
-    from api.graphql.schema import build_schema
+    from api.graphql.schema import contract_schema
     from mobile_contract.snapshot import SNAPSHOT, sdl
 
     target = Path(args.output) if args.output else SNAPSHOT
-    target.write_text(sdl(build_schema(settings)), encoding="utf-8")
+    target.write_text(sdl(contract_schema(settings)), encoding="utf-8")
     print(f"schema written to {target}")
     return 0
 
 
 def _schema_check(settings: Settings, args: argparse.Namespace) -> int:
-    from api.graphql.schema import build_schema
+    from api.graphql.schema import contract_schema
     from mobile_contract.compatibility import check, render
     from mobile_contract.snapshot import RELEASED, sdl
 
     released = Path(args.against) if args.against else RELEASED
-    current = Path(args.current).read_text(encoding="utf-8") if args.current else sdl(build_schema(settings))
+    current = Path(args.current).read_text(encoding="utf-8") if args.current else sdl(contract_schema(settings))
     report = check(released.read_text(encoding="utf-8"), current)
     print(render(report))
     return 0 if report.ok else 1
@@ -105,6 +105,14 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _sandbox(settings: Settings, _: argparse.Namespace) -> int:
+    from services.sandbox_runner import serve_sandboxes
+
+    print(f"agency sandboxes starting; status events go to {settings.sandbox_callback_url}")
+    asyncio.run(serve_sandboxes(settings))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="superapp", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -112,6 +120,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(handler=_serve)
+    sub.add_parser("sandbox", help="run the agency sandboxes on their loopback ports").set_defaults(
+        handler=_sandbox)
     sub.add_parser("migrate", help="upgrade the database to the newest migration").set_defaults(handler=_migrate)
     sub.add_parser("seed", help="load the demo catalogue, citizens and dossiers").set_defaults(handler=_seed)
     token = sub.add_parser("token", help="print a development e-ID token (last line of output)")

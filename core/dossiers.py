@@ -143,7 +143,7 @@ async def list_citizen_dossiers(
     statuses: Sequence[DossierStatus] | None = None,
 ) -> Page[Dossier]:
     """Newest first; the keyset is (submitted_at, id), matching `ix_dossier_citizen_newest`."""
-    query = select(Dossier).where(Dossier.citizen_id == citizen_id)
+    query = select(Dossier).where(Dossier.citizen_id == citizen_id, col(Dossier.parent_id).is_(None))
     if statuses:
         query = query.where(col(Dossier.status).in_([s.value for s in statuses]))
     if page.after:

@@ -32,6 +32,8 @@ class ErrorCode(StrEnum):
     NOT_ALLOWED_VALUE = "NOT_ALLOWED_VALUE"
     UNKNOWN_FIELD = "UNKNOWN_FIELD"
     INVALID_VALUE = "INVALID_VALUE"
+    AGENCY_UNAVAILABLE = "AGENCY_UNAVAILABLE"
+    AGENCY_TIMEOUT = "AGENCY_TIMEOUT"
     INTERNAL_ERROR = "INTERNAL_ERROR"
     # Persisted documents (mobile contract).
     PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
@@ -119,6 +121,14 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.PERSISTED_QUERY_REQUIRED: (
         "Máy chủ chỉ chạy các truy vấn đã đăng ký của ứng dụng.",
         "This server runs only the app's registered (persisted) documents.",
+    ),
+    ErrorCode.AGENCY_UNAVAILABLE: (
+        "Hệ thống của {agency} tạm thời không phản hồi; vui lòng thử lại sau.",
+        "{agency_en}'s system is unavailable right now; please try again later.",
+    ),
+    ErrorCode.AGENCY_TIMEOUT: (
+        "Hệ thống của {agency} phản hồi quá chậm; vui lòng thử lại sau.",
+        "{agency_en}'s system took too long to answer; please try again later.",
     ),
     ErrorCode.INTERNAL_ERROR: (
         "Đã xảy ra lỗi hệ thống, vui lòng thử lại sau (mã tra cứu {reference}).",

@@ -65,6 +65,8 @@ class Dossier(SQLModel, table=True):
     version: int = 1
     client_mutation_id: str | None = Field(default=None, max_length=64)
     request_hash: str | None = Field(default=None, max_length=64)
+    parent_id: int | None = Field(default=None, foreign_key="dossier.id", index=True,
+                                  description="the interconnected dossier this one is a part of")
 
 
 class DossierEvent(SQLModel, table=True):
@@ -126,3 +128,42 @@ class DossierSequence(SQLModel, table=True):
     agency_code: str = Field(max_length=32, primary_key=True)
     day: str = Field(max_length=6, primary_key=True, description="yymmdd")
     value: int = 0
+
+
+class ForwardJob(SQLModel, table=True):
+    """A dossier waiting to reach its agency: written in the submission's transaction, so never lost.
+
+    The forwarder leases due rows (pushing `next_attempt_at` ahead), calls the agency with
+    `idempotency_key`, and marks the row delivered; a crash mid-call only means the lease runs out.
+    """
+
+    __tablename__ = "forward_job"
+    __table_args__ = (Index("ix_forward_job_due", "delivered_at", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dossier_id: int = Field(foreign_key="dossier.id", unique=True)
+    service_code: str = Field(max_length=64)
+    idempotency_key: str = Field(max_length=128, unique=True)
+    attempts: int = 0
+    next_attempt_at: datetime
+    delivered_at: datetime | None = None
+    agency_reference: str | None = Field(default=None, max_length=128)
+    last_error: str | None = Field(default=None, max_length=255)
+    created_at: datetime = Field(default_factory=utc_now)
+
+
+class AgencyEventRecord(SQLModel, table=True):
+    """Every status event an agency sent us, with what we did with it (dedupe key: service + event id)."""
+
+    __tablename__ = "agency_event"
+    __table_args__ = (UniqueConstraint("service_code", "event_id", name="uq_agency_event_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    service_code: str = Field(max_length=64)
+    event_id: str = Field(max_length=128)
+    dossier_code: str = Field(max_length=64)
+    status: str = Field(max_length=32)
+    outcome: str = Field(max_length=16, description="applied | rejected")
+    detail: str | None = Field(default=None, max_length=255)
+    occurred_at: datetime
+    received_at: datetime = Field(default_factory=utc_now)

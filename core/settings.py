@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     apq_cache_size: int = Field(default=1000, ge=0)
     public_cache_max_age: int = Field(default=300, ge=0)
 
+    services: str = Field(default="*", description="comma-separated service codes to enable, or * for all")
+    agency_event_window_seconds: int = Field(default=300, ge=5, le=3600)
+    forward_poll_seconds: float = Field(default=5.0, gt=0, le=3600)
+    forward_max_backoff_seconds: float = Field(default=300.0, gt=0)
+    sandbox_callback_url: str = "http://127.0.0.1:8000"
+    sandbox_advance_seconds: float = Field(default=10.0, ge=0)
+
     @model_validator(mode="after")
     def _resolve_defaults(self) -> Settings:
         if not self.database_url:
@@ -73,6 +80,12 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env is Environment.PRODUCTION
+
+    def enabled_services(self) -> list[str] | None:
+        """The service codes SUPERAPP_SERVICES names, or None for every installed one."""
+        if self.services.strip() in ("", "*"):
+            return None
+        return [code.strip() for code in self.services.split(",") if code.strip()]
 
     @property
     def is_sqlite(self) -> bool:

@@ -7,6 +7,8 @@ public schema is dropped and migrated afresh). Tests talk to the server over rea
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -22,7 +24,7 @@ from core.deadlines import HolidayCalendar
 from core.migrate import upgrade
 from core.seed import seed
 from core.settings import Environment, Settings
-from tests.support import running_server
+from tests.support import BUILT_IN, RunningSandbox, agency_overrides, sandbox_secret, serve
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -50,7 +52,8 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     if url.startswith("postgresql"):
         asyncio.run(_reset_postgres(url))
     upgrade(url)
-    return Settings(env=Environment.TEST, data_dir=tmp, database_url=url)
+    return Settings(env=Environment.TEST, data_dir=tmp, database_url=url, forward_poll_seconds=0.2,
+                    forward_max_backoff_seconds=0.5)
 
 
 @pytest.fixture(scope="session")
@@ -68,14 +71,29 @@ async def db(settings: Settings, calendar: HolidayCalendar) -> AsyncIterator[Dat
 
 
 @pytest.fixture(scope="session")
-def app(settings: Settings, db: Database) -> Starlette:
-    return create_app(settings)
+def sandboxes() -> Iterator[dict[str, RunningSandbox]]:
+    """The four built-in agencies' sandboxes as real HTTP servers on loopback ports, for the session."""
+    running: dict[str, RunningSandbox] = {}
+    with contextlib.ExitStack() as stack:
+        for code in BUILT_IN:
+            module = importlib.import_module(f"services.{code}.sandbox")
+            sandbox = module.create_sandbox(secret=sandbox_secret(code), callback_url="http://127.0.0.1:9",
+                                            advance_seconds=0)
+            running[code] = RunningSandbox(sandbox, stack.enter_context(serve(sandbox.app())))
+        yield running
 
 
 @pytest.fixture(scope="session")
-def server(app: Starlette) -> Iterator[str]:
-    with running_server(app) as base_url:
-        yield base_url
+def app(settings: Settings, db: Database, sandboxes: dict[str, RunningSandbox]) -> Starlette:
+    return create_app(settings, agencies=agency_overrides(sandboxes))
+
+
+@pytest.fixture(scope="session")
+def server(app: Starlette, sandboxes: dict[str, RunningSandbox]) -> Iterator[str]:
+    with serve(app) as url:
+        for running in sandboxes.values():
+            running.sandbox.callback_url = url
+        yield url
 
 
 @pytest.fixture

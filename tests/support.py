@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import random
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +21,8 @@ from starlette.types import ASGIApp
 from api.auth import issue_dev_token
 from core.id_numbers import PROVINCE_CODES, Sex, century_sex_digit
 from core.settings import Settings
+from services.registry import BUILT_IN_SERVICES
+from services.sandbox_kit import AgencySandbox
 
 _serials = itertools.count(random.SystemRandom().randrange(1, 400_000) * 2)
 
@@ -65,35 +67,63 @@ def error_codes(body: dict[str, Any]) -> list[str]:
     return [e.get("extensions", {}).get("code") for e in body.get("errors", [])]
 
 
-class _ServerThread(threading.Thread):
-    def __init__(self, app: ASGIApp, port: int) -> None:
-        super().__init__(daemon=True)
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                                    lifespan="on"))
-
-    def run(self) -> None:
-        self.server.run()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
-def running_server(app: ASGIApp) -> Iterator[str]:
-    """A real uvicorn serving `app` on a free loopback port, for as long as the block runs."""
-    thread = _ServerThread(app, free_port())
+def serve(app: ASGIApp) -> Iterator[str]:
+    """A real uvicorn on a free loopback port (bound to port 0), in a thread; yields its base URL."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on",
+                                           timeout_graceful_shutdown=2))
+    thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
-    while not thread.server.started:
+    while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("test server did not start")
         time.sleep(0.02)
-    port = thread.server.servers[0].sockets[0].getsockname()[1]
+    port = server.servers[0].sockets[0].getsockname()[1]
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        thread.server.should_exit = True
+        server.should_exit = True
         thread.join(timeout=10)
+
+
+BUILT_IN = BUILT_IN_SERVICES
+
+
+@dataclass
+class RunningSandbox:
+    sandbox: AgencySandbox
+    url: str
+
+    async def fault(self, mode: str, delay_ms: int = 0) -> None:
+        async with httpx.AsyncClient(base_url=self.url, timeout=5) as http:
+            response = await http.post("/_control/fault", json={"mode": mode, "delay_ms": delay_ms})
+            assert response.status_code == 200, response.text
+
+    async def advance(self, dossier_code: str, **body: Any) -> dict[str, Any]:
+        async with httpx.AsyncClient(base_url=self.url, timeout=15) as http:
+            response = await http.post(f"/_control/advance/{dossier_code}", json=body)
+            assert response.status_code == 200, response.text
+            answer: dict[str, Any] = response.json()
+            return answer
+
+
+def sandbox_secret(code: str) -> bytes:
+    return f"test-secret-{code}".encode()
+
+
+def agency_overrides(sandboxes: dict[str, RunningSandbox], **extra: Any) -> dict[str, dict[str, Any]]:
+    """Per-service settings pointing each built-in service at its sandbox."""
+    return {code: {"base_url": running.url, "secret": sandbox_secret(code).decode(), "timeout": 1.0, **extra}
+            for code, running in sandboxes.items()}
+
+
+async def until_received(running: RunningSandbox, dossier_code: str, seconds: float = 10) -> None:
+    """Wait until the forwarder has delivered `dossier_code` to the sandbox."""
+    async with asyncio.timeout(seconds):
+        while not any(r.dossier_code == dossier_code for r in running.sandbox.received.values()):
+            await asyncio.sleep(0.05)
+
+
+SUBMIT = """mutation($p: String!, $f: JSON!) { submitDossier(input: {procedureCode: $p, formData: $f}) {
+  dossier { code status } errors { code field } } }"""

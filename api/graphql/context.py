@@ -16,6 +16,8 @@ from core.deadlines import HolidayCalendar
 from core.errors import DomainError, ErrorCode
 from core.models import Citizen
 from core.settings import Settings
+from services.forwarder import Forwarder
+from services.registry import ServicePlugin, ServiceRegistry
 
 
 class Unauthenticated(DomainError):
@@ -34,6 +36,8 @@ class Context:
     principal: Principal | None
     auth_error: AuthError | None
     loaders: Loaders
+    services: ServiceRegistry
+    forwarder: Forwarder | None = None
     _citizen: Citizen | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -51,6 +55,12 @@ class Context:
                             session, id_number=self.principal.id_number, claims=self.principal.claims
                         )
             return self._citizen
+
+    def service(self, code: str) -> ServicePlugin:
+        """A loaded service; its fields are in the schema only when it is, so this cannot miss."""
+        plugin = self.services.get(code)
+        assert plugin is not None, code
+        return plugin
 
     async def citizen_id(self) -> int:
         citizen = await self.citizen()

@@ -31,6 +31,9 @@ def _domain(error: GraphQLError, original: DomainError, locale: str) -> GraphQLE
         extensions["field"] = original.field
     if isinstance(original, Unauthenticated):
         extensions["reason"] = original.reason
+    if "service" in original.params:
+        extensions["service"] = original.params["service"]
+        extensions["reason"] = original.params.get("reason")
     message = original.message_en if locale == "en" else original.message_vi
     return GraphQLError(message, nodes=error.nodes, source=error.source, positions=error.positions,
                         path=error.path, extensions=extensions)

@@ -12,7 +12,8 @@ from core.catalogue import agencies_by_ids, procedures_by_ids
 from core.db import Database
 from core.documents import documents_for_dossiers
 from core.dossiers import events_for
-from core.models import Agency, Document, DossierEvent, Procedure
+from core.interconnected import parts_of
+from core.models import Agency, Document, Dossier, DossierEvent, Procedure
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -37,6 +38,7 @@ class Loaders:
     agency: DataLoader[int, Agency]
     events: DataLoader[int, list[DossierEvent]]
     documents: DataLoader[int, list[Document]]
+    parts: DataLoader[int, list[Dossier]]
 
     @classmethod
     def create(cls, db: Database) -> Loaders:
@@ -45,4 +47,5 @@ class Loaders:
             agency=_loader(db, agencies_by_ids),
             events=_loader(db, events_for, list),
             documents=_loader(db, documents_for_dossiers, list),
+            parts=_loader(db, parts_of, list),
         )

@@ -10,7 +10,7 @@ from api.graphql.context import Info
 from api.graphql.types.catalogue import Procedure
 from api.graphql.types.common import Connection, DossierStatus
 from api.graphql.types.dossier import Dossier
-from api.graphql.types.me import Me
+from api.graphql.types.service import Service
 from core import catalogue, dossiers
 from core.errors import not_found
 from core.pagination import page_request
@@ -18,9 +18,11 @@ from core.pagination import page_request
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="The signed-in citizen. Needs a token.")
-    async def me(self, info: Info) -> Me | None:
-        return Me.from_row(await info.context.citizen())
+    @strawberry.field(description="The agency services plugged in, and whether each can serve now.")
+    def services(self, info: Info) -> list[Service]:
+        registry = info.context.services
+        return [Service(code=code, name=name_en if info.context.locale == "en" else name_vi, state=state)
+                for code, name_vi, name_en, state in registry.report()]
 
     @strawberry.field(description="The public procedure catalogue; `search` ignores Vietnamese diacritics.")
     async def procedures(

@@ -6,22 +6,27 @@ validation cache (see docs/ARCHITECTURE.md, "GraphQL limits").
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import strawberry
-from graphql import ASTValidationRule, GraphQLError
+from graphql import ASTValidationRule, GraphQLError, ValidationContext, ValidationRule
+from strawberry.exceptions import DuplicatedTypeName
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from api.graphql.compose import check_fields, check_types, merged
+from api.graphql.context import Info
 from api.graphql.errors import ShapeErrors
 from api.graphql.mutations import Mutation
 from api.graphql.queries import Query
 from api.graphql.types.catalogue import Agency, Procedure
 from api.graphql.types.dossier import Document, Dossier
+from api.graphql.types.me import Me
 from core.settings import Settings
+from services.registry import BUILT_IN_SERVICES, ServiceConflict, ServicePlugin, load_registry
 
 
 class Schema(strawberry.Schema):
@@ -29,10 +34,47 @@ class Schema(strawberry.Schema):
         """Expected errors are answers, not incidents; ShapeErrors logs the unexpected ones."""
 
 
-def build_schema(settings: Settings) -> Schema:
+async def _me(info: Info) -> Me | None:
+    return Me.from_row(await info.context.citizen())
+
+
+def _roots(plugins: list[ServicePlugin]) -> type:
+    """`Query` with `me` of the composed `Me` type, plus every service's own query fields."""
+    check_fields("Me", Me, plugins, "me_fields")
+    me_type = merged("Me", Me, [p.me_fields for p in plugins])
+
+    @strawberry.type
+    class MeRoot:
+        me = strawberry.field(resolver=_me, graphql_type=Optional[me_type],  # noqa: UP045 (a runtime type)
+                              description="The signed-in citizen. Needs a token.")
+
+    core_query = merged("Query", Query, [MeRoot])
+    check_fields("Query", core_query, plugins, "query_fields")
+    return merged("Query", core_query, [p.query_fields for p in plugins])
+
+
+def _tolerant(rule: type[ValidationRule]) -> type[ValidationRule]:
+    """Strawberry's limit rules measure the document in their constructor and crash on a spread of an unknown
+    fragment (KeyError) or a fragment cycle (RecursionError). Such a document is invalid anyway and the
+    standard rules (KnownFragmentNames, NoFragmentCycles) say so, so the limit rule just stands aside."""
+
+    class Tolerant(rule):  # type: ignore[valid-type,misc]
+        def __init__(self, context: ValidationContext) -> None:
+            try:
+                super().__init__(context)
+            except (KeyError, RecursionError):
+                ValidationRule.__init__(self, context)
+
+    Tolerant.__name__ = rule.__name__
+    return Tolerant
+
+
+def build_schema(settings: Settings, plugins: list[ServicePlugin] | None = None) -> Schema:
+    plugins = plugins or []
+    check_types([], plugins)
     rules: list[type[ASTValidationRule]] = [
-        max_depth_rule(settings.query_max_depth, None),
-        max_aliases_rule(settings.query_max_aliases),
+        _tolerant(max_depth_rule(settings.query_max_depth, None)),
+        _tolerant(max_aliases_rule(settings.query_max_aliases)),
     ]
     extensions: list[Any] = [
         lambda: MaxTokensLimiter(max_token_count=settings.query_max_tokens),
@@ -41,10 +83,20 @@ def build_schema(settings: Settings) -> Schema:
         lambda: AddValidationRules(rules),
         ShapeErrors,
     ]
-    return Schema(
-        query=Query,
-        mutation=Mutation,
-        types=[Agency, Procedure, Dossier, Document],
-        extensions=extensions,
-        config=StrawberryConfig(disable_field_suggestions=settings.is_production),
-    )
+    try:
+        return Schema(
+            query=_roots(plugins),
+            mutation=Mutation,
+            types=[Agency, Procedure, Dossier, Document, *(t for p in plugins for t in p.types)],
+            extensions=extensions,
+            config=StrawberryConfig(disable_field_suggestions=settings.is_production),
+        )
+    except DuplicatedTypeName as error:
+        owners = ", ".join(repr(p.code) for p in plugins)
+        raise ServiceConflict(f"{error} (a type of one of the services {owners} clashes with a core type)") from error
+
+
+def contract_schema(settings: Settings) -> Schema:
+    """The schema the mobile contract pins: the core with every built-in service, and nothing else."""
+    registry = load_registry(settings.model_copy(update={"services": ",".join(BUILT_IN_SERVICES)}))
+    return build_schema(settings, list(registry.plugins.values()))

@@ -30,6 +30,8 @@ from core.db import Database
 from core.deadlines import HolidayCalendar
 from core.errors import render
 from core.settings import Settings
+from services.forwarder import Forwarder
+from services.registry import ServiceRegistry
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -91,7 +93,8 @@ class GraphQLView(GraphQL[Context, None]):
     request_adapter_class = _RequestAdapter
 
     def __init__(self, *, schema: object, settings: Settings, db: Database, calendar: HolidayCalendar,
-                 verifier: TokenVerifier, persisted: PersistedDocuments) -> None:
+                 verifier: TokenVerifier, persisted: PersistedDocuments, services: ServiceRegistry,
+                 forwarder: Forwarder | None) -> None:
         super().__init__(
             schema,  # type: ignore[arg-type]
             graphql_ide="graphiql" if settings.graphiql else None,
@@ -100,6 +103,7 @@ class GraphQLView(GraphQL[Context, None]):
         )
         self.settings, self.db, self.calendar, self.verifier = settings, db, calendar, verifier
         self.persisted = persisted
+        self.services, self.forwarder = services, forwarder
 
     def _authenticate(self, authorization: str | None) -> tuple[Principal | None, AuthError | None]:
         try:
@@ -115,6 +119,7 @@ class GraphQLView(GraphQL[Context, None]):
             today=local_date(utc_now(), self.settings.timezone),
             locale=preferred_locale(request.headers.get("accept-language")),
             principal=principal, auth_error=auth_error, loaders=Loaders.create(self.db),
+            services=self.services, forwarder=self.forwarder,
         )
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:

@@ -16,7 +16,9 @@ async def test_healthz_answers_ok(client: httpx.AsyncClient) -> None:
 async def test_readyz_reports_reachable_database(client: httpx.AsyncClient) -> None:
     response = await client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "services": {
+        "civil_status": "ready", "public_library": "ready", "residence": "ready", "social_insurance": "ready",
+        "traffic_fines": "ready"}}
 
 
 async def test_readyz_answers_503_when_the_database_is_unreachable(tmp_path) -> None:

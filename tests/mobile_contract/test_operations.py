@@ -15,7 +15,7 @@ import pytest
 from graphql import parse, validate
 
 from api.auth import issue_dev_token
-from api.graphql.schema import build_schema
+from api.graphql.schema import contract_schema
 from core.seed import DEMO_CITIZEN_ID_NUMBER
 from core.settings import Settings
 from mobile_contract.manifest import operation_files, operation_text
@@ -60,7 +60,7 @@ def test_shape_check_catches_a_missing_field_and_a_type_change() -> None:
 
 @pytest.mark.parametrize("path", operation_files(), ids=lambda p: p.stem)
 def test_operation_is_valid_against_the_schema(settings: Settings, path: Path) -> None:
-    schema = build_schema(settings)._schema
+    schema = contract_schema(settings)._schema
     document = parse(operation_text(path))
     assert validate(schema, document) == []
     assert [d.name.value for d in document.definitions if d.name] == [path.stem]  # type: ignore[attr-defined]

@@ -10,8 +10,9 @@ from api.graphql.context import Info
 from api.graphql.types.common import UserError
 from api.graphql.types.dossier import Dossier
 from core.clock import utc_now
-from core.dossiers import Submission, find_submission, submit_dossier
+from core.dossiers import Submission, find_submission
 from core.errors import DomainError, ErrorCode
+from core.submission import receive
 
 
 @strawberry.input
@@ -42,8 +43,8 @@ async def submit_dossier_mutation(info: Info, input: SubmitDossierInput) -> Subm
                             client_mutation_id=input.client_mutation_id)
     try:
         async with ctx.db.write() as session:
-            row = await submit_dossier(session, citizen=citizen, submission=submission, now=utc_now(),
-                                       calendar=ctx.calendar, tz_name=ctx.settings.timezone)
+            row = await receive(session, citizen=citizen, submission=submission, routes=ctx.services.routes(),
+                                now=utc_now(), calendar=ctx.calendar, tz_name=ctx.settings.timezone)
     except DomainError as error:
         return _failed(error, input, ctx.locale)
     except IntegrityError:
@@ -53,6 +54,8 @@ async def submit_dossier_mutation(info: Info, input: SubmitDossierInput) -> Subm
         if found is None:
             raise
         row = found
+    if ctx.forwarder is not None:
+        ctx.forwarder.kick()  # the forward jobs are committed; deliver now rather than at the next poll
     return SubmitDossierPayload(dossier=Dossier.from_row(row), errors=[],
                                 client_mutation_id=input.client_mutation_id)
 

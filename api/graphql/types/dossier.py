@@ -108,6 +108,11 @@ class Dossier(relay.Node):
     async def documents(self, info: Info) -> list[Document]:
         return [Document.from_row(d) for d in await info.context.loaders.documents.load(self.row_id)]
 
+    @strawberry.field(description="An interconnected dossier's parts, one per agency, each with its own "
+                                  "status history; empty for an ordinary dossier.")
+    async def parts(self, info: Info) -> list[Dossier]:
+        return [Dossier.from_row(d) for d in await info.context.loaders.parts.load(self.row_id)]
+
     @classmethod
     def from_row(cls, row: models.Dossier) -> Dossier:
         assert row.id is not None

@@ -1,0 +1,93 @@
+"""Interconnected procedures (liên thông): one submission, one parent dossier, one part per agency.
+
+A procedure whose e-form schema lists `x-parts` (procedure codes) is a bundle. Each part is a dossier of
+its own procedure, with its own code from its own agency, holding the parent's answers its form asks for.
+The parent's status is derived from the parts', so the citizen follows one dossier.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from core.catalogue import procedure_by_code
+from core.dossier_status import DossierStatus, can_transition
+from core.dossiers import change_status
+from core.models import Dossier, Procedure
+
+S = DossierStatus
+# The main road of a dossier; the parent sits where its slowest part is.
+_ROAD = (S.SUBMITTED, S.ACCEPTED, S.PROCESSING, S.PROCESSED, S.RETURNED)
+_NEEDS_CITIZEN = (S.SUPPLEMENT_REQUESTED, S.PAYMENT_REQUESTED)
+_REFUSED = (S.NOT_ACCEPTED, S.PROCESSING_STOPPED)
+
+
+def part_codes(procedure: Procedure) -> list[str]:
+    parts = procedure.form_schema.get("x-parts", [])
+    return [str(code) for code in parts] if isinstance(parts, list) else []
+
+
+def part_form(part: Procedure, parent_form: dict[str, Any]) -> dict[str, Any]:
+    """The parent's answers that the part's own form asks for."""
+    wanted = part.form_schema.get("properties", {})
+    return {name: value for name, value in parent_form.items() if name in wanted}
+
+
+async def part_procedures(session: AsyncSession, procedure: Procedure) -> list[Procedure]:
+    found = [await procedure_by_code(session, code) for code in part_codes(procedure)]
+    return [p for p in found if p is not None]
+
+
+def derive_status(current: DossierStatus, parts: Sequence[DossierStatus]) -> DossierStatus:
+    """Citizen action first, then refusal, otherwise the slowest part on the main road."""
+    for status in _NEEDS_CITIZEN:
+        if status in parts:
+            return status
+    if any(p in _REFUSED for p in parts):
+        return S.NOT_ACCEPTED if current is S.SUBMITTED else S.PROCESSING_STOPPED
+    on_road = [_ROAD.index(p) for p in parts if p in _ROAD]
+    return _ROAD[min(on_road)] if on_road else current
+
+
+async def parts_of(session: AsyncSession, parent_ids: Sequence[int]) -> dict[int, list[Dossier]]:
+    query = select(Dossier).where(col(Dossier.parent_id).in_(parent_ids)).order_by(col(Dossier.id))
+    grouped: dict[int, list[Dossier]] = {i: [] for i in parent_ids}
+    for row in (await session.execute(query)).scalars():
+        assert row.parent_id is not None
+        grouped[row.parent_id].append(row)
+    return grouped
+
+
+async def refresh_parent(session: AsyncSession, *, parent_id: int, now: datetime, cause: str) -> None:
+    """Move the parent to what its parts say, one legal step at a time; an illegal jump is left alone.
+
+    Supplement and payment requests come back to processing before the road resumes, so the parent may
+    take two steps (e.g. supplement requested -> processing -> processed).
+    """
+    parent = (await session.execute(select(Dossier).where(Dossier.id == parent_id).with_for_update())).scalars().one()
+    parts = [DossierStatus(p.status) for p in (await parts_of(session, [parent_id]))[parent_id]]
+    for _ in range(4):
+        current = DossierStatus(parent.status)
+        target = derive_status(current, parts)
+        if target is current:
+            return
+        step = target if can_transition(current, target) else _step_towards(current, target)
+        if step is None:
+            return
+        await change_status(session, dossier=parent, target=step, source="system", occurred_at=now,
+                            note_vi=f"Cập nhật theo hồ sơ thành phần {cause}",
+                            note_en=f"Updated from part dossier {cause}")
+
+
+def _step_towards(current: DossierStatus, target: DossierStatus) -> DossierStatus | None:
+    if current in _NEEDS_CITIZEN and target in _ROAD:
+        return S.PROCESSING
+    if current in _ROAD and target in _ROAD and _ROAD.index(target) > _ROAD.index(current):
+        return _ROAD[_ROAD.index(current) + 1]
+    if current in _ROAD and target in _NEEDS_CITIZEN and can_transition(current, S.PROCESSING):
+        return S.PROCESSING
+    return None

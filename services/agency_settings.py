@@ -1,0 +1,49 @@
+"""Per-agency settings, read from `SUPERAPP_AGENCY_<CODE>_*` (CODE is the service code in capitals).
+
+Base URL, secret and timeouts are configuration, never code. Outside production a service without a
+configured URL talks to its local sandbox and signs with a development secret; production refuses that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class AgencySettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore")
+
+    base_url: str | None = None
+    secret: SecretStr | None = None
+    timeout: float = Field(default=2.0, gt=0, le=60, description="seconds for one call, retries included")
+    retries: int = Field(default=2, ge=0, le=5, description="extra attempts for idempotent calls")
+    breaker_threshold: int = Field(default=5, ge=1, description="consecutive failures that open the circuit")
+    breaker_reset_seconds: float = Field(default=30.0, gt=0, description="open circuit's wait before a trial")
+    max_concurrency: int = Field(default=10, ge=1, description="calls in flight to this agency at once")
+
+    @property
+    def secret_bytes(self) -> bytes:
+        assert self.secret is not None
+        return self.secret.get_secret_value().encode()
+
+
+def env_prefix(code: str) -> str:
+    return f"SUPERAPP_AGENCY_{code.upper()}_"
+
+
+def load_agency_settings(code: str, *, production: bool, default_base_url: str | None,
+                         override: Mapping[str, Any] | None = None) -> AgencySettings:
+    """Environment first, then `override` (tests, embedding); raises ValueError or ValidationError."""
+    settings = AgencySettings(_env_prefix=env_prefix(code), **dict(override or {}))
+    if settings.base_url is None:
+        if production or default_base_url is None:
+            raise ValueError(f"{env_prefix(code)}BASE_URL is not set")
+        settings.base_url = default_base_url
+    if settings.secret is None:
+        if production:
+            raise ValueError(f"{env_prefix(code)}SECRET is not set")
+        settings.secret = SecretStr(f"dev-secret-{code}")
+    return settings

@@ -1,0 +1,156 @@
+"""Calling one agency safely: a shared pooled client, a time budget, bounded retries, a bulkhead and a
+circuit breaker, all per agency, so one slow or broken agency never drags the others down.
+
+- one `httpx.AsyncClient` per agency (connection pooling), created lazily inside the running loop;
+- `timeout` is the budget of the whole call: waiting for a slot, every attempt and the backoff between;
+- retries with jittered exponential backoff (tenacity) only for idempotent calls: GET, or a POST that
+  carries an idempotency key the agency dedupes on; network errors and 5xx are retried, 4xx never;
+- an `asyncio.Semaphore` caps calls in flight to the agency (the bulkhead);
+- a circuit breaker (purgatory) opens after `breaker_threshold` consecutive failures and lets one trial
+  call through after `breaker_reset_seconds`; 4xx answers are the caller's fault and do not count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, TypeVar
+
+import httpx
+from purgatory import AsyncCircuitBreakerFactory
+from purgatory.domain.messages.base import Event
+from purgatory.domain.messages.events import ContextChanged
+from purgatory.domain.model import OpenedState
+from pydantic import TypeAdapter, ValidationError
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+from services.agency_settings import AgencySettings
+from services.errors import AgencyTimeout, AgencyUnavailable
+
+log = logging.getLogger("superapp.agency")
+
+M = TypeVar("M")
+
+
+class _Retryable(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class AgencyRejected(Exception):
+    """A 4xx: the agency understood and refused; retrying would not help."""
+
+    def __init__(self, status: int, body: str) -> None:
+        super().__init__(f"agency answered {status}")
+        self.status, self.body = status, body
+
+
+class _Garbage(Exception):
+    pass
+
+
+class AgencyClient:
+    def __init__(self, *, code: str, name_vi: str, name_en: str, settings: AgencySettings) -> None:
+        self.code, self.name_vi, self.name_en, self.settings = code, name_vi, name_en, settings
+        self._http: httpx.AsyncClient | None = None
+        self._slots = asyncio.Semaphore(settings.max_concurrency)
+        self._breakers = AsyncCircuitBreakerFactory(default_threshold=settings.breaker_threshold,
+                                                    default_ttl=settings.breaker_reset_seconds,
+                                                    exclude=[AgencyRejected])
+        self._breakers.add_listener(self._on_breaker_event)
+        self.circuit = "closed"
+
+    def _on_breaker_event(self, name: str, kind: str, event: Event) -> None:
+        if isinstance(event, ContextChanged):
+            self.circuit = event.state
+            log.warning("agency %s circuit %s", name, event.state)
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        if self._http is None:
+            assert self.settings.base_url is not None
+            limits = httpx.Limits(max_connections=self.settings.max_concurrency,
+                                  max_keepalive_connections=self.settings.max_concurrency)
+            self._http = httpx.AsyncClient(base_url=self.settings.base_url, limits=limits,
+                                           timeout=httpx.Timeout(self.settings.timeout), trust_env=False)
+        return self._http
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    async def get_json(self, path: str, params: dict[str, str] | None = None, *, missing_ok: bool = False) -> Any:
+        """The agency's JSON answer; None for a 404 when `missing_ok` (the agency has no such record)."""
+        try:
+            return await self._call("GET", path, idempotent=True, params=params)
+        except AgencyRejected as error:
+            if missing_ok and error.status == 404:
+                return None
+            raise self._unavailable(f"HTTP_{error.status}") from None
+
+    async def post_json(self, path: str, body: Any, *, idempotency_key: str | None = None) -> Any:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        try:
+            return await self._call("POST", path, idempotent=idempotency_key is not None, json=body,
+                                    headers=headers)
+        except AgencyRejected as error:
+            raise self._unavailable(f"HTTP_{error.status}") from None
+
+    def parse(self, shape: type[M], data: Any) -> M:
+        """Valid JSON in the wrong shape is as useless as garbage: AGENCY_UNAVAILABLE (BAD_RESPONSE)."""
+        try:
+            return TypeAdapter(shape).validate_python(data)
+        except ValidationError:
+            log.warning("agency %s answered JSON in an unexpected shape", self.code)
+            raise self._unavailable("BAD_RESPONSE") from None
+
+    def _unavailable(self, reason: str) -> AgencyUnavailable:
+        return AgencyUnavailable(service=self.code, agency_vi=self.name_vi, agency_en=self.name_en, reason=reason)
+
+    async def _call(self, method: str, path: str, *, idempotent: bool, **kwargs: Any) -> Any:
+        try:
+            async with asyncio.timeout(self.settings.timeout):
+                breaker = await self._breakers.get_breaker(self.code)
+                async with breaker:
+                    return await self._attempts(method, path, idempotent=idempotent, **kwargs)
+        except TimeoutError:
+            log.warning("agency %s %s %s: time budget of %.2fs spent", self.code, method, path, self.settings.timeout)
+            raise AgencyTimeout(service=self.code, agency_vi=self.name_vi, agency_en=self.name_en) from None
+        except OpenedState:
+            raise self._unavailable("CIRCUIT_OPEN") from None
+        except _Retryable as error:
+            log.warning("agency %s %s %s failed: %s", self.code, method, path, error.reason)
+            raise self._unavailable(error.reason) from None
+        except _Garbage:
+            log.warning("agency %s %s %s answered something that is not JSON", self.code, method, path)
+            raise self._unavailable("BAD_RESPONSE") from None
+
+    async def _attempts(self, method: str, path: str, *, idempotent: bool, **kwargs: Any) -> Any:
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(1 + (self.settings.retries if idempotent else 0)),
+            wait=wait_exponential_jitter(multiplier=0.05, max=0.5, jitter=0.05),
+            retry=retry_if_exception_type(_Retryable), reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._once(method, path, **kwargs)
+        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+
+    async def _once(self, method: str, path: str, **kwargs: Any) -> Any:
+        async with self._slots:
+            try:
+                response = await self.http.request(method, path, **kwargs)
+            except httpx.TimeoutException as error:
+                raise _Retryable("TIMEOUT") from error
+            except httpx.TransportError as error:
+                raise _Retryable("UNREACHABLE") from error
+        if response.status_code >= 500:
+            raise _Retryable(f"HTTP_{response.status_code}")
+        if response.status_code >= 400:
+            raise AgencyRejected(response.status_code, response.text[:200])
+        try:
+            return response.json()
+        except ValueError as error:
+            raise _Garbage from error

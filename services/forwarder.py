@@ -1,0 +1,80 @@
+"""The retrying forwarder: delivers queued dossiers to their agencies until each says it has them.
+
+It runs in every API process (and may run in several: leases keep two workers off the same job). It wakes
+on `kick()` after a submission and otherwise polls, so jobs left by a crash or a restart are picked up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+from core import forwarding
+from core.clock import utc_now
+from core.db import Database
+from core.errors import DomainError
+from services.registry import ServiceRegistry
+
+log = logging.getLogger("superapp.forwarder")
+
+LEASE = timedelta(seconds=60)
+
+
+class Forwarder:
+    def __init__(self, *, db: Database, registry: ServiceRegistry, poll_seconds: float, max_backoff: float) -> None:
+        self.db, self.registry = db, registry
+        self.poll_seconds, self.max_backoff = poll_seconds, max_backoff
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="superapp-forwarder")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                while await self.deliver_due() > 0:
+                    pass
+            except Exception:  # the loop must outlive a bad round (database blip); the log says why
+                log.exception("forwarder round failed")
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.poll_seconds):
+                    await self._wake.wait()
+            self._wake.clear()
+
+    async def deliver_due(self) -> int:
+        """One round: lease the due jobs, call their agencies concurrently, record each outcome."""
+        async with self.db.write() as session:
+            jobs = await forwarding.lease_due(session, now=utc_now(), lease=LEASE)
+            requests = [(job, await forwarding.request_for(session, job)) for job in jobs]
+        await asyncio.gather(*(self._deliver(job.id or 0, job.service_code, request) for job, request in requests))
+        return len(jobs)
+
+    async def _deliver(self, job_id: int, service_code: str, request: forwarding.ForwardRequest) -> None:
+        plugin = self.registry.get(service_code)
+        try:
+            if plugin is None:
+                raise LookupError(f"service {service_code} is not loaded")
+            reference = await plugin.forward(request)
+        except (DomainError, LookupError) as error:
+            reason = getattr(error, "reason", None) or str(error)
+            log.warning("forward of dossier %s to %s failed (%s); will retry", request.dossier_code, service_code,
+                        reason)
+            async with self.db.write() as session:
+                await forwarding.mark_failed(session, job_id=job_id, error=reason, now=utc_now(),
+                                             max_backoff=self.max_backoff)
+            return
+        async with self.db.write() as session:
+            await forwarding.mark_delivered(session, job_id=job_id, reference=reference, now=utc_now())
+        log.info("dossier %s delivered to %s as %s", request.dossier_code, service_code, reference)

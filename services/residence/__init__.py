@@ -1,0 +1,36 @@
+"""Residence (Ministry of Public Security): permanent/temporary residence registration and the citizen's
+record in the national population database, which pre-fills e-forms."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from core.agency_events import StatusEvent
+from core.dossier_status import DossierStatus
+from core.forwarding import ForwardRequest
+from services.dossier_api import forward_dossier
+from services.events import status_event
+from services.registry import ServicePlugin
+from services.residence.schema import MeResidence, PopulationAddress, PopulationRecord
+
+# This agency reports the national status codes themselves (1-10).
+VOCABULARY = {str(status.national_code): status for status in DossierStatus}
+
+
+class ResidenceService(ServicePlugin):
+    code = "residence"
+    name_vi = "Cư trú và dữ liệu dân cư"
+    name_en = "Residence and population data"
+    agency_code = "000.00.00.G09"
+    procedure_codes = ("1.004194", "1.004206")
+    me_fields = MeResidence
+    types = (PopulationRecord, PopulationAddress)
+    default_base_url = "http://127.0.0.1:8102"
+
+    async def forward(self, request: ForwardRequest) -> str:
+        assert self.client is not None
+        return await forward_dossier(self.client, request)
+
+    def parse_event(self, payload: Mapping[str, Any]) -> StatusEvent:
+        return status_event(payload, VOCABULARY)

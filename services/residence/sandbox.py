@@ -1,0 +1,41 @@
+"""A stand-in for the residence agency's API: population records and residence dossiers."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from core.seed_data import CITIZENS
+from services.sandbox_kit import AgencySandbox
+
+# National status codes along the road: accepted, processing, processed, returned.
+ROAD = ("2", "4", "9", "10")
+
+
+def _record(id_number: str) -> dict[str, object]:
+    known = {c["id_number"]: c for c in CITIZENS}
+    citizen = known.get(id_number)
+    if citizen is None:  # any other well-formed number: a plausible, fictitious record
+        year = ("19" if id_number[3] in "01" else "20") + id_number[4:6]
+        citizen = {"full_name": f"Công Dân {id_number[-4:]}", "birth_date": f"{year}-01-01",
+                   "sex": "female" if int(id_number[3]) % 2 else "male", "hometown": "Xã Phúc Xá, Hà Nội",
+                   "permanent_address": "Số 1 phố Phúc Xá, Ba Đình, Hà Nội"}
+    return {"id_number": id_number, "full_name": citizen["full_name"], "birth_date": citizen["birth_date"],
+            "sex": citizen["sex"], "hometown": citizen["hometown"], "ethnicity": "Kinh",
+            "permanent_address": {"text": citizen["permanent_address"], "province_code": "01",
+                                  "district_code": "001", "ward_code": "00001"}}
+
+
+def create_sandbox(*, secret: bytes, callback_url: str, advance_seconds: float) -> AgencySandbox:
+    sandbox = AgencySandbox(code="residence", secret=secret, callback_url=callback_url, road=ROAD,
+                            advance_seconds=advance_seconds)
+
+    async def citizen(request: Request) -> Response:
+        id_number = request.path_params["id_number"]
+        if not (len(id_number) == 12 and id_number.isdigit()):
+            return JSONResponse({"error": "not found"}, status_code=404)
+        return JSONResponse(_record(id_number))
+
+    sandbox.extra_routes = (Route("/citizens/{id_number}", sandbox.guarded(citizen)),)
+    return sandbox

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from core.errors import DomainError, ErrorCode
 from core.models import Agency, Procedure
 from core.pagination import Page, PageRequest, cut
 from core.text import fold
@@ -28,7 +29,9 @@ async def search_procedures(
     if agency_code:
         query = query.join(Agency, col(Agency.id) == Procedure.agency_id).where(Agency.code == agency_code)
     if page.after:
-        query = query.where(col(Procedure.code) > str(page.after[0]))
+        if not isinstance(page.after[0], str):
+            raise DomainError(ErrorCode.INVALID_CURSOR, field="after")
+        query = query.where(col(Procedure.code) > page.after[0])
     rows = (await session.execute(query.order_by(col(Procedure.code)).limit(page.first + 1))).scalars()
     return cut(list(rows), page.first, lambda p: [p.code])
 

@@ -11,6 +11,18 @@ from sqlmodel import select
 
 from core.models import Citizen
 
+FULL_NAME_MAX = 255
+
+
+def _claimed_birth_date(value: Any) -> date | None:
+    """OpenID Connect allows `1990` or `0000-03-12`; only a full, real date is kept."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
 
 async def citizen_by_id_number(session: AsyncSession, id_number: str) -> Citizen | None:
     result = await session.execute(select(Citizen).where(Citizen.id_number == id_number))
@@ -22,12 +34,11 @@ async def enrol_citizen(session: AsyncSession, *, id_number: str, claims: dict[s
 
     Two first requests may race; the loser finds the winner's row instead of failing.
     """
-    birth = claims.get("birthdate")
     gender = claims.get("gender")
     citizen = Citizen(
         id_number=id_number,
-        full_name=str(claims.get("name") or ""),
-        birth_date=date.fromisoformat(birth) if isinstance(birth, str) else None,
+        full_name=str(claims.get("name") or "")[:FULL_NAME_MAX],
+        birth_date=_claimed_birth_date(claims.get("birthdate")),
         sex=gender if gender in ("male", "female") else None,
     )
     try:

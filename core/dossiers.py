@@ -30,6 +30,7 @@ from core.models import Agency, Citizen, Dossier, DossierEvent
 from core.pagination import Page, PageRequest, cut
 
 CURSOR_KIND = "dossier"
+CLIENT_MUTATION_ID_MAX = 64
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,8 @@ async def submit_dossier(
 ) -> Dossier:
     """Store a new dossier and its first event; a repeated `client_mutation_id` returns the first one."""
     assert citizen.id is not None
+    if submission.client_mutation_id is not None and len(submission.client_mutation_id) > CLIENT_MUTATION_ID_MAX:
+        raise DomainError(ErrorCode.INVALID_LENGTH, field="clientMutationId", label="clientMutationId")
     existing = await _existing_submission(session, citizen_id=citizen.id, submission=submission)
     if existing is not None:
         return existing

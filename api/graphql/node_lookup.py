@@ -21,6 +21,8 @@ async def resolve(info: Info, gid: relay.GlobalID) -> relay.Node:
     """Unknown type, unknown key and "not yours" all answer the same NOT_FOUND."""
     ctx = info.context
     kind, key = gid.type_name, gid.node_id
+    if "\x00" in key:  # no key holds U+0000, and PostgreSQL refuses to compare with it
+        raise not_found("đối tượng", "Object")
     if kind == "Dossier":
         citizen_id = await ctx.citizen_id()
         async with ctx.db.read() as session:

@@ -10,7 +10,6 @@ from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from cross_web.request._starlette import StarletteRequestAdapter
-from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket
@@ -22,9 +21,10 @@ from strawberry.types.unset import UNSET
 
 from api.auth import AuthError, Principal, TokenVerifier, bearer_token
 from api.graphql.context import Context
-from api.graphql.errors import shape
+from api.graphql.errors import BAD_USER_INPUT, VALIDATION_FAILED, shape
 from api.graphql.loaders import Loaders
 from api.graphql.persisted import Lookup, PersistedDocumentError, PersistedDocuments
+from api.graphql.request_checks import problem, read_fields
 from core.clock import local_date, utc_now
 from core.db import Database
 from core.deadlines import HolidayCalendar
@@ -55,38 +55,6 @@ class _RequestAdapter(StarletteRequestAdapter):
     @property
     def request(self) -> Request:
         return self._request
-
-
-def _json_object(raw: str | bytes | None) -> dict[str, Any]:
-    try:
-        value = json.loads(raw) if raw else {}
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-async def _persisted_fields(request: Request) -> tuple[str | None, dict[str, Any] | None, str | None]:
-    """`query`, `extensions` and `documentId`, read the same way for GET and POST."""
-    if request.method == "GET":
-        params = request.query_params
-        extensions = _json_object(params.get("extensions")) if "extensions" in params else None
-        return params.get("query"), extensions, params.get("documentId")
-    body = _json_object(await request.body())
-    query, extensions, document_id = body.get("query"), body.get("extensions"), body.get("documentId")
-    return (query if isinstance(query, str) else None,
-            extensions if isinstance(extensions, dict) else None,
-            document_id if isinstance(document_id, str) else None)
-
-
-def _mutates(text: str, operation_name: str | None) -> bool:
-    """Whether the operation a GET would run is a mutation (or subscription): those need POST (405)."""
-    try:
-        document = parse(text)
-    except GraphQLError:
-        return False
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    chosen = [d for d in operations if operation_name is None or (d.name and d.name.value == operation_name)]
-    return len(chosen) == 1 and chosen[0].operation is not OperationType.QUERY
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -166,14 +134,19 @@ class GraphQLView(GraphQL[Context, None]):
     async def run(self, request: Request | WebSocket, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         if not isinstance(request, Request) or request.method not in ("GET", "POST"):
             return await super().run(request, context, root_value)
+        fields = await read_fields(request)
         try:
-            query, extensions, document_id = await _persisted_fields(request)
-            lookup = self.persisted.resolve(query=query, extensions=extensions, document_id=document_id)
+            lookup = self.persisted.resolve(query=fields.query, extensions=fields.extensions,
+                                            document_id=fields.document_id)
         except PersistedDocumentError as error:
-            return self._persisted_error(request, error)
-        if request.method == "GET" and lookup.text and _mutates(lookup.text, request.query_params.get("operationName")):
-            return Response("GET runs queries only; send mutations with POST", status_code=405,
-                            headers={"allow": "POST"}, media_type="text/plain")
+            vi, en = render(error.code, {})
+            return self._request_error(request, error.code.value, vi, en)
+        found = problem(fields, lookup.text, request.method) if lookup.text else None
+        if found is not None and found.status == 405:
+            return Response(found.message_en, status_code=405, headers={"allow": "POST"}, media_type="text/plain")
+        if found is not None:
+            code = BAD_USER_INPUT if "NUL" in found.message_en else VALIDATION_FAILED
+            return self._request_error(request, code, found.message_vi, found.message_en)
         request.state.lookup = lookup
         response = await super().run(request, context, root_value)
         return self._cacheable(request, lookup, response)
@@ -193,11 +166,18 @@ class GraphQLView(GraphQL[Context, None]):
             return replace(data, query=lookup.text)
         return data
 
-    def _persisted_error(self, request: Request, error: PersistedDocumentError) -> Response:
-        vi, en = render(error.code, {})
+    def parse_json(self, data: str | bytes) -> Any:
+        """A JSON body must be an object (or a batch, which is refused later), never a bare scalar."""
+        value = super().parse_json(data)
+        if not isinstance(value, dict | list):
+            raise HTTPException(400, "The request body must be a JSON object")
+        return value
+
+    def _request_error(self, request: Request, code: str, vi: str, en: str) -> Response:
+        """A GraphQL request error answered before execution: no `data`; 400 under graphql-response+json."""
         locale = preferred_locale(request.headers.get("accept-language"))
         body = {"errors": [{"message": en if locale == "en" else vi,
-                            "extensions": {"code": error.code.value, "messageVi": vi, "messageEn": en}}]}
+                            "extensions": {"code": code, "messageVi": vi, "messageEn": en}}]}
         accept = request.headers.get("accept", "")
         media = GRAPHQL_RESPONSE if GRAPHQL_RESPONSE in accept else JSON
         return JSONResponse(body, status_code=400 if media == GRAPHQL_RESPONSE else 200, media_type=media)

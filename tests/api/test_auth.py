@@ -23,7 +23,7 @@ from core.db import Database
 from core.errors import MESSAGES, ErrorCode
 from core.seed import DEMO_CITIZEN_ID_NUMBER
 from core.settings import Environment, Settings
-from tests.api.helpers import ON_POSTGRES, is_enrolled
+from tests.api.helpers import is_enrolled
 from tests.support import citizen, gql, new_id_number
 
 ME_AND_CATALOGUE = "{ me { idNumber } procedures(first: 1) { edges { node { code } } } }"
@@ -91,10 +91,6 @@ async def test_a_new_citizen_is_enrolled_from_the_token_claims(client: httpx.Asy
     assert await is_enrolled(db, someone.id_number)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: enrol_citizen calls date.fromisoformat on the `birthdate` claim unguarded; OpenID Connect allows "
-    "'YYYY' and a 0000 year, and any other shape also raises ValueError: every request of that citizen "
-    "answers INTERNAL_ERROR and they can never be enrolled"))
 @pytest.mark.parametrize("birthdate", ["1990", "0000-03-12", "12/03/1990"])
 async def test_a_birthdate_claim_that_is_not_a_full_date_does_not_lock_the_citizen_out(
     client: httpx.AsyncClient, db: Database, settings: Settings, birthdate: str
@@ -107,9 +103,6 @@ async def test_a_birthdate_claim_that_is_not_a_full_date_does_not_lock_the_citiz
     assert await is_enrolled(db, id_number)
 
 
-@pytest.mark.xfail(ON_POSTGRES, strict=True, reason=(
-    "BUG (PostgreSQL only): a `name` claim longer than citizen.full_name's 255 characters makes the enrolment "
-    "INSERT fail (StringDataRightTruncation): INTERNAL_ERROR on every request of that citizen; SQLite stores it"))
 async def test_a_very_long_name_claim_does_not_break_enrolment(client: httpx.AsyncClient,
                                                                settings: Settings) -> None:
     id_number = new_id_number()

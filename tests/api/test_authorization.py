@@ -12,7 +12,6 @@ from api.auth import issue_dev_token
 from core.db import Database
 from core.settings import Settings
 from tests.api.helpers import (
-    ON_POSTGRES,
     SUBMIT,
     WITHDRAW,
     sample_form,
@@ -223,12 +222,6 @@ async def test_undecodable_global_ids_answer_bad_user_input(client: httpx.AsyncC
     assert _only_error(body)["extensions"]["code"] == "BAD_USER_INPUT"
 
 
-_NUL_BUG = pytest.mark.xfail(ON_POSTGRES, strict=True, reason=(
-    "BUG (PostgreSQL only): a NUL character in a looked-up key reaches asyncpg, which refuses it "
-    "(invalid byte sequence for encoding UTF8: 0x00): INTERNAL_ERROR instead of NOT_FOUND; SQLite answers "
-    "NOT_FOUND"))
-
-
 @pytest.mark.parametrize("key", [
     pytest.param("Document:²", id="superscript-two"),
     pytest.param("Document:١٢", id="arabic-indic-digits"),
@@ -236,8 +229,8 @@ _NUL_BUG = pytest.mark.xfail(ON_POSTGRES, strict=True, reason=(
     pytest.param("Document:3000000000", id="beyond-int32"),
     pytest.param("Document:2147483648", id="int32-max-plus-one"),
     pytest.param("Document:007", id="leading-zeros"),
-    pytest.param("Dossier:000.20.31.H26-260101-0001\x00", marks=_NUL_BUG, id="nul-in-dossier-code"),
-    pytest.param("Procedure:1.001193\x00", marks=_NUL_BUG, id="nul-in-procedure-code"),
+    pytest.param("Dossier:000.20.31.H26-260101-0001\x00", id="nul-in-dossier-code"),
+    pytest.param("Procedure:1.001193\x00", id="nul-in-procedure-code"),
 ])
 async def test_forged_keys_answer_not_found(client: httpx.AsyncClient, settings: Settings, key: str) -> None:
     body = await gql(client, NODE, {"id": _b64(key.encode())}, who=citizen(settings))
@@ -245,10 +238,20 @@ async def test_forged_keys_answer_not_found(client: httpx.AsyncClient, settings:
     assert _only_error(body)["extensions"]["code"] == "NOT_FOUND"
 
 
-@pytest.mark.parametrize("code", [
-    pytest.param("000.20.31.H26-260101-0001\x00", marks=_NUL_BUG, id="nul"),
-    pytest.param("000.20.31.H26-260101-0001", id="well-formed"),
-])
+async def test_a_nul_character_anywhere_is_a_request_error(client: httpx.AsyncClient, settings: Settings) -> None:
+    """PostgreSQL cannot compare or store U+0000, so it never reaches the database: a request error instead."""
+    who = citizen(settings)
+    for query, variables in [(DOSSIER, {"code": "000.20.31.H26-260101-0001\x00"}),
+                             (WITHDRAW, {"code": "000.20.31.H26-260101-0001\x00"})]:
+        body = await gql(client, query, variables, who=who)
+        assert "data" not in body
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"]
+    literal = await gql(client, '{ procedure(code: "1.001193\\u0000") { code } }')
+    assert "data" not in literal
+    assert [e["extensions"]["code"] for e in literal["errors"]] == ["BAD_USER_INPUT"]
+
+
+@pytest.mark.parametrize("code", [pytest.param("000.20.31.H26-260101-0001", id="well-formed")])
 async def test_dossier_with_a_forged_code_is_not_found(client: httpx.AsyncClient, settings: Settings,
                                                        code: str) -> None:
     who = citizen(settings)

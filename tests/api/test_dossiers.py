@@ -24,7 +24,6 @@ from tests.api.helpers import (
     BIRTH_REGISTRATION,
     DOSSIER,
     NATIONAL_ORDER,
-    ON_POSTGRES,
     SUBMIT,
     WITHDRAW,
     dossier_count,
@@ -384,9 +383,6 @@ async def test_the_same_client_mutation_id_with_another_input_is_refused(client:
     assert [n["code"] for n in await walk_my_dossiers(client, someone, 10)] == [first["dossier"]["code"]]
 
 
-@pytest.mark.xfail(ON_POSTGRES, strict=True, reason=(
-    "BUG (PostgreSQL only): clientMutationId is not length-checked; beyond the column's 64 characters "
-    "PostgreSQL raises StringDataRightTruncation and submitDossier answers INTERNAL_ERROR (SQLite stores it)"))
 async def test_a_long_client_mutation_id_is_a_user_mistake_or_accepted_never_an_internal_error(
     client: httpx.AsyncClient, db: Database, settings: Settings
 ) -> None:

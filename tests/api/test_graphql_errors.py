@@ -123,10 +123,6 @@ async def test_a_body_that_is_not_a_graphql_request_is_a_4xx(client: httpx.Async
     assert 400 <= response.status_code < 500, (response.status_code, response.text)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a JSON body that is valid JSON but neither an object nor an array (number, string, boolean, null) "
-    "crashes strawberry's body parsing (AttributeError: 'int' object has no attribute 'get'): HTTP 500 "
-    "instead of 400"))
 @pytest.mark.parametrize("content", [b"42", b'"{ __typename }"', b"true", b"null"],
                          ids=["number", "string", "boolean", "null"])
 async def test_a_json_scalar_body_is_a_400(client: httpx.AsyncClient, content: bytes) -> None:
@@ -143,10 +139,6 @@ async def test_operation_name_selects_the_operation(client: httpx.AsyncClient) -
     assert response.json() == {"data": {"procedure": {"code": "1.001193"}}}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: an unknown operationName answers 400 text/plain 'Unknown operation named \"B\".' (no GraphQL "
-    "response, no errors[].extensions.code) under both media types, instead of a request error with a code "
-    "(200 under application/json, 400 application/graphql-response+json without data)"))
 @pytest.mark.parametrize(("accept", "status"), [(JSON, 200), (GRAPHQL_RESPONSE, 400)])
 async def test_an_unknown_operation_name_is_a_typed_request_error(client: httpx.AsyncClient, accept: str,
                                                                   status: int) -> None:
@@ -167,9 +159,6 @@ async def test_an_unknown_operation_name_is_never_a_500(client: httpx.AsyncClien
         assert response.status_code != 200 or "data" not in response.json()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a document with two operations and no operationName runs the first one instead of failing "
-    "(GraphQL spec, GetOperation: operationName is required when the document holds several operations)"))
 async def test_several_operations_without_an_operation_name_is_a_request_error(client: httpx.AsyncClient) -> None:
     response = await client.post("/graphql", json={
         "query": 'query A { __typename } query B { procedure(code: "1.001193") { code } }'})

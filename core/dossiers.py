@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from core.catalogue import procedure_by_code
+from core.change_log import citizen_scope, stamp
 from core.citizens import profile_of
 from core.clock import local_date
 from core.deadlines import HolidayCalendar
@@ -105,7 +106,14 @@ async def submit_dossier(
                      source="citizen", occurred_at=now, recorded_at=now)
     )
     await session.flush()
+    await stamp_dossier(session, dossier)
     return dossier
+
+
+async def stamp_dossier(session: AsyncSession, dossier: Dossier) -> None:
+    """The dossier (with its events) changed: devices holding it must re-pull it."""
+    await stamp(session, scope=citizen_scope(dossier.citizen_id), record_type="dossier", record_id=dossier.code,
+                version=dossier.version, now=dossier.updated_at)
 
 
 async def find_submission(
@@ -213,6 +221,7 @@ async def change_status(
     dossier.updated_at = occurred_at
     session.add(dossier)
     await session.flush()
+    await stamp_dossier(session, dossier)
     return event
 
 

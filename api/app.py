@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route, WebSocketRoute
@@ -18,6 +19,7 @@ from starlette.routing import Route, WebSocketRoute
 from api.agency_events import events_endpoint
 from api.auth import TokenVerifier
 from api.body_limit import BodyLimit
+from api.compression import GzipRequest
 from api.graphql.persisted import PersistedDocuments
 from api.graphql.schema import build_schema
 from api.graphql.view import GraphQLView
@@ -99,7 +101,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     if settings.graphiql:
         routes.append(Route("/", home))
     app = Starlette(routes=routes, lifespan=lifespan,
-                    middleware=[Middleware(BodyLimit, max_bytes=settings.max_body_bytes)])
+                    middleware=[Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+                                Middleware(GzipRequest, max_bytes=settings.max_body_bytes),
+                                Middleware(GZipMiddleware, minimum_size=512)])
     app.state.settings, app.state.db = settings, database
     app.state.services, app.state.forwarder = services, forwarder
     return app

@@ -236,3 +236,26 @@ async def withdraw_dossier(
     await change_status(session, dossier=dossier, target=DossierStatus.WITHDRAWAL_REQUESTED,
                         source="citizen", occurred_at=now)
     return dossier
+
+
+SERVER_OWNED = frozenset({"status", "code", "fees", "feeVnd", "fee_vnd", "dueDate", "due_date", "result",
+                          "agencyResult", "deadline", "version"})
+
+
+async def supplement_dossier(
+    session: AsyncSession, *, citizen_id: int, code: str, answers: dict[str, Any], now: datetime
+) -> Dossier:
+    """The citizen sends what the agency asked for: the answers join the form, and processing resumes."""
+    dossier = await citizen_dossier(session, citizen_id=citizen_id, code=code, for_update=True)
+    for name in answers:
+        if name in SERVER_OWNED:
+            raise DomainError(ErrorCode.SERVER_OWNED_FIELD, field=f"fields.{name}", label=name)
+    current = DossierStatus(dossier.status)
+    if current is not DossierStatus.SUPPLEMENT_REQUESTED:
+        raise DomainError(ErrorCode.INVALID_TRANSITION, field="dossierCode", current=current.label_vi,
+                          current_en=current.label_en, target=DossierStatus.PROCESSING.label_vi,
+                          target_en=DossierStatus.PROCESSING.label_en)
+    dossier.form_data = {**dossier.form_data, **answers}
+    await change_status(session, dossier=dossier, target=DossierStatus.PROCESSING, source="citizen",
+                        occurred_at=now, note_vi="Công dân đã bổ sung giấy tờ", note_en="The citizen supplemented")
+    return dossier

@@ -27,12 +27,12 @@ async def draft_for_update(session: AsyncSession, *, draft_id: str) -> Draft | N
 
 
 async def save_draft(session: AsyncSession, draft: Draft, *, now: datetime) -> None:
-    """Persist a created or changed draft with its next version, and stamp it for devices."""
+    """Persist a created or changed draft, and stamp it for devices (a deleted draft as a tombstone)."""
     draft.updated_at = now
     session.add(draft)
     await session.flush()
     await stamp(session, scope=citizen_scope(draft.citizen_id), record_type="draft", record_id=draft.id,
-                version=draft.version, now=now)
+                version=draft.version, deleted=draft.status == DELETED, now=now)
 
 
 async def keep_revision(session: AsyncSession, *, draft: Draft, field: str, value: Any, reason: str,

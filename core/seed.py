@@ -16,10 +16,10 @@ from core.citizens import citizen_by_id_number
 from core.clock import utc_now
 from core.db import Database
 from core.deadlines import HolidayCalendar
+from core.documents import issue_document
 from core.dossier_status import DossierStatus
 from core.dossiers import Submission, change_status, submit_dossier
 from core.id_numbers import Sex, validate_id_number
-from core.documents import issue_document
 from core.models import Agency, Citizen, Dossier, Procedure
 from core.seed_data import AGENCIES, CITIZENS, DEMO_DOSSIERS, PROCEDURES
 

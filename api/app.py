@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse
 from starlette.routing import Route, WebSocketRoute
 
 from api.agency_events import events_endpoint
@@ -30,6 +30,7 @@ from core.settings import Settings
 from mobile_contract import manifest
 from services.forwarder import Forwarder
 from services.registry import ServiceRegistry, load_registry
+from sync.metrics import prometheus_text
 
 log = logging.getLogger("superapp.app")
 
@@ -77,6 +78,10 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     def states() -> dict[str, str]:
         return {code: state.value for code, _, _, state in services.report()}
 
+    async def metrics(_: Request) -> PlainTextResponse:
+        async with database.read() as session:
+            return PlainTextResponse(await prometheus_text(session), media_type="text/plain; version=0.0.4")
+
     async def home(_: Request) -> RedirectResponse:
         return RedirectResponse("/graphql")
 
@@ -95,6 +100,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         WebSocketRoute("/graphql", view),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/metrics", metrics),
         Route("/agencies/{service}/events", events_endpoint(settings=settings, db=database, registry=services),
               methods=["POST"]),
     ]

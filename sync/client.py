@@ -57,11 +57,12 @@ class SyncReport:
 class OfflineClient:
     def __init__(self, path: Path | str, *, base_url: str, token: str, schema_version: int = CURRENT,
                  limit: int | None = None, max_bytes: int | None = None, timeout: float = 10.0,
-                 compress_above: int = 1024) -> None:
+                 compress_above: int = 1024, clock: Any = None) -> None:
         self.store = LocalStore(path)
         self.base_url, self.token, self.schema_version = base_url, token, schema_version
         self.limit, self.max_bytes, self.timeout, self.compress_above = limit, max_bytes, timeout, compress_above
         self.before_page_commit: Any = None  # test hook: called inside the page's local transaction
+        self.clock = clock or (lambda: datetime.now(UTC))  # the device clock: audit only, may be wrong
         if self.store.meta("client_id") is None:
             with self.store.transaction() as tx:
                 LocalStore.set_meta(tx, "client_id", str(uuid.uuid4()))
@@ -89,7 +90,7 @@ class OfflineClient:
             tx.execute("INSERT INTO queue(seq, cmid, intent, record_id, base_version, args, client_time) "
                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
                        (seq, str(uuid.uuid4()), intent, record_id, base_version,
-                        json.dumps(args or {}, ensure_ascii=False), datetime.now(UTC).isoformat()))
+                        json.dumps(args or {}, ensure_ascii=False), self.clock().isoformat()))
             LocalStore.set_meta(tx, "next_seq", str(seq + 1))
         return seq
 

@@ -134,6 +134,8 @@ async def _one(db: Database, m: MutationIn, *, citizen: Citizen, client_id: str,
                                                  "baseVersion": m.base_version, "args": m.args}))
             log.warning("sync mutation quarantined (client %s, seq %s): %s", client_id[:8], m.seq, unreadable)
             applied = Applied(Status.REJECTED, error=DomainError(ErrorCode.MUTATION_QUARANTINED))
+        if applied.record is not None and applied.record_type is not None:
+            applied.record = schema_versions.project(schema_version, applied.record_type, applied.record)
         answer = _answer(m, applied.status, applied)
         session.add(SyncMutationResult(client_id=client_id, seq=m.seq, client_mutation_id=m.client_mutation_id,
                                        result=answer, created_at=now))

@@ -117,8 +117,8 @@ async def test_a_submitted_draft_becomes_a_dossier_once(settings: Settings, clie
 
 
 async def test_an_unsupported_schema_version_is_a_typed_error(settings: Settings, client: httpx.AsyncClient) -> None:
-    from tests.support import gql
     from sync.wire import PULL_DOCUMENT
+    from tests.support import gql
 
     body = await gql(client, PULL_DOCUMENT, {"schemaVersion": 99}, who=citizen(settings))
     assert error_codes(body) == ["SCHEMA_VERSION_UNSUPPORTED"]

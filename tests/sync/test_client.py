@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
@@ -33,7 +34,8 @@ async def _sync_until_done(device: OfflineClient, attempts: int = 60) -> int:
 
 async def _link(server: str, **kwargs: object) -> tuple[LossyLink, str]:
     parsed = urlparse(server)
-    assert parsed.hostname and parsed.port
+    assert parsed.hostname
+    assert parsed.port
     link = LossyLink(parsed.hostname, parsed.port, **kwargs)  # type: ignore[arg-type]
     return link, await link.start()
 
@@ -92,12 +94,19 @@ async def test_a_lost_acknowledgement_is_answered_duplicate_with_the_original_re
         await link.stop()
 
 
+def _jumping_clock(skew: timedelta) -> Callable[[], datetime]:
+    """A device clock that is off by `skew` and jumps back and forth by hours while offline."""
+    ticks = iter(range(1000))
+    return lambda: datetime(2026, 1, 1, tzinfo=UTC) + skew + timedelta(hours=next(ticks) * 7 % 50 - 25)
+
+
 async def test_device_clock_skew_changes_no_outcome(settings: Settings, server: str, tmp_path: Path) -> None:
     outcomes = []
     for skew in (timedelta(0), timedelta(days=1), timedelta(days=-1)):
         who = citizen(settings)
         ticks = iter(range(100))
-        clock = (lambda s=skew: datetime(2026, 1, 1, tzinfo=UTC) + s + timedelta(hours=next(ticks) * 7 % 50 - 25))
+        def clock(s=skew):
+            return (datetime(2026, 1, 1, tzinfo=UTC) + s + timedelta(hours=next(ticks) * 7 % 50 - 25))
         a = new_client(tmp_path, server, who, "a", clock=clock)
         b = new_client(tmp_path, server, who, "b")
         try:
@@ -179,12 +188,14 @@ async def test_delete_wins_over_an_edit_which_stays_recoverable(
         await b.sync()
         [answer] = [o["answer"] for o in b.store.outcomes()]
         assert (answer["status"], answer["error"]["code"]) == ("CONFLICT", "DRAFT_DELETED")
-        assert b.store.stored("draft", draft) is None and a.store.stored("draft", draft) is None
+        assert b.store.stored("draft", draft) is None
+        assert a.store.stored("draft", draft) is None
         b.enqueue("draft.restore", draft)
         await b.sync()
         await a.sync()
         restored = a.store.stored("draft", draft)
-        assert restored is not None and restored["status"] == "open"
+        assert restored is not None
+        assert restored["status"] == "open"
         assert ("child_name", "Bình", "after_delete") in [(h["field"], h["value"], h["reason"])
                                                           for h in restored["history"]]
     finally:
@@ -227,7 +238,8 @@ async def test_an_expired_token_never_empties_the_queue(settings: Settings, serv
         assert [m["recordId"] for m in device.store.pending()] == [draft]
         device.token = who.token  # signed in again
         await device.sync()
-        assert device.store.pending() == [] and device.store.stored("draft", draft) is not None
+        assert device.store.pending() == []
+        assert device.store.stored("draft", draft) is not None
     finally:
         device.close()
 
@@ -247,7 +259,8 @@ async def test_the_app_killed_while_applying_a_page_keeps_the_old_state(
     device.close()
     reopened = OfflineClient(path, base_url=server, token=who.token, limit=3)
     try:
-        assert reopened.checkpoint is None and reopened.store.live() == {}
+        assert reopened.checkpoint is None
+        assert reopened.store.live() == {}
         await reopened.sync()
         assert reopened.store.live() == await server_view(tmp_path, server, who)
     finally:
@@ -265,7 +278,9 @@ async def test_an_older_app_gets_projected_records_and_its_old_mutations_upcast(
         assert draft == 1
         await old.sync()
         record = old.store.stored("draft", "6f0f9a52-8a0c-4a8e-9d61-3f2f1f1f1f1f")
-        assert record is not None and record["data"] == {"child_name": "Cũ"} and "fields" not in record
+        assert record is not None
+        assert record["data"] == {"child_name": "Cũ"}
+        assert "fields" not in record
         await oldest.sync()
         assert not [k for k in oldest.store.live() if k[0] == "document"]
     finally:

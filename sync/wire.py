@@ -6,18 +6,14 @@ PULL_DOCUMENT = """\
 # Apply the page and store its checkpoint in ONE local transaction; repeat while hasMore.
 query SyncPull($checkpoint: String, $schemaVersion: Int!, $limit: Int, $maxBytes: Int) {
   syncPull(checkpoint: $checkpoint, schemaVersion: $schemaVersion, limit: $limit, maxBytes: $maxBytes) {
-    ...SyncPageFields
+    changes { type id version deleted data }
+    checkpoint
+    hasMore
+    head
+    remaining
+    reset
+    serverTime
   }
-}
-
-fragment SyncPageFields on SyncPage {
-  changes { type id version deleted data }
-  checkpoint
-  hasMore
-  head
-  remaining
-  reset
-  serverTime
 }
 """
 
@@ -32,17 +28,15 @@ mutation SyncPush($input: SyncPushInput!) {
       error { code field message }
     }
     lastAppliedSeq
-    page { ...SyncPageFields }
+    page {
+      changes { type id version deleted data }
+      checkpoint
+      hasMore
+      head
+      remaining
+      reset
+      serverTime
+    }
   }
-}
-
-fragment SyncPageFields on SyncPage {
-  changes { type id version deleted data }
-  checkpoint
-  hasMore
-  head
-  remaining
-  reset
-  serverTime
 }
 """

@@ -83,3 +83,11 @@ async def test_a_stamp_rolls_back_with_its_transaction(db: Database) -> None:
             await stamp(session, scope="c:rollback-test", record_type="draft", record_id="x")
             raise Boom
     assert await _entries(db, "c:rollback-test") == before == {}
+
+
+def test_the_reference_client_sends_the_contract_operations_verbatim() -> None:
+    from mobile_contract.manifest import OPERATIONS, operation_text
+    from sync.wire import PULL_DOCUMENT, PUSH_DOCUMENT
+
+    assert operation_text(OPERATIONS / "SyncPull.graphql") == PULL_DOCUMENT
+    assert operation_text(OPERATIONS / "SyncPush.graphql") == PUSH_DOCUMENT

@@ -27,6 +27,7 @@ class LossyLink:
         self.loss, self.random, self.max_offset = loss, random.Random(seed), max_offset
         self.plan: list[Fault | None] = []
         self.cuts = 0
+        self.bytes_up = self.bytes_down = 0  # what crossed the link (compressed, as on the air)
         self._server: asyncio.Server | None = None
 
     async def start(self) -> str:
@@ -71,6 +72,10 @@ class LossyLink:
                         break
                     if budget is not None:
                         budget -= len(chunk)
+                    if direction == "up":
+                        self.bytes_up += len(chunk)
+                    else:
+                        self.bytes_down += len(chunk)
                     dst.write(chunk)
                     await dst.drain()
             except (ConnectionError, OSError):

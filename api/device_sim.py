@@ -66,7 +66,8 @@ async def _agency_moves(settings: Settings, say: Say) -> None:
 
 async def simulate(base_url: str, settings: Settings, *, loss: float, seed: int, say: Say) -> bool:
     parsed = urlparse(base_url)
-    assert parsed.hostname and parsed.port
+    assert parsed.hostname
+    assert parsed.port
     link = LossyLink(parsed.hostname, parsed.port, loss=loss, seed=seed, max_offset=6000)
     url = await link.start()
     token = issue_dev_token(settings, id_number=DEMO_CITIZEN_ID_NUMBER)

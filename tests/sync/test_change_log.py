@@ -78,10 +78,13 @@ async def test_a_stamp_rolls_back_with_its_transaction(db: Database) -> None:
     class Boom(Exception):
         pass
 
-    with pytest.raises(Boom):
+    async def stamp_then_fail() -> None:
         async with db.write() as session:
             await stamp(session, scope="c:rollback-test", record_type="draft", record_id="x")
             raise Boom
+
+    with pytest.raises(Boom):
+        await stamp_then_fail()
     assert await _entries(db, "c:rollback-test") == before == {}
 
 

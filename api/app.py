@@ -11,13 +11,15 @@ from typing import Any
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse
 from starlette.routing import Route, WebSocketRoute
 
 from api.agency_events import events_endpoint
 from api.auth import TokenVerifier
 from api.body_limit import BodyLimit
+from api.compression import GzipRequest
 from api.graphql.persisted import PersistedDocuments
 from api.graphql.schema import build_schema
 from api.graphql.view import GraphQLView
@@ -28,6 +30,7 @@ from core.settings import Settings
 from mobile_contract import manifest
 from services.forwarder import Forwarder
 from services.registry import ServiceRegistry, load_registry
+from sync.metrics import prometheus_text
 
 log = logging.getLogger("superapp.app")
 
@@ -75,6 +78,10 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     def states() -> dict[str, str]:
         return {code: state.value for code, _, _, state in services.report()}
 
+    async def metrics(_: Request) -> PlainTextResponse:
+        async with database.read() as session:
+            return PlainTextResponse(await prometheus_text(session), media_type="text/plain; version=0.0.4")
+
     async def home(_: Request) -> RedirectResponse:
         return RedirectResponse("/graphql")
 
@@ -93,13 +100,16 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         WebSocketRoute("/graphql", view),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/metrics", metrics),
         Route("/agencies/{service}/events", events_endpoint(settings=settings, db=database, registry=services),
               methods=["POST"]),
     ]
     if settings.graphiql:
         routes.append(Route("/", home))
     app = Starlette(routes=routes, lifespan=lifespan,
-                    middleware=[Middleware(BodyLimit, max_bytes=settings.max_body_bytes)])
+                    middleware=[Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+                                Middleware(GzipRequest, max_bytes=settings.max_body_bytes),
+                                Middleware(GZipMiddleware, minimum_size=512)])
     app.state.settings, app.state.db = settings, database
     app.state.services, app.state.forwarder = services, forwarder
     return app

@@ -54,6 +54,12 @@ def _token(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _device_sim(_settings: Settings, args: argparse.Namespace) -> int:
+    from api.device_sim import run
+
+    return run(args, print)
+
+
 def _schema_export(settings: Settings, args: argparse.Namespace) -> int:
     from api.graphql.schema import contract_schema
     from mobile_contract.snapshot import SNAPSHOT, sdl
@@ -130,6 +136,10 @@ def _parser() -> argparse.ArgumentParser:
     who.add_argument("--demo", action="store_true", help="the first seeded demo citizen")
     token.add_argument("--ttl", type=int, default=12 * 3600, help="seconds (default 12 h)")
     token.set_defaults(handler=_token)
+    sim = sub.add_parser("device-sim", help="simulate a rural device offline on a lossy link, reconnecting")
+    sim.add_argument("--loss", type=float, default=0.3, help="share of connections cut at a random byte")
+    sim.add_argument("--seed", type=int, default=7)
+    sim.set_defaults(handler=_device_sim)
     schema = sub.add_parser("schema", help="the schema snapshot of the mobile contract")
     schema_sub = schema.add_subparsers(dest="schema_command", required=True)
     export = schema_sub.add_parser("export", help="write the schema's SDL (default mobile_contract/schema.graphql)")

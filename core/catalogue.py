@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from core.change_log import PUBLIC_SCOPE, stamp
 from core.errors import DomainError, ErrorCode
 from core.models import Agency, Procedure
 from core.pagination import Page, PageRequest, cut
@@ -57,3 +60,29 @@ def search_text_for(*, code: str, name_vi: str, name_en: str) -> str:
 
 async def agency_by_code(session: AsyncSession, code: str) -> Agency | None:
     return (await session.execute(select(Agency).where(Agency.code == code))).scalars().first()
+
+
+async def stamp_procedure_if_changed(session: AsyncSession, procedure: Procedure, *, now: datetime) -> bool:
+    """Save a new or edited procedure and stamp the public scope, but only when something changed:
+    start-up merges and re-seeding must not make every device re-download the catalogue."""
+    state = inspect(procedure)
+    changed = state.transient or state.pending or any(
+        attr.history.has_changes() for attr in state.attrs if attr.key != "updated_at")
+    if not changed:
+        return False
+    procedure.updated_at = now
+    session.add(procedure)
+    await session.flush()
+    deleted = not procedure.active
+    await stamp(session, scope=PUBLIC_SCOPE, record_type="procedure", record_id=procedure.code, deleted=deleted,
+                now=now)
+    return True
+
+
+async def retire_procedure(session: AsyncSession, *, code: str, now: datetime) -> bool:
+    """Take a procedure out of the catalogue: devices receive a tombstone."""
+    procedure = await procedure_by_code(session, code)
+    if procedure is None or not procedure.active:
+        return False
+    procedure.active = False
+    return await stamp_procedure_if_changed(session, procedure, now=now)

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.catalogue import agency_by_code, procedure_by_code, search_text_for
+from core.catalogue import agency_by_code, procedure_by_code, search_text_for, stamp_procedure_if_changed
 from core.clock import utc_now
 from core.models import Procedure
 
@@ -31,8 +31,8 @@ async def merge_procedures(session: AsyncSession, specs: Sequence[Mapping[str, A
         procedure.search_text = search_text_for(code=procedure.code, name_vi=spec["name_vi"], name_en=spec["name_en"])
         procedure.agency_id, procedure.online_level = agency.id, spec.get("online_level", "full")
         procedure.processing_days, procedure.fee_vnd = int(spec["processing_days"]), int(spec.get("fee_vnd", 0))
-        procedure.form_schema, procedure.active, procedure.updated_at = dict(spec["form_schema"]), True, utc_now()
-        session.add(procedure)
+        procedure.form_schema, procedure.active = dict(spec["form_schema"]), True
+        await stamp_procedure_if_changed(session, procedure, now=utc_now())
         merged += 1
     await session.flush()
     return merged

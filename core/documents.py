@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from core.change_log import citizen_scope, stamp
 from core.models import Document
 
 
@@ -30,3 +32,18 @@ async def documents_for_dossiers(
 async def citizen_document(session: AsyncSession, *, citizen_id: int, document_id: int) -> Document | None:
     query = select(Document).where(Document.id == document_id, Document.citizen_id == citizen_id)
     return (await session.execute(query)).scalars().first()
+
+
+async def issue_document(
+    session: AsyncSession, *, citizen_id: int, agency_id: int, kind: str, title_vi: str, title_en: str,
+    number: str, issued_at: datetime, dossier_id: int | None = None, valid_until: date | None = None,
+) -> Document:
+    """Put an issued result or card in the wallet (and in the change log, so devices receive it)."""
+    document = Document(citizen_id=citizen_id, dossier_id=dossier_id, agency_id=agency_id, kind=kind,
+                        title_vi=title_vi, title_en=title_en, number=number, issued_at=issued_at,
+                        valid_until=valid_until)
+    session.add(document)
+    await session.flush()
+    assert document.id is not None
+    await stamp(session, scope=citizen_scope(citizen_id), record_type="document", record_id=document.id, version=1)
+    return document

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from core.catalogue import procedure_by_code
+from core.change_log import citizen_scope, stamp
 from core.citizens import profile_of
 from core.clock import local_date
 from core.deadlines import HolidayCalendar
@@ -108,7 +109,14 @@ async def submit_dossier(
                      source="citizen", occurred_at=now, recorded_at=now)
     )
     await session.flush()
+    await stamp_dossier(session, dossier)
     return dossier
+
+
+async def stamp_dossier(session: AsyncSession, dossier: Dossier) -> None:
+    """The dossier (with its events) changed: devices holding it must re-pull it."""
+    await stamp(session, scope=citizen_scope(dossier.citizen_id), record_type="dossier", record_id=dossier.code,
+                version=dossier.version, now=dossier.updated_at)
 
 
 async def find_submission(
@@ -216,6 +224,7 @@ async def change_status(
     dossier.updated_at = occurred_at
     session.add(dossier)
     await session.flush()
+    await stamp_dossier(session, dossier)
     return event
 
 
@@ -229,4 +238,27 @@ async def withdraw_dossier(
                           current_en=current.label_en)
     await change_status(session, dossier=dossier, target=DossierStatus.WITHDRAWAL_REQUESTED,
                         source="citizen", occurred_at=now)
+    return dossier
+
+
+SERVER_OWNED = frozenset({"status", "code", "fees", "feeVnd", "fee_vnd", "dueDate", "due_date", "result",
+                          "agencyResult", "deadline", "version"})
+
+
+async def supplement_dossier(
+    session: AsyncSession, *, citizen_id: int, code: str, answers: dict[str, Any], now: datetime
+) -> Dossier:
+    """The citizen sends what the agency asked for: the answers join the form, and processing resumes."""
+    dossier = await citizen_dossier(session, citizen_id=citizen_id, code=code, for_update=True)
+    for name in answers:
+        if name in SERVER_OWNED:
+            raise DomainError(ErrorCode.SERVER_OWNED_FIELD, field=f"fields.{name}", label=name)
+    current = DossierStatus(dossier.status)
+    if current is not DossierStatus.SUPPLEMENT_REQUESTED:
+        raise DomainError(ErrorCode.INVALID_TRANSITION, field="dossierCode", current=current.label_vi,
+                          current_en=current.label_en, target=DossierStatus.PROCESSING.label_vi,
+                          target_en=DossierStatus.PROCESSING.label_en)
+    dossier.form_data = {**dossier.form_data, **answers}
+    await change_status(session, dossier=dossier, target=DossierStatus.PROCESSING, source="citizen",
+                        occurred_at=now, note_vi="Công dân đã bổ sung giấy tờ", note_en="The citizen supplemented")
     return dossier

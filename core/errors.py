@@ -39,6 +39,16 @@ class ErrorCode(StrEnum):
     PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
     PERSISTED_QUERY_HASH_MISMATCH = "PERSISTED_QUERY_HASH_MISMATCH"
     PERSISTED_QUERY_REQUIRED = "PERSISTED_QUERY_REQUIRED"
+    # Offline sync.
+    SYNC_CLIENT_NOT_OWNED = "SYNC_CLIENT_NOT_OWNED"
+    SCHEMA_VERSION_UNSUPPORTED = "SCHEMA_VERSION_UNSUPPORTED"
+    TOO_MANY_MUTATIONS = "TOO_MANY_MUTATIONS"
+    DRAFT_LOCKED = "DRAFT_LOCKED"
+    DRAFT_DELETED = "DRAFT_DELETED"
+    SERVER_OWNED_FIELD = "SERVER_OWNED_FIELD"
+    UNSUPPORTED_INTENT = "UNSUPPORTED_INTENT"
+    MUTATION_QUARANTINED = "MUTATION_QUARANTINED"
+    SEQUENCE_REUSED = "SEQUENCE_REUSED"
 
 
 # (Vietnamese, English) templates; `{name}` placeholders come from the error's params.
@@ -129,6 +139,42 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.AGENCY_TIMEOUT: (
         "Hệ thống của {agency} phản hồi quá chậm; vui lòng thử lại sau.",
         "{agency_en}'s system took too long to answer; please try again later.",
+    ),
+    ErrorCode.SYNC_CLIENT_NOT_OWNED: (
+        "Mã thiết bị đồng bộ này thuộc về tài khoản khác.",
+        "This sync client id belongs to another account.",
+    ),
+    ErrorCode.SCHEMA_VERSION_UNSUPPORTED: (
+        "Phiên bản ứng dụng quá cũ hoặc không xác định (lược đồ {version}); vui lòng cập nhật ứng dụng.",
+        "This app version is too old or unknown (schema {version}); please update the app.",
+    ),
+    ErrorCode.TOO_MANY_MUTATIONS: (
+        "Mỗi lần gửi tối đa {maximum} thao tác.",
+        "At most {maximum} mutations can be sent at once.",
+    ),
+    ErrorCode.DRAFT_LOCKED: (
+        "Hồ sơ nháp đã được nộp nên không thể sửa; nội dung sửa có thể lưu thành bản nháp mới.",
+        "The draft was already submitted and cannot change; keep your edits as a new draft.",
+    ),
+    ErrorCode.DRAFT_DELETED: (
+        "Hồ sơ nháp đã bị xoá trên thiết bị khác; nội dung sửa được giữ trong thùng rác 30 ngày.",
+        "The draft was deleted on another device; your edits are kept in the trash for 30 days.",
+    ),
+    ErrorCode.SERVER_OWNED_FIELD: (
+        "Trường '{label}' do hệ thống quản lý, ứng dụng không được sửa.",
+        "'{label_en}' is managed by the server and cannot be changed by the app.",
+    ),
+    ErrorCode.UNSUPPORTED_INTENT: (
+        "Thao tác '{intent}' chưa được hỗ trợ{reason}.",
+        "The action '{intent}' is not supported{reason_en}.",
+    ),
+    ErrorCode.MUTATION_QUARANTINED: (
+        "Máy chủ không đọc được thao tác này; đã lưu lại để cán bộ xử lý.",
+        "The server could not read this action; it was kept for an operator to handle.",
+    ),
+    ErrorCode.SEQUENCE_REUSED: (
+        "Số thứ tự {seq} đã được dùng cho một thao tác khác.",
+        "Sequence number {seq} was already used by another mutation.",
     ),
     ErrorCode.INTERNAL_ERROR: (
         "Đã xảy ra lỗi hệ thống, vui lòng thử lại sau (mã tra cứu {reference}).",

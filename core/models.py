@@ -167,3 +167,107 @@ class AgencyEventRecord(SQLModel, table=True):
     detail: str | None = Field(default=None, max_length=255)
     occurred_at: datetime
     received_at: datetime = Field(default_factory=utc_now)
+
+
+class SyncScope(SQLModel, table=True):
+    """One row per sync scope (`c:<citizen id>` or `public`): its sequence, taken under this row's lock.
+
+    Writers in one scope queue on the row lock (PostgreSQL) or on `BEGIN IMMEDIATE` (SQLite), so sequence
+    numbers are handed out in commit order and a reader that has seen seq N has seen everything below it.
+    """
+
+    __tablename__ = "sync_scope"
+
+    scope: str = Field(max_length=32, primary_key=True)
+    last_seq: int = 0
+    min_retained_seq: int = Field(default=0, description="tombstones at or below this were purged")
+
+
+class ChangeLogEntry(SQLModel, table=True):
+    """The latest-state change log: one row per (scope, record), re-stamped with a new seq on every change."""
+
+    __tablename__ = "change_log"
+    __table_args__ = (Index("ix_change_log_scope_seq", "scope", "seq", unique=True),)
+
+    scope: str = Field(max_length=32, primary_key=True)
+    record_type: str = Field(max_length=32, primary_key=True)
+    record_id: str = Field(max_length=64, primary_key=True)
+    seq: int
+    version: int
+    deleted: bool = False
+    changed_at: datetime = Field(default_factory=utc_now)
+
+
+class Draft(SQLModel, table=True):
+    """A dossier being filled in, possibly offline on several devices; the id is the app's UUID.
+
+    `field_versions` remembers at which version each field last changed, so a push based on an older
+    version can be merged field by field. `status` is open | submitted | deleted (deleted drafts are
+    kept, recoverable, for the trash period).
+    """
+
+    id: str = Field(max_length=36, primary_key=True)
+    citizen_id: int = Field(foreign_key="citizen.id", index=True)
+    procedure_code: str = Field(max_length=32)
+    fields: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    field_versions: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="open", max_length=16)
+    version: int = 1
+    dossier_code: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utc_now)
+    updated_at: datetime = Field(default_factory=utc_now)
+    deleted_at: datetime | None = None
+
+
+class DraftRevision(SQLModel, table=True):
+    """Values that lost: overwritten by another device's later push, or edits that arrived after a delete."""
+
+    __tablename__ = "draft_revision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    draft_id: str = Field(foreign_key="draft.id", index=True, max_length=36)
+    field: str = Field(max_length=128)
+    value: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    reason: str = Field(max_length=16, description="overwritten | after_delete")
+    at_version: int
+    client_id: str | None = Field(default=None, max_length=36, description="the device whose value this was")
+    recorded_at: datetime = Field(default_factory=utc_now)
+
+
+class SyncClient(SQLModel, table=True):
+    """An app install: whose it is and the last mutation seq applied (gapless, per client)."""
+
+    __tablename__ = "sync_client"
+
+    id: str = Field(max_length=36, primary_key=True)
+    citizen_id: int = Field(foreign_key="citizen.id", index=True)
+    last_seq: int = 0
+    created_at: datetime = Field(default_factory=utc_now)
+
+
+class SyncMutationResult(SQLModel, table=True):
+    """The answer given to each applied mutation, replayed verbatim as DUPLICATE on a retry."""
+
+    __tablename__ = "sync_mutation_result"
+    __table_args__ = (UniqueConstraint("client_id", "client_mutation_id", name="uq_sync_result_mutation"),)
+
+    client_id: str = Field(foreign_key="sync_client.id", primary_key=True, max_length=36)
+    seq: int = Field(primary_key=True)
+    client_mutation_id: str = Field(max_length=64)
+    result: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utc_now)
+
+
+class SyncQuarantine(SQLModel, table=True):
+    """A pushed mutation the server could not read: kept for an operator, never dropped."""
+
+    __tablename__ = "sync_quarantine"
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: str = Field(max_length=36, index=True)
+    seq: int
+    client_mutation_id: str = Field(max_length=64)
+    schema_version: int
+    mutation: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    reason: str = Field(max_length=255)
+    created_at: datetime = Field(default_factory=utc_now)

@@ -11,15 +11,16 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, func, select
 
-from core.catalogue import search_text_for
+from core.catalogue import search_text_for, stamp_procedure_if_changed
 from core.citizens import citizen_by_id_number
 from core.clock import utc_now
 from core.db import Database
 from core.deadlines import HolidayCalendar
+from core.documents import issue_document
 from core.dossier_status import DossierStatus
 from core.dossiers import Submission, change_status, submit_dossier
 from core.id_numbers import Sex, validate_id_number
-from core.models import Agency, Citizen, Document, Dossier, Procedure
+from core.models import Agency, Citizen, Dossier, Procedure
 from core.seed_data import AGENCIES, CITIZENS, DEMO_DOSSIERS, PROCEDURES
 
 DEMO_CITIZEN_ID_NUMBER = CITIZENS[0]["id_number"]
@@ -50,8 +51,8 @@ async def _upsert_procedures(session: AsyncSession, agencies: dict[str, Agency],
                                                 name_en=data["name_en"])
         procedure.agency_id, procedure.online_level = agency_id, data["online_level"]
         procedure.processing_days, procedure.fee_vnd = data["processing_days"], data["fee_vnd"]
-        procedure.form_schema, procedure.active, procedure.updated_at = data["form_schema"], True, now
-        session.add(procedure)
+        procedure.form_schema, procedure.active = data["form_schema"], True
+        await stamp_procedure_if_changed(session, procedure, now=now)
 
 
 async def _ensure_citizens(session: AsyncSession, today: date) -> list[Citizen]:
@@ -86,10 +87,10 @@ async def _seed_dossiers(session: AsyncSession, citizen: Citizen, *, now: dateti
                                 occurred_at=at, external_id=f"seed-{dossier.code}-{step}")
         if path and path[-1] == DossierStatus.RETURNED:
             assert dossier.id is not None
-            session.add(Document(citizen_id=citizen.id, dossier_id=dossier.id, agency_id=dossier.agency_id,
+            await issue_document(session, citizen_id=citizen.id, dossier_id=dossier.id, agency_id=dossier.agency_id,
                                  kind="birth_certificate", title_vi="Giấy khai sinh (bản điện tử)",
                                  title_en="Birth certificate (electronic copy)", number="123/2026/KS",
-                                 issued_at=submitted + timedelta(days=1)))
+                                 issued_at=submitted + timedelta(days=1))
     return len(DEMO_DOSSIERS)
 
 

@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     sandbox_callback_url: str = "http://127.0.0.1:8000"
     sandbox_advance_seconds: float = Field(default=10.0, ge=0)
 
+    sync_epoch: int = Field(default=1, ge=1, description="bump after a breaking change: every device resets")
+    sync_tombstone_retention_days: int = Field(default=180, ge=1)
+    sync_page_limit: int = Field(default=200, ge=1, le=5000)
+    sync_page_max_bytes: int = Field(default=24_576, ge=1024)
+    sync_push_max_mutations: int = Field(default=100, ge=1, le=1000)
+
     @model_validator(mode="after")
     def _resolve_defaults(self) -> Settings:
         if not self.database_url:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.catalogue import procedure_by_code
 from core.citizens import profile_of
 from core.deadlines import HolidayCalendar
-from core.dossiers import Submission, find_submission, submit_dossier
+from core.dossiers import Submission, find_submission, stamp_dossier, submit_dossier
 from core.errors import DomainError, FieldError
 from core.forms import prefill, validate_form
 from core.forwarding import enqueue
@@ -58,6 +58,8 @@ async def receive(
                                      submission=Submission(procedure_code=part.code, form_data=form))
         child.parent_id = dossier.id
         session.add(child)
+        await session.flush()
+        await stamp_dossier(session, child)  # devices learn it is a part of the parent
         if part.code in routes:
             await enqueue(session, dossier=child, service_code=routes[part.code], now=now)
     if errors:

@@ -22,6 +22,7 @@ from api.graphql.context import Info
 from api.graphql.errors import ShapeErrors
 from api.graphql.mutations import Mutation
 from api.graphql.queries import Query
+from api.graphql.sync_query import SyncQuery
 from api.graphql.types.catalogue import Agency, Procedure
 from api.graphql.types.dossier import Document, Dossier
 from api.graphql.types.me import Me
@@ -48,7 +49,7 @@ def _roots(plugins: list[ServicePlugin]) -> type:
         me = strawberry.field(resolver=_me, graphql_type=Optional[me_type],  # noqa: UP045 (a runtime type)
                               description="The signed-in citizen. Needs a token.")
 
-    core_query = merged("Query", Query, [MeRoot])
+    core_query = merged("Query", Query, [MeRoot, SyncQuery])
     check_fields("Query", core_query, plugins, "query_fields")
     return merged("Query", core_query, [p.query_fields for p in plugins])
 

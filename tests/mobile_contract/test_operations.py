@@ -21,7 +21,7 @@ from core.settings import Settings
 from mobile_contract.manifest import operation_files, operation_text
 from tests.support import Citizen, citizen, gql
 
-MUTATIONS_AS_FRESH_CITIZEN = {"SubmitDossier", "WithdrawDossier"}
+MUTATIONS_AS_FRESH_CITIZEN = {"SubmitDossier", "WithdrawDossier", "SyncPush"}
 
 
 def _shape_mismatches(example: Any, actual: Any, path: str = "$") -> list[str]:

@@ -6,6 +6,7 @@ import strawberry
 
 from api.graphql.mutations.dossier_submit import SubmitDossierPayload, submit_dossier_mutation
 from api.graphql.mutations.dossier_withdraw import WithdrawDossierPayload, withdraw_dossier_mutation
+from api.graphql.mutations.sync_push import SyncPushPayload, sync_push_mutation
 
 
 @strawberry.type
@@ -15,4 +16,7 @@ class Mutation:
     )
     withdraw_dossier: WithdrawDossierPayload | None = strawberry.mutation(
         resolver=withdraw_dossier_mutation, description="Ask to withdraw a dossier. Needs a token."
+    )
+    sync_push: SyncPushPayload | None = strawberry.mutation(
+        resolver=sync_push_mutation, description="Offline sync: apply queued mutations exactly once. Needs a token."
     )

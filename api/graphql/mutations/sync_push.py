@@ -1,0 +1,66 @@
+"""syncPush: the offline app's queued mutations, each answered; optionally the next pull page too."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.scalars import JSON
+
+from api.graphql.context import Info
+from api.graphql.sync_query import pull_request
+from api.graphql.types.sync import SyncMutationResult, SyncPage
+from core.clock import utc_now
+from sync.pull import pull
+from sync.push import MutationIn, push
+
+
+@strawberry.input(description="One queued intent. `seq` is per client, gapless, assigned when queued.")
+class SyncMutationInput:
+    client_mutation_id: str = strawberry.field(description="A UUID made by the app when the user acted.")
+    seq: int
+    intent: str = strawberry.field(description="draft.create | draft.update | draft.delete | draft.restore | "
+                                               "draft.submit | dossier.withdraw | dossier.supplement | "
+                                               "notifications.markRead | dossier.rate")
+    record_id: str | None = strawberry.field(default=None, description="Draft UUID or dossier code.")
+    base_version: int | None = strawberry.field(default=None, description="The record version the edit was made on.")
+    args: JSON = strawberry.field(default_factory=dict, description="Changed fields only, e.g. {fields: {...}}.")
+    client_time: str | None = strawberry.field(default=None, description="Audit only; never orders anything.")
+
+
+@strawberry.input
+class SyncPushInput:
+    client_id: str = strawberry.field(description="The app install's UUID; it belongs to its first citizen.")
+    schema_version: int
+    mutations: list[SyncMutationInput]
+    pull_from: str | None = strawberry.field(default=None, description="A checkpoint: also return the next page.")
+    pull_limit: int | None = None
+    pull_max_bytes: int | None = None
+
+
+@strawberry.type
+class SyncPushPayload:
+    results: list[SyncMutationResult]
+    last_applied_seq: int
+    page: SyncPage | None
+
+
+async def sync_push_mutation(info: Info, input: SyncPushInput) -> SyncPushPayload:
+    ctx = info.context
+    citizen = await ctx.citizen()
+    assert citizen.id is not None
+    mutations = [MutationIn(client_mutation_id=m.client_mutation_id, seq=m.seq, intent=m.intent,
+                            record_id=m.record_id, base_version=m.base_version, args=m.args)
+                 for m in input.mutations]
+    outcome = await push(ctx.db, citizen=citizen, client_id=input.client_id, schema_version=input.schema_version,
+                         mutations=mutations, routes=ctx.services.routes(), calendar=ctx.calendar,
+                         tz_name=ctx.settings.timezone, max_mutations=ctx.settings.sync_push_max_mutations)
+    if outcome.submitted and ctx.forwarder is not None:
+        ctx.forwarder.kick()
+    page = None
+    if input.pull_from is not None:
+        request = pull_request(ctx.settings, checkpoint=input.pull_from or None, schema_version=input.schema_version,
+                               limit=input.pull_limit, max_bytes=input.pull_max_bytes)
+        async with ctx.db.read() as session:
+            found = await pull(session, citizen_id=citizen.id, request=request, epoch=ctx.settings.sync_epoch)
+        page = SyncPage.from_page(found, now=utc_now())
+    return SyncPushPayload(results=[SyncMutationResult.from_answer(a, ctx.locale) for a in outcome.results],
+                           last_applied_seq=outcome.last_applied_seq, page=page)

@@ -1,0 +1,36 @@
+"""`syncPull`: the offline app's read path (a thin resolver over `sync.pull`)."""
+
+from __future__ import annotations
+
+import strawberry
+
+from api.graphql.context import Info
+from api.graphql.types.sync import SyncPage
+from core.clock import utc_now
+from core.errors import DomainError, ErrorCode
+from core.settings import Settings
+from sync.pull import PullRequest, pull
+
+
+def pull_request(settings: Settings, *, checkpoint: str | None, schema_version: int, limit: int | None,
+                 max_bytes: int | None) -> PullRequest:
+    limit = settings.sync_page_limit if limit is None else limit
+    if not 1 <= limit <= settings.sync_page_limit:
+        raise DomainError(ErrorCode.PAGE_SIZE_TOO_LARGE, field="limit", maximum=settings.sync_page_limit)
+    max_bytes = settings.sync_page_max_bytes if max_bytes is None else max(1024, min(max_bytes, 4_000_000))
+    return PullRequest(checkpoint=checkpoint, schema_version=schema_version, limit=limit, max_bytes=max_bytes)
+
+
+@strawberry.type
+class SyncQuery:
+    @strawberry.field(description="Changes after `checkpoint` (none: everything), cut by `limit` and by "
+                                  "`maxBytes` of gzip. Needs a token.")
+    async def sync_pull(self, info: Info, schema_version: int, checkpoint: str | None = None,
+                        limit: int | None = None, max_bytes: int | None = None) -> SyncPage:
+        ctx = info.context
+        citizen_id = await ctx.citizen_id()
+        request = pull_request(ctx.settings, checkpoint=checkpoint, schema_version=schema_version, limit=limit,
+                               max_bytes=max_bytes)
+        async with ctx.db.read() as session:
+            page = await pull(session, citizen_id=citizen_id, request=request, epoch=ctx.settings.sync_epoch)
+        return SyncPage.from_page(page, now=utc_now())

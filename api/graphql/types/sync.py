@@ -1,0 +1,114 @@
+"""Offline-sync types: a pull page of changes, and the per-mutation answers of a push."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any, cast
+
+import strawberry
+from strawberry.scalars import JSON
+
+from api.graphql.types.common import ErrorCode
+from sync.pull import Page, ResetReason
+
+
+@strawberry.enum(description="Why the device must run a replacement sync (re-download, keep unpushed work).")
+class SyncResetReason(Enum):
+    CHECKPOINT_INVALID = "CHECKPOINT_INVALID"
+    CHECKPOINT_EXPIRED = "CHECKPOINT_EXPIRED"
+    CHECKPOINT_AHEAD = "CHECKPOINT_AHEAD"
+    EPOCH_CHANGED = "EPOCH_CHANGED"
+    SCHEMA_CHANGED = "SCHEMA_CHANGED"
+    SCOPE_CHANGED = "SCOPE_CHANGED"
+
+
+@strawberry.enum(description="What the server did with one pushed mutation.")
+class SyncMutationStatus(Enum):
+    APPLIED = "APPLIED"
+    DUPLICATE = "DUPLICATE"
+    MERGED = "MERGED"
+    CONFLICT = "CONFLICT"
+    REJECTED = "REJECTED"
+    OUT_OF_ORDER = "OUT_OF_ORDER"
+    RETRY = "RETRY"
+
+
+@strawberry.type(description="One record's current state (an upsert) or its deletion (a tombstone).")
+class SyncChange:
+    type: str = strawberry.field(description="dossier | document | draft | procedure (and later notification)")
+    id: str
+    version: int
+    deleted: bool
+    data: JSON | None = strawberry.field(description="The full record, shaped for the schemaVersion asked; "
+                                                     "null for a tombstone.")
+
+
+@strawberry.type(description="A page of changes. Apply it and store `checkpoint` in one local transaction.")
+class SyncPage:
+    changes: list[SyncChange]
+    checkpoint: str = strawberry.field(description="Opaque; send it back to get what follows this page.")
+    has_more: bool
+    head: str = strawberry.field(description="The server's position when this page was cut (progress).")
+    remaining: int = strawberry.field(description="Changes still to pull after this page.")
+    reset: SyncResetReason | None = strawberry.field(
+        description="Set on the first page of a replacement sync: after the last page, delete local records "
+                    "that did not come back (keep unpushed mutations).")
+    server_time: datetime = strawberry.field(description="For showing clock skew only; never used for ordering.")
+
+    @classmethod
+    def from_page(cls, page: Page, *, now: datetime) -> SyncPage:
+        reset = SyncResetReason[page.reset.value] if isinstance(page.reset, ResetReason) else None
+        return cls(changes=[SyncChange(type=c.record_type, id=c.record_id, version=c.version, deleted=c.deleted,
+                                       data=cast(JSON, c.data)) for c in page.changes],
+                   checkpoint=page.checkpoint, has_more=page.has_more, head=page.head, remaining=page.remaining,
+                   reset=reset, server_time=now)
+
+
+@strawberry.type
+class SyncFieldConflict:
+    field: str
+    server_value: JSON | None = strawberry.field(description="The value the server had (which this push "
+                                                             "overwrote, or which stays).")
+    your_value: JSON | None
+
+
+@strawberry.type
+class SyncError:
+    code: ErrorCode  # type: ignore[valid-type]
+    field: str | None
+    message: str
+    message_vi: str
+    message_en: str
+
+
+@strawberry.type(description="The answer to one mutation. DUPLICATE repeats the original answer.")
+class SyncMutationResult:
+    client_mutation_id: str
+    seq: int
+    status: SyncMutationStatus
+    original_status: SyncMutationStatus | None = strawberry.field(
+        description="For DUPLICATE: the first answer's status.")
+    record_type: str | None
+    version: int | None
+    record: JSON | None = strawberry.field(description="The server record after (or, when refused, as it is).")
+    conflicts: list[SyncFieldConflict]
+    error: SyncError | None
+    expected_seq: int | None = strawberry.field(description="For OUT_OF_ORDER: resend from this seq.")
+
+    @classmethod
+    def from_answer(cls, answer: dict[str, Any], locale: str) -> SyncMutationResult:
+        error = answer.get("error")
+        original = answer.get("originalStatus")
+        return cls(
+            client_mutation_id=answer["clientMutationId"], seq=answer["seq"],
+            status=SyncMutationStatus[answer["status"]],
+            original_status=SyncMutationStatus[original] if original else None,
+            record_type=answer.get("recordType"), version=answer.get("version"), record=answer.get("record"),
+            conflicts=[SyncFieldConflict(field=c["field"], server_value=c["serverValue"], your_value=c["yourValue"])
+                       for c in answer.get("conflicts", [])],
+            error=SyncError(code=error["code"], field=error["field"],
+                            message=error["messageEn"] if locale == "en" else error["messageVi"],
+                            message_vi=error["messageVi"], message_en=error["messageEn"]) if error else None,
+            expected_seq=answer.get("expectedSeq"),
+        )

@@ -1,0 +1,252 @@
+"""The intents a device may push, each validated and applied by the server (never a raw row write).
+
+Each handler runs inside the push's per-mutation transaction (and a savepoint, so a refused intent leaves
+no trace but its answer). Arguments are whitelisted per intent: server-owned fields (status, codes, fees,
+agency results, deadlines) are refused whatever the app sends.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.catalogue import procedure_by_code
+from core.deadlines import HolidayCalendar
+from core.dossiers import SERVER_OWNED, Submission, supplement_dossier, withdraw_dossier
+from core.drafts import DELETED, OPEN, SUBMITTED, TRASH_DAYS, draft_for_update, keep_revision, save_draft
+from core.errors import DomainError, ErrorCode, not_found
+from core.models import Citizen, Draft
+from core.submission import receive
+from sync.conflicts import FieldConflict, merge_fields
+from sync.records import load_dossiers, load_drafts
+from sync.schema_versions import Unreadable
+
+
+class Status(StrEnum):
+    APPLIED = "APPLIED"
+    DUPLICATE = "DUPLICATE"
+    MERGED = "MERGED"
+    CONFLICT = "CONFLICT"
+    REJECTED = "REJECTED"
+    OUT_OF_ORDER = "OUT_OF_ORDER"
+    RETRY = "RETRY"
+
+
+@dataclass
+class Applied:
+    """What an intent did; `error` is set for REJECTED and CONFLICT."""
+
+    status: Status
+    record_type: str | None = None
+    record: dict[str, Any] | None = None
+    version: int | None = None
+    conflicts: list[FieldConflict] = field(default_factory=list)
+    error: DomainError | None = None
+    submitted: bool = False
+
+
+@dataclass(frozen=True)
+class IntentContext:
+    session: AsyncSession
+    citizen: Citizen
+    client_id: str
+    client_mutation_id: str
+    routes: Mapping[str, str]
+    calendar: HolidayCalendar
+    tz_name: str
+    now: datetime
+
+    @property
+    def citizen_id(self) -> int:
+        assert self.citizen.id is not None
+        return self.citizen.id
+
+
+def _only(args: dict[str, Any], allowed: set[str]) -> None:
+    for name in args:
+        if name in allowed:
+            continue
+        if name in SERVER_OWNED or name in {"dossierCode", "history", "updatedAt"}:
+            raise DomainError(ErrorCode.SERVER_OWNED_FIELD, field=name, label=name)
+        raise Unreadable(f"unknown argument {name!r}")
+
+
+def _fields(args: dict[str, Any]) -> dict[str, Any]:
+    value = args.get("fields", {})
+    if not isinstance(value, dict):
+        raise Unreadable("'fields' is not an object")
+    return value
+
+
+def _draft_id(record_id: str | None) -> str:
+    try:
+        return str(uuid.UUID(str(record_id)))
+    except ValueError as exc:
+        raise Unreadable("recordId is not a UUID") from exc
+
+
+async def _draft_answer(ctx: IntentContext, draft: Draft, status: Status, **extra: Any) -> Applied:
+    record = (await load_drafts(ctx.session, ctx.citizen_id, [draft.id]))[draft.id]
+    return Applied(status, record_type="draft", record=record, version=draft.version, **extra)
+
+
+async def _own_draft(ctx: IntentContext, draft_id: str) -> Draft | None:
+    draft = await draft_for_update(ctx.session, draft_id=draft_id)
+    if draft is not None and draft.citizen_id != ctx.citizen_id:
+        raise not_found("hồ sơ nháp", "Draft")  # another citizen's draft is one that does not exist
+    return draft
+
+
+async def _locked_or_deleted(ctx: IntentContext, draft: Draft, patch: dict[str, Any]) -> Applied | None:
+    if draft.status == SUBMITTED:
+        return await _draft_answer(ctx, draft, Status.REJECTED, error=DomainError(ErrorCode.DRAFT_LOCKED))
+    if draft.status == DELETED:
+        for name, value in sorted(patch.items()):  # delete wins; the edit stays recoverable in the trash
+            await keep_revision(ctx.session, draft=draft, field=name, value=value, reason="after_delete",
+                                client_id=ctx.client_id, now=ctx.now)
+        conflicts = [FieldConflict(n, None, v) for n, v in sorted(patch.items())]
+        return Applied(Status.CONFLICT, record_type="draft", record=None, version=draft.version,
+                       conflicts=conflicts, error=DomainError(ErrorCode.DRAFT_DELETED))
+    return None
+
+
+async def _update(ctx: IntentContext, draft: Draft, patch: dict[str, Any], base: int | None) -> Applied:
+    blocked = await _locked_or_deleted(ctx, draft, patch)
+    if blocked is not None:
+        return blocked
+    merge = await merge_fields(ctx.session, draft, patch, base_version=base, client_id=ctx.client_id, now=ctx.now)
+    if merge.changed:
+        await save_draft(ctx.session, draft, now=ctx.now)
+    status = Status.MERGED if merge.merged or merge.conflicts else Status.APPLIED
+    return await _draft_answer(ctx, draft, status, conflicts=merge.conflicts)
+
+
+async def draft_create(ctx: IntentContext, record_id: str | None, base: int | None, args: dict[str, Any]) -> Applied:
+    _only(args, {"procedureCode", "fields"})
+    draft_id, patch = _draft_id(record_id), _fields(args)
+    existing = await _own_draft(ctx, draft_id)
+    if existing is not None:  # the app generates ids: a create seen twice is an update
+        return await _update(ctx, existing, patch, base)
+    code = str(args.get("procedureCode", ""))
+    procedure = await procedure_by_code(ctx.session, code)
+    if procedure is None or not procedure.active:
+        raise DomainError(ErrorCode.PROCEDURE_NOT_AVAILABLE, field="procedureCode", code=code)
+    clean = {k: v for k, v in patch.items() if v is not None}
+    draft = Draft(id=draft_id, citizen_id=ctx.citizen_id, procedure_code=code, fields=clean,
+                  field_versions=dict.fromkeys(clean, 1), status=OPEN, version=1, created_at=ctx.now)
+    await save_draft(ctx.session, draft, now=ctx.now)
+    return await _draft_answer(ctx, draft, Status.APPLIED)
+
+
+async def draft_update(ctx: IntentContext, record_id: str | None, base: int | None, args: dict[str, Any]) -> Applied:
+    _only(args, {"fields"})
+    draft = await _own_draft(ctx, _draft_id(record_id))
+    if draft is None:
+        raise not_found("hồ sơ nháp", "Draft")
+    return await _update(ctx, draft, _fields(args), base)
+
+
+async def draft_delete(ctx: IntentContext, record_id: str | None, base: int | None, args: dict[str, Any]) -> Applied:
+    """Delete wins over concurrent edits; the draft's content stays recoverable for the trash period."""
+    _only(args, set())
+    draft = await _own_draft(ctx, _draft_id(record_id))
+    if draft is None or draft.status == DELETED:
+        return Applied(Status.APPLIED, record_type="draft", version=draft.version if draft else None)
+    if draft.status == SUBMITTED:
+        return await _draft_answer(ctx, draft, Status.REJECTED, error=DomainError(ErrorCode.DRAFT_LOCKED))
+    merged = base is not None and base < draft.version
+    draft.status, draft.deleted_at, draft.version = DELETED, ctx.now, draft.version + 1
+    await save_draft(ctx.session, draft, now=ctx.now)
+    return Applied(Status.MERGED if merged else Status.APPLIED, record_type="draft", version=draft.version)
+
+
+async def draft_restore(ctx: IntentContext, record_id: str | None, base: int | None, args: dict[str, Any]) -> Applied:
+    """Bring a deleted draft back from the trash (within the trash period), edits made after the delete too."""
+    _only(args, set())
+    draft = await _own_draft(ctx, _draft_id(record_id))
+    if draft is None or draft.status != DELETED or draft.deleted_at is None \
+            or ctx.now - draft.deleted_at > timedelta(days=TRASH_DAYS):
+        raise not_found("hồ sơ nháp", "Draft")
+    draft.status, draft.deleted_at, draft.version = OPEN, None, draft.version + 1
+    await save_draft(ctx.session, draft, now=ctx.now)
+    return await _draft_answer(ctx, draft, Status.APPLIED)
+
+
+async def draft_submit(ctx: IntentContext, record_id: str | None, base: int | None, args: dict[str, Any]) -> Applied:
+    """File the draft as a dossier. A draft changed elsewhere since the device's base is not filed blind:
+    the answer is CONFLICT with the current draft, for the citizen to review and submit again."""
+    _only(args, set())
+    draft = await _own_draft(ctx, _draft_id(record_id))
+    if draft is None:
+        raise not_found("hồ sơ nháp", "Draft")
+    blocked = await _locked_or_deleted(ctx, draft, {})
+    if blocked is not None:
+        return blocked
+    if base is not None and base < draft.version:
+        changed = [FieldConflict(n, draft.fields.get(n), None) for n, v in sorted(draft.field_versions.items())
+                   if v > base]
+        return await _draft_answer(ctx, draft, Status.CONFLICT, conflicts=changed,
+                                   error=DomainError(ErrorCode.INVALID_VALUE, field="baseVersion",
+                                                     label="baseVersion"))
+    submission = Submission(procedure_code=draft.procedure_code, form_data=dict(draft.fields),
+                            client_mutation_id=f"sync:{ctx.client_mutation_id}")
+    dossier = await receive(ctx.session, citizen=ctx.citizen, submission=submission, routes=ctx.routes,
+                            now=ctx.now, calendar=ctx.calendar, tz_name=ctx.tz_name)
+    draft.status, draft.dossier_code, draft.version = SUBMITTED, dossier.code, draft.version + 1
+    await save_draft(ctx.session, draft, now=ctx.now)
+    answer = await _draft_answer(ctx, draft, Status.APPLIED)
+    answer.submitted = True
+    return answer
+
+
+async def _dossier_answer(ctx: IntentContext, code: str, version: int) -> Applied:
+    record = (await load_dossiers(ctx.session, ctx.citizen_id, [code]))[code]
+    return Applied(Status.APPLIED, record_type="dossier", record=record, version=version)
+
+
+async def dossier_withdraw(ctx: IntentContext, record_id: str | None, base: int | None,
+                           args: dict[str, Any]) -> Applied:
+    _only(args, set())
+    dossier = await withdraw_dossier(ctx.session, citizen_id=ctx.citizen_id, code=str(record_id), now=ctx.now)
+    return await _dossier_answer(ctx, dossier.code, dossier.version)
+
+
+async def dossier_supplement(ctx: IntentContext, record_id: str | None, base: int | None,
+                             args: dict[str, Any]) -> Applied:
+    _only(args, {"fields"})
+    dossier = await supplement_dossier(ctx.session, citizen_id=ctx.citizen_id, code=str(record_id),
+                                       answers=_fields(args), now=ctx.now)
+    return await _dossier_answer(ctx, dossier.code, dossier.version)
+
+
+Handler = Callable[[IntentContext, str | None, int | None, dict[str, Any]], Awaitable[Applied]]
+
+
+def _unsupported(name: str, reason_vi: str, reason_en: str) -> Handler:
+    async def handler(ctx: IntentContext, record_id: str | None, base: int | None, args: dict[str, Any]) -> Applied:
+        raise DomainError(ErrorCode.UNSUPPORTED_INTENT, field="intent", intent=name, reason=reason_vi,
+                          reason_en=reason_en)
+
+    return handler
+
+
+INTENTS: dict[str, Handler] = {
+    "draft.create": draft_create,
+    "draft.update": draft_update,
+    "draft.delete": draft_delete,
+    "draft.restore": draft_restore,
+    "draft.submit": draft_submit,
+    "dossier.withdraw": dossier_withdraw,
+    "dossier.supplement": dossier_supplement,
+    # Declared so old and new apps agree on the names; answered until their features exist (see SYNC_PROTOCOL).
+    "notifications.markRead": _unsupported("notifications.markRead", " cho đến khi có hộp thư thông báo",
+                                           " until the notification inbox exists"),
+    "dossier.rate": _unsupported("dossier.rate", " cho đến khi có chức năng đánh giá",
+                                 " until satisfaction ratings exist"),
+}

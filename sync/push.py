@@ -1,0 +1,173 @@
+"""Push: each mutation exactly once, in the client's order, each in its own transaction.
+
+The per-client row (`sync_client`) is locked first in every mutation's transaction, so two connections
+pushing the same batch take turns and the second finds the seq already applied (DUPLICATE, with the stored
+original answer). The answer and `last_seq` are written in the same commit as the intent's effects: an
+acknowledgement lost on the way back costs nothing but a DUPLICATE on the retry. A refused intent consumes
+its seq (REJECTED), so the queue never wedges; only OUT_OF_ORDER and RETRY stop the batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
+
+from core.clock import utc_now
+from core.db import Database
+from core.deadlines import HolidayCalendar
+from core.errors import DomainError, ErrorCode
+from core.models import Citizen, SyncClient, SyncMutationResult, SyncQuarantine
+from sync import schema_versions
+from sync.intents import INTENTS, Applied, IntentContext, Status
+
+log = logging.getLogger("superapp.sync")
+_TRANSIENT = ("lock", "deadlock", "serializ", "could not obtain")
+
+
+@dataclass(frozen=True)
+class MutationIn:
+    client_mutation_id: str
+    seq: int
+    intent: str
+    record_id: str | None
+    base_version: int | None
+    args: Any
+
+
+@dataclass
+class PushOutcome:
+    results: list[dict[str, Any]]
+    last_applied_seq: int
+    submitted: bool
+
+
+def _error(error: DomainError) -> dict[str, Any]:
+    return {"code": error.code.value, "field": error.field, "messageVi": error.message_vi,
+            "messageEn": error.message_en}
+
+
+def _answer(m: MutationIn, status: Status, applied: Applied | None = None, **extra: Any) -> dict[str, Any]:
+    answer: dict[str, Any] = {"clientMutationId": m.client_mutation_id, "seq": m.seq, "status": status.value,
+                              "recordType": None, "version": None, "record": None, "conflicts": [],
+                              "error": None, "expectedSeq": None, "originalStatus": None}
+    if applied is not None:
+        answer.update(recordType=applied.record_type, version=applied.version, record=applied.record,
+                      conflicts=[c.wire() for c in applied.conflicts],
+                      error=_error(applied.error) if applied.error else None)
+    answer.update(extra)
+    return answer
+
+
+async def claim_client(db: Database, *, client_id: str, citizen_id: int) -> int:
+    """Register the install on first use; refuse an id that belongs to someone else. Returns its last seq."""
+    try:
+        uuid.UUID(client_id)
+    except ValueError as exc:
+        raise DomainError(ErrorCode.BAD_USER_INPUT, field="clientId", detail="clientId phải là UUID",
+                          detail_en="clientId must be a UUID") from exc
+    async with db.write() as session:
+        insert = pg_insert if db.dialect == "postgresql" else sqlite_insert
+        await session.execute(insert(SyncClient).values(id=client_id, citizen_id=citizen_id, last_seq=0,
+                                                        created_at=utc_now())
+                              .on_conflict_do_nothing(index_elements=["id"]))
+        client = await session.get(SyncClient, client_id)
+        assert client is not None
+    if client.citizen_id != citizen_id:
+        raise DomainError(ErrorCode.SYNC_CLIENT_NOT_OWNED, field="clientId")
+    return client.last_seq
+
+
+async def _stored(session: AsyncSession, client_id: str, seq: int) -> SyncMutationResult | None:
+    return await session.get(SyncMutationResult, (client_id, seq))
+
+
+async def _apply(session: AsyncSession, m: MutationIn, ctx: IntentContext, schema_version: int) -> Applied:
+    """The intent inside a savepoint: a refusal rolls back its writes but not the answer we store."""
+    handler = INTENTS.get(m.intent)
+    if handler is None or not schema_versions.supported(schema_version):
+        raise schema_versions.Unreadable(f"intent {m.intent!r} at schema {schema_version}")
+    args = schema_versions.upcast(schema_version, m.intent, m.args)
+    try:
+        async with session.begin_nested():
+            return await handler(ctx, m.record_id, m.base_version, args)
+    except DomainError as error:
+        return Applied(Status.REJECTED, error=error)
+
+
+async def _one(db: Database, m: MutationIn, *, citizen: Citizen, client_id: str, schema_version: int,
+               routes: Mapping[str, str], calendar: HolidayCalendar, tz_name: str,
+               now: datetime) -> tuple[dict[str, Any], bool]:
+    """(answer, applied-and-submitted). Runs in one write transaction."""
+    async with db.write() as session:
+        client = (await session.execute(
+            select(SyncClient).where(SyncClient.id == client_id).with_for_update())).scalars().one()
+        if m.seq <= client.last_seq:
+            stored = await _stored(session, client_id, m.seq)
+            if stored is None:  # answered long ago and pruned; it was applied, that is what matters
+                return _answer(m, Status.DUPLICATE), False
+            if stored.client_mutation_id != m.client_mutation_id:
+                return _answer(m, Status.REJECTED, error=_error(DomainError(ErrorCode.SEQUENCE_REUSED,
+                                                                             field="seq", seq=m.seq))), False
+            return {**stored.result, "status": Status.DUPLICATE.value,
+                    "originalStatus": stored.result["status"]}, False
+        if m.seq != client.last_seq + 1:
+            return _answer(m, Status.OUT_OF_ORDER, expectedSeq=client.last_seq + 1), False
+        ctx = IntentContext(session=session, citizen=citizen, client_id=client_id,
+                            client_mutation_id=m.client_mutation_id, routes=routes, calendar=calendar,
+                            tz_name=tz_name, now=now)
+        try:
+            applied = await _apply(session, m, ctx, schema_version)
+        except schema_versions.Unreadable as unreadable:
+            session.add(SyncQuarantine(client_id=client_id, seq=m.seq, client_mutation_id=m.client_mutation_id,
+                                       schema_version=schema_version, reason=str(unreadable)[:255], created_at=now,
+                                       mutation={"intent": m.intent, "recordId": m.record_id,
+                                                 "baseVersion": m.base_version, "args": m.args}))
+            log.warning("sync mutation quarantined (client %s, seq %s): %s", client_id[:8], m.seq, unreadable)
+            applied = Applied(Status.REJECTED, error=DomainError(ErrorCode.MUTATION_QUARANTINED))
+        if applied.record is not None and applied.record_type is not None:
+            applied.record = schema_versions.project(schema_version, applied.record_type, applied.record)
+        answer = _answer(m, applied.status, applied)
+        session.add(SyncMutationResult(client_id=client_id, seq=m.seq, client_mutation_id=m.client_mutation_id,
+                                       result=answer, created_at=now))
+        client.last_seq = m.seq
+        session.add(client)
+        return answer, applied.submitted
+
+
+async def push(db: Database, *, citizen: Citizen, client_id: str, schema_version: int,
+               mutations: list[MutationIn], routes: Mapping[str, str], calendar: HolidayCalendar, tz_name: str,
+               max_mutations: int) -> PushOutcome:
+    if len(mutations) > max_mutations:
+        raise DomainError(ErrorCode.TOO_MANY_MUTATIONS, field="mutations", maximum=max_mutations)
+    assert citizen.id is not None
+    last = await claim_client(db, client_id=client_id, citizen_id=citizen.id)
+    results, submitted = [], False
+    for m in sorted(mutations, key=lambda x: x.seq):  # a batch reordered on the way is put back in order
+        try:
+            answer, filed = await _one(db, m, citizen=citizen, client_id=client_id, schema_version=schema_version,
+                                       routes=routes, calendar=calendar, tz_name=tz_name, now=utc_now())
+        except IntegrityError:
+            # The same mutation committed on another connection between our lock and our insert.
+            answer, filed = _answer(m, Status.RETRY), False
+        except DBAPIError as error:
+            if not (error.connection_invalidated or any(w in str(error.orig).lower() for w in _TRANSIENT)):
+                raise
+            answer, filed = _answer(m, Status.RETRY), False
+        results.append(answer)
+        submitted = submitted or filed
+        if answer["status"] in (Status.OUT_OF_ORDER, Status.RETRY):
+            break
+    async with db.read() as session:
+        client = await session.get(SyncClient, client_id)
+        last = client.last_seq if client is not None else last
+    return PushOutcome(results=results, last_applied_seq=last, submitted=submitted)

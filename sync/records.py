@@ -1,0 +1,100 @@
+"""What a device receives for each record type: the record's full current state, read in batches.
+
+One loader per record type, registered in `LOADERS`. The notifications inbox joins with one line
+(`LOADERS["notification"] = load_notifications`) once its table exists; the change log already accepts any
+record type. Every citizen-scope loader filters by the citizen as well: a change-log row can never make
+another citizen's record readable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from core.catalogue import agencies_by_ids, procedures_by_ids
+from core.dossier_status import DossierStatus
+from core.dossiers import events_for
+from core.drafts import revisions
+from core.models import Document, Dossier, Draft, Procedure
+
+Loader = Callable[[AsyncSession, int, list[str]], Awaitable[dict[str, dict[str, Any]]]]
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+async def load_dossiers(session: AsyncSession, citizen_id: int, codes: list[str]) -> dict[str, dict[str, Any]]:
+    rows = list((await session.execute(
+        select(Dossier).where(col(Dossier.code).in_(codes), Dossier.citizen_id == citizen_id))).scalars())
+    ids = [r.id for r in rows if r.id is not None]
+    events = await events_for(session, ids)
+    procedures = await procedures_by_ids(session, list({r.procedure_id for r in rows}))
+    agencies = await agencies_by_ids(session, list({r.agency_id for r in rows}))
+    parent_ids = [r.parent_id for r in rows if r.parent_id is not None]
+    parents = {d.id: d.code for d in (await session.execute(
+        select(Dossier).where(col(Dossier.id).in_(parent_ids)))).scalars()} if parent_ids else {}
+    out: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        assert row.id is not None
+        status = DossierStatus(row.status)
+        out[row.code] = {
+            "code": row.code, "procedureCode": procedures[row.procedure_id].code,
+            "agencyCode": agencies[row.agency_id].code, "status": status.name,
+            "nationalCode": status.national_code, "formData": row.form_data,
+            "submittedAt": _iso(row.submitted_at), "dueDate": _iso(row.due_date), "updatedAt": _iso(row.updated_at),
+            "parentCode": parents.get(row.parent_id) if row.parent_id else None,
+            "events": [{"seq": e.seq, "status": DossierStatus(e.status).name, "source": e.source,
+                        "at": _iso(e.occurred_at), "noteVi": e.note_vi, "noteEn": e.note_en}
+                       for e in events[row.id]],
+        }
+    return out
+
+
+async def load_documents(session: AsyncSession, citizen_id: int, ids: list[str]) -> dict[str, dict[str, Any]]:
+    numeric = [int(i) for i in ids if i.isdigit()]
+    rows = list((await session.execute(
+        select(Document).where(col(Document.id).in_(numeric), Document.citizen_id == citizen_id))).scalars())
+    dossier_ids = [r.dossier_id for r in rows if r.dossier_id is not None]
+    codes = {d.id: d.code for d in (await session.execute(
+        select(Dossier).where(col(Dossier.id).in_(dossier_ids)))).scalars()} if dossier_ids else {}
+    return {str(r.id): {"id": str(r.id), "kind": r.kind, "titleVi": r.title_vi, "titleEn": r.title_en,
+                        "number": r.number, "issuedAt": _iso(r.issued_at), "validUntil": _iso(r.valid_until),
+                        "dossierCode": codes.get(r.dossier_id) if r.dossier_id else None}
+            for r in rows}
+
+
+def draft_record(draft: Draft, history: list[Any]) -> dict[str, Any]:
+    """Also the `record` in push answers; `history` shows values that lost, so no device loses them silently."""
+    return {"id": draft.id, "procedureCode": draft.procedure_code, "fields": draft.fields, "status": draft.status,
+            "dossierCode": draft.dossier_code, "updatedAt": _iso(draft.updated_at),
+            "history": [{"field": h.field, "value": h.value, "reason": h.reason, "atVersion": h.at_version}
+                        for h in history]}
+
+
+async def load_drafts(session: AsyncSession, citizen_id: int, ids: list[str]) -> dict[str, dict[str, Any]]:
+    rows = list((await session.execute(
+        select(Draft).where(col(Draft.id).in_(ids), Draft.citizen_id == citizen_id))).scalars())
+    history = await revisions(session, [r.id for r in rows])
+    return {r.id: draft_record(r, history[r.id]) for r in rows}
+
+
+async def load_procedures(session: AsyncSession, _citizen_id: int, codes: list[str]) -> dict[str, dict[str, Any]]:
+    rows = list((await session.execute(
+        select(Procedure).where(col(Procedure.code).in_(codes), col(Procedure.active).is_(True)))).scalars())
+    agencies = await agencies_by_ids(session, list({r.agency_id for r in rows}))
+    return {r.code: {"code": r.code, "nameVi": r.name_vi, "nameEn": r.name_en,
+                     "agencyCode": agencies[r.agency_id].code, "onlineLevel": r.online_level,
+                     "processingDays": r.processing_days, "feeVnd": r.fee_vnd, "formSchema": r.form_schema}
+            for r in rows}
+
+
+LOADERS: dict[str, Loader] = {
+    "dossier": load_dossiers,
+    "document": load_documents,
+    "draft": load_drafts,
+    "procedure": load_procedures,
+}

@@ -1,0 +1,98 @@
+"""Shared by the sync tests: push/pull over real HTTP, a fresh reference client, server-side changes made
+through core's own write paths on the test's database connection."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlmodel import select
+
+from core.clock import utc_now
+from core.db import Database
+from core.dossier_status import DossierStatus
+from core.dossiers import change_status
+from core.models import Citizen as CitizenRow
+from core.models import Dossier
+from sync.client import OfflineClient
+from sync.wire import PULL_DOCUMENT, PUSH_DOCUMENT
+from tests.support import Citizen, gql
+
+BIRTH = "1.001193"
+BIRTH_FORM = {"child_name": "Nguyễn Bé", "child_birth_date": "2026-10-02", "child_sex": "female",
+              "place_of_birth": "Hà Nội", "mother_name": "Phạm Hoa"}
+
+
+def mutation(seq: int, intent: str, record_id: str | None, args: dict[str, Any] | None = None,
+             base: int | None = None, cmid: str | None = None) -> dict[str, Any]:
+    return {"clientMutationId": cmid or str(uuid.uuid4()), "seq": seq, "intent": intent, "recordId": record_id,
+            "baseVersion": base, "args": args or {}}
+
+
+async def push(client: httpx.AsyncClient, who: Citizen, client_id: str, mutations: list[dict[str, Any]],
+               pull_from: str | None = None, schema_version: int = 3) -> dict[str, Any]:
+    body = await gql(client, PUSH_DOCUMENT, {"input": {"clientId": client_id, "schemaVersion": schema_version,
+                                                       "mutations": mutations, "pullFrom": pull_from}}, who=who)
+    return body
+
+
+async def pull(client: httpx.AsyncClient, who: Citizen, checkpoint: str | None = None, *, limit: int | None = None,
+               max_bytes: int | None = None, schema_version: int = 3) -> dict[str, Any]:
+    body = await gql(client, PULL_DOCUMENT, {"checkpoint": checkpoint, "schemaVersion": schema_version,
+                                             "limit": limit, "maxBytes": max_bytes}, who=who)
+    assert "errors" not in body, body
+    page: dict[str, Any] = body["data"]["syncPull"]
+    return page
+
+
+async def pull_all(client: httpx.AsyncClient, who: Citizen, checkpoint: str | None = None,
+                   **kwargs: Any) -> tuple[dict[tuple[str, str], dict[str, Any]], str]:
+    """Every change after `checkpoint`, keyed by (type, id), latest wins; and the final checkpoint."""
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    for _ in range(500):
+        page = await pull(client, who, checkpoint, **kwargs)
+        for change in page["changes"]:
+            seen[(change["type"], change["id"])] = change
+        checkpoint = page["checkpoint"]
+        if not page["hasMore"]:
+            assert checkpoint is not None
+            return seen, checkpoint
+    raise AssertionError("pull never caught up")
+
+
+def new_client(tmp_path: Path, server: str, who: Citizen, name: str = "device", **kwargs: Any) -> OfflineClient:
+    return OfflineClient(tmp_path / f"{name}-{uuid.uuid4().hex[:6]}.db", base_url=server, token=who.token, **kwargs)
+
+
+async def server_view(tmp_path: Path, server: str, who: Citizen) -> dict[tuple[str, str], tuple[int, Any]]:
+    """The server's truth for `who`, as a brand-new device downloads it."""
+    fresh = new_client(tmp_path, server, who, "truth")
+    try:
+        await fresh.sync()
+        return fresh.store.live()
+    finally:
+        fresh.close()
+
+
+async def citizen_row(db: Database, who: Citizen) -> CitizenRow:
+    async with db.read() as session:
+        row = (await session.execute(select(CitizenRow).where(CitizenRow.id_number == who.id_number))).scalars().one()
+    return row
+
+
+async def advance(db: Database, code: str, target: DossierStatus, *, external_id: str | None = None) -> None:
+    """An agency moves a dossier (through core's state machine, as the events endpoint does)."""
+    async with db.write() as session:
+        dossier = (await session.execute(select(Dossier).where(Dossier.code == code).with_for_update())).scalars().one()
+        await change_status(session, dossier=dossier, target=target, source="agency",
+                            occurred_at=utc_now() + timedelta(seconds=1), external_id=external_id)
+
+
+async def submitted_dossier(client: httpx.AsyncClient, who: Citizen) -> str:
+    body = await gql(client, """mutation($f: JSON!) { submitDossier(input: {procedureCode: "1.001193", formData: $f})
+      { dossier { code } errors { code field } } }""", {"f": BIRTH_FORM}, who=who)
+    assert body["data"]["submitDossier"]["errors"] == [], body
+    return str(body["data"]["submitDossier"]["dossier"]["code"])

@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, delete, select
 
+from core.db import dialect_of
 from core.errors import DomainError, ErrorCode
 from core.models import Device, NotificationPreference
 
@@ -33,7 +34,7 @@ async def register_device(session: AsyncSession, *, citizen_id: int, token: str,
                           now: datetime) -> Device:
     """Insert or take over the token in one statement, so concurrent registrations cannot collide."""
     _check(token, platform, locale)
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    dialect = postgresql if dialect_of(session) == "postgresql" else sqlite
     values = {"citizen_id": citizen_id, "token": token, "platform": platform, "locale": locale,
               "created_at": now, "last_seen_at": now}
     statement = dialect.insert(Device).values(**values)

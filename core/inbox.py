@@ -52,4 +52,4 @@ async def mark_read(session: AsyncSession, *, citizen_id: int, ids: Sequence[int
     chosen = col(Notification.id).in_(list(ids))
     await session.execute(update(Notification).where(own, chosen, col(Notification.read_at).is_(None))
                           .values(read_at=now))
-    return sorted((await session.execute(select(Notification.id).where(own, chosen))).scalars())  # type: ignore[arg-type]
+    return sorted((await session.execute(select(Notification.id).where(own, chosen))).scalars())

@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.db import dialect_of
+
 CHANNEL = "superapp_dossier_status"
 _PENDING = "superapp_live_pending"
 
@@ -71,7 +73,7 @@ HUB = Hub()
 
 async def announce(session: AsyncSession, change: StatusChange) -> None:
     """Make `change` heard when (and only if) the session's transaction commits."""
-    if session.bind.dialect.name == "postgresql":
+    if dialect_of(session) == "postgresql":
         await session.execute(text("SELECT pg_notify(:channel, :payload)"),
                               {"channel": CHANNEL, "payload": change.to_json()})
         return

@@ -57,7 +57,8 @@ def quiet_until(preference: NotificationPreference, now: datetime) -> datetime |
 async def record_status_change(session: AsyncSession, *, dossier: Dossier, event: DossierEvent,
                                notify: bool) -> Notification | None:
     """Announce the change to live subscribers and, when `notify`, owe the citizen a notification."""
-    assert dossier.id is not None and event.id is not None
+    assert dossier.id is not None
+    assert event.id is not None
     await announce(session, StatusChange(citizen_id=dossier.citizen_id, dossier_id=dossier.id,
                                          dossier_code=dossier.code, status=str(event.status), event_id=event.id,
                                          occurred_at=event.occurred_at.isoformat()))

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse
 from starlette.routing import Route, WebSocketRoute
 
 from api.agency_events import events_endpoint
@@ -21,11 +21,13 @@ from api.body_limit import BodyLimit
 from api.graphql.persisted import PersistedDocuments
 from api.graphql.schema import build_schema
 from api.graphql.view import GraphQLView
+from api.live import PostgresListener
 from core.catalogue_merge import merge_procedures
 from core.db import Database
 from core.deadlines import HolidayCalendar
 from core.settings import Settings
 from mobile_contract import manifest
+from notifications.store import counts
 from services.forwarder import Forwarder
 from services.registry import ServiceRegistry, load_registry
 
@@ -75,6 +77,14 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     def states() -> dict[str, str]:
         return {code: state.value for code, _, _, state in services.report()}
 
+    async def metrics(_: Request) -> PlainTextResponse:
+        """Outbox and inbox counts (Prometheus text): failed notifications show here and in the inbox."""
+        numbers = await counts(database)
+        lines = [f'superapp_outbox_messages{{channel="{k.split("_", 1)[0]}",state="{k.split("_", 1)[1]}"}} {n}'
+                 for k, n in sorted(numbers["outbox"].items())]
+        lines += [f'superapp_notifications{{delivery="{k}"}} {n}' for k, n in sorted(numbers["notifications"].items())]
+        return PlainTextResponse("\n".join(lines) + "\n")
+
     async def home(_: Request) -> RedirectResponse:
         return RedirectResponse("/graphql")
 
@@ -82,7 +92,13 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await merge_service_procedures(database, list(services.plugins.values()))
         forwarder.start()
+        listener = None if settings.is_sqlite else PostgresListener(settings.database_url)
+        if listener is not None:
+            listener.start()
+            app.state.listener = listener
         yield
+        if listener is not None:
+            await listener.stop()
         await forwarder.stop()
         await services.aclose()
         if owns_db:
@@ -93,6 +109,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         WebSocketRoute("/graphql", view),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/metrics", metrics),
         Route("/agencies/{service}/events", events_endpoint(settings=settings, db=database, registry=services),
               methods=["POST"]),
     ]

@@ -22,6 +22,8 @@ from api.graphql.context import Info
 from api.graphql.errors import ShapeErrors
 from api.graphql.mutations import Mutation
 from api.graphql.queries import Query
+from api.graphql.queries_notifications import NotificationQuery
+from api.graphql.subscriptions import Subscription
 from api.graphql.types.catalogue import Agency, Procedure
 from api.graphql.types.dossier import Document, Dossier
 from api.graphql.types.me import Me
@@ -48,7 +50,7 @@ def _roots(plugins: list[ServicePlugin]) -> type:
         me = strawberry.field(resolver=_me, graphql_type=Optional[me_type],  # noqa: UP045 (a runtime type)
                               description="The signed-in citizen. Needs a token.")
 
-    core_query = merged("Query", Query, [MeRoot])
+    core_query = merged("Query", Query, [MeRoot, NotificationQuery])
     check_fields("Query", core_query, plugins, "query_fields")
     return merged("Query", core_query, [p.query_fields for p in plugins])
 
@@ -87,6 +89,7 @@ def build_schema(settings: Settings, plugins: list[ServicePlugin] | None = None)
         return Schema(
             query=_roots(plugins),
             mutation=Mutation,
+            subscription=Subscription,
             types=[Agency, Procedure, Dossier, Document, *(t for p in plugins for t in p.types)],
             extensions=extensions,
             config=StrawberryConfig(disable_field_suggestions=settings.is_production),

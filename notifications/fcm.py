@@ -9,6 +9,7 @@ backoff, jitter and Retry-After, and nested retries would hold a batch for secon
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -114,4 +115,5 @@ class FcmSender:
 
     async def aclose(self) -> None:
         await self._service._async_client.aclose()
-        firebase_admin.delete_app(self.app)
+        # delete_app closes the (now closed, so no-op) async client with asyncio.run: not from this loop.
+        await asyncio.to_thread(firebase_admin.delete_app, self.app)

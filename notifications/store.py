@@ -89,7 +89,7 @@ async def claim(db: Database, *, owner: str, limit: int, lease_seconds: float, n
             select(Device).where(col(Device.id).in_(device_ids)))).scalars()} if device_ids else {}
         sms_citizens = [n.citizen_id for o, n in rows if o.channel == "sms"]
         phones: dict[int, str | None] = dict((await session.execute(select(Citizen.id, Citizen.phone).where(
-            col(Citizen.id).in_(sms_citizens)))).tuples().all()) if sms_citizens else {}
+            col(Citizen.id).in_(sms_citizens)))).all()) if sms_citizens else {}
         jobs, gone = [], []
         for outbox, notification in rows:
             assert outbox.id is not None
@@ -149,7 +149,7 @@ async def _refresh_notifications(session: AsyncSession, ids: Iterable[int], now:
     """delivered once any channel got through; when every channel gave up, fall back to SMS or fail."""
     for notification_id in sorted(ids):
         states = list((await session.execute(select(OutboxMessage.channel, OutboxMessage.state).where(
-            OutboxMessage.notification_id == notification_id))).tuples())
+            OutboxMessage.notification_id == notification_id))).all())
         notification = await session.get(Notification, notification_id)
         assert notification is not None
         if any(state == "sent" for _, state in states):
@@ -185,7 +185,7 @@ async def counts(db: Database) -> dict[str, dict[str, int]]:
     """Outbox rows by channel and state, inbox entries by delivery: the numbers `/metrics` exposes."""
     async with db.read() as session:
         outbox = (await session.execute(select(OutboxMessage.channel, OutboxMessage.state, func.count())
-                                        .group_by(col(OutboxMessage.channel), col(OutboxMessage.state)))).tuples()
+                                        .group_by(col(OutboxMessage.channel), col(OutboxMessage.state)))).all()
         inbox = (await session.execute(select(Notification.delivery, func.count())
-                                       .group_by(col(Notification.delivery)))).tuples()
-        return {"outbox": {f"{c}_{s}": n for c, s, n in outbox}, "notifications": dict(inbox.all())}
+                                       .group_by(col(Notification.delivery)))).all()
+        return {"outbox": {f"{c}_{s}": n for c, s, n in outbox}, "notifications": {d: n for d, n in inbox}}

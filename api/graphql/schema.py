@@ -19,7 +19,7 @@ from strawberry.types import ExecutionContext
 
 from api.graphql.compose import check_fields, check_types, merged
 from api.graphql.context import Info
-from api.graphql.errors import ShapeErrors
+from api.graphql.errors import ShapeErrors, shape
 from api.graphql.mutations import Mutation
 from api.graphql.queries import Query
 from api.graphql.queries_notifications import NotificationQuery
@@ -33,7 +33,14 @@ from services.registry import BUILT_IN_SERVICES, ServiceConflict, ServicePlugin,
 
 class Schema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
-        """Expected errors are answers, not incidents; ShapeErrors logs the unexpected ones."""
+        """Shape errors in place, once: subscription results never pass through ShapeErrors, and a shaped error
+        (its original dropped) is left alone there. Unexpected ones are logged by `shape` with a reference."""
+        locale = getattr(execution_context.context, "locale", "vi") if execution_context else "vi"
+        for error in errors:
+            shaped = shape(error, locale)
+            if shaped is not error:
+                error.message, error.extensions = shaped.message, shaped.extensions
+                error.original_error = None
 
 
 async def _me(info: Info) -> Me | None:

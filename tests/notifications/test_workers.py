@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlmodel import col, func, select
@@ -31,10 +32,11 @@ def _worker(settings: Settings, fcm_url: str, log: Path) -> subprocess.Popen[byt
            "SUPERAPP_WORKER_LEASE_SECONDS": "2", "SUPERAPP_WORKER_POLL_SECONDS": "0.05",
            "SUPERAPP_LOG_LEVEL": "WARNING"}
     command = [str(Path(sys.executable).parent / "superapp"), "worker"]
-    return subprocess.Popen(command, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    with log.open("ab") as output:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
 
 
-async def _wait(condition, seconds: float) -> None:  # type: ignore[no-untyped-def]
+async def _wait(condition: Callable[[], bool], seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, "timed out"
@@ -75,7 +77,7 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_the_phones_show_each_
     async with db.read() as session:
         states = dict((await session.execute(
             select(OutboxMessage.state, func.count()).where(col(OutboxMessage.dedupe_key).in_([k for _, k in owed]))
-            .group_by(col(OutboxMessage.state)))).tuples().all())
+            .group_by(col(OutboxMessage.state)))).all())
     assert states == {"sent": 1000}
 
 

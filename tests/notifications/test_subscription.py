@@ -10,10 +10,16 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlmodel import select
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from core.clock import utc_now
+from core.db import Database
+from core.dossier_status import DossierStatus
+from core.dossiers import change_status
 from core.live import HUB
+from core.models import Dossier
 from mobile_contract.manifest import OPERATIONS, operation_text
 from tests.notifications.support import agency_event, forwarded_dossier
 from tests.support import Citizen, RunningSandbox, citizen
@@ -90,3 +96,18 @@ async def test_a_bad_token_in_connection_init_closes_the_socket(server: str) -> 
             await _next(ws)
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 4403
+
+
+async def test_a_change_committed_by_another_connection_reaches_the_subscriber(
+    settings, server: str, client: httpx.AsyncClient, db: Database, sandboxes: dict[str, RunningSandbox],
+) -> None:
+    """On PostgreSQL this is the cross-process path: NOTIFY from the test's connection, LISTEN in the server."""
+    who = citizen(settings)
+    code = await forwarded_dossier(client, who, sandboxes["residence"])
+    async with subscribed(server, headers=who.headers) as ws:
+        async with db.write() as session:
+            dossier = (await session.execute(select(Dossier).where(Dossier.code == code))).scalars().one()
+            await change_status(session, dossier=dossier, target=DossierStatus.NOT_ACCEPTED, source="agency",
+                                occurred_at=utc_now())
+        change = (await _next(ws))["payload"]["data"]["dossierStatusChanged"]
+    assert (change["dossierCode"], change["status"], change["statusCode"]) == (code, "NOT_ACCEPTED", 3)

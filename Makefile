@@ -27,8 +27,12 @@ run: venv
 	@$(BIN)/superapp token --demo 2>/dev/null | tail -n 1
 	@echo "Agency sandboxes advance dossiers every $${SUPERAPP_SANDBOX_ADVANCE_SECONDS:-10} s."
 	@echo
+	@echo "Pushes arrive at the FCM stand-in: http://127.0.0.1:$${SUPERAPP_STANDIN_FCM_PORT:-8110}/_control/received"
+	@echo
 	SUPERAPP_SANDBOX_CALLBACK_URL=http://$(HOST):$(PORT) $(BIN)/superapp sandbox & SANDBOX=$$!; \
-	trap 'kill $$SANDBOX 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/superapp standins & STANDINS=$$!; \
+	$(BIN)/superapp worker & WORKER=$$!; \
+	trap 'kill $$SANDBOX $$STANDINS $$WORKER 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/superapp serve --host $(HOST) --port $(PORT)
 
 lint: venv

@@ -23,11 +23,13 @@ from api.compression import GzipRequest
 from api.graphql.persisted import PersistedDocuments
 from api.graphql.schema import build_schema
 from api.graphql.view import GraphQLView
+from api.live import PostgresListener
 from core.catalogue_merge import merge_procedures
 from core.db import Database
 from core.deadlines import HolidayCalendar
 from core.settings import Settings
 from mobile_contract import manifest
+from notifications.store import counts
 from services.forwarder import Forwarder
 from services.registry import ServiceRegistry, load_registry
 from sync.metrics import prometheus_text
@@ -79,8 +81,15 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         return {code: state.value for code, _, _, state in services.report()}
 
     async def metrics(_: Request) -> PlainTextResponse:
+        """Sync, outbox and inbox counts (Prometheus text): failed notifications show here and in the inbox."""
         async with database.read() as session:
-            return PlainTextResponse(await prometheus_text(session), media_type="text/plain; version=0.0.4")
+            sync_text = await prometheus_text(session)
+        numbers = await counts(database)
+        lines = [f'superapp_outbox_messages{{channel="{k.split("_", 1)[0]}",state="{k.split("_", 1)[1]}"}} {n}'
+                 for k, n in sorted(numbers["outbox"].items())]
+        lines += [f'superapp_notifications{{delivery="{k}"}} {n}' for k, n in sorted(numbers["notifications"].items())]
+        return PlainTextResponse(sync_text.rstrip("\n") + "\n" + "\n".join(lines) + "\n",
+                                 media_type="text/plain; version=0.0.4")
 
     async def home(_: Request) -> RedirectResponse:
         return RedirectResponse("/graphql")
@@ -89,7 +98,13 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await merge_service_procedures(database, list(services.plugins.values()))
         forwarder.start()
+        listener = None if settings.is_sqlite else PostgresListener(settings.database_url)
+        if listener is not None:
+            listener.start()
+            app.state.listener = listener
         yield
+        if listener is not None:
+            await listener.stop()
         await forwarder.stop()
         await services.aclose()
         if owns_db:

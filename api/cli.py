@@ -1,4 +1,4 @@
-"""`superapp`: serve | sandbox | migrate | seed | token | schema | contract, all on the same SUPERAPP_* settings."""
+"""`superapp`: serve | worker | sandbox | standins | migrate | seed | token | schema | contract."""
 
 from __future__ import annotations
 
@@ -119,6 +119,42 @@ def _sandbox(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(settings: Settings, _: argparse.Namespace) -> int:
+    import signal
+
+    from notifications.dispatcher import run_worker
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker(settings, stop)
+
+    print(f"notification worker: FCM at {settings.fcm_endpoint or 'Google'}, "
+          f"SMS at {settings.sms_gateway_url or '(none)'}", flush=True)
+    asyncio.run(run())
+    return 0
+
+
+def _standins(settings: Settings, _: argparse.Namespace) -> int:
+    import uvicorn
+
+    from notifications.standins import FcmStandin, SmsStandin
+
+    async def run() -> None:
+        apps = [(FcmStandin(project=settings.fcm_project_id).app(), settings.standin_fcm_port),
+                (SmsStandin().app(), settings.standin_sms_port)]
+        servers = [uvicorn.Server(uvicorn.Config(a, host="127.0.0.1", port=port, log_level="info",
+                                                 timeout_graceful_shutdown=1)) for a, port in apps]
+        await asyncio.gather(*(s.serve() for s in servers))
+
+    print(f"FCM stand-in on http://127.0.0.1:{settings.standin_fcm_port} (GET /_control/received), "
+          f"SMS stand-in on http://127.0.0.1:{settings.standin_sms_port}", flush=True)
+    asyncio.run(run())
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="superapp", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -126,6 +162,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(handler=_serve)
+    sub.add_parser("worker", help="run the notification worker (drains the outbox to FCM and SMS)").set_defaults(
+        handler=_worker)
+    sub.add_parser("standins", help="run the loopback FCM and SMS gateway stand-ins").set_defaults(
+        handler=_standins)
     sub.add_parser("sandbox", help="run the agency sandboxes on their loopback ports").set_defaults(
         handler=_sandbox)
     sub.add_parser("migrate", help="upgrade the database to the newest migration").set_defaults(handler=_migrate)

@@ -80,3 +80,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def dialect_of(session: AsyncSession) -> str:
+    """`postgresql` or `sqlite`: the few statements that differ (upserts, NOTIFY) ask this."""
+    return session.get_bind().dialect.name

@@ -28,6 +28,7 @@ from core.dossier_status import WITHDRAWABLE, DossierStatus, check_transition
 from core.errors import DomainError, ErrorCode, not_found
 from core.forms import prefill, validate_form
 from core.models import Agency, Citizen, Dossier, DossierEvent
+from core.outbox import record_status_change
 from core.pagination import Page, PageRequest, cut
 
 CURSOR_KIND = "dossier"
@@ -197,10 +198,13 @@ async def change_status(
     external_id: str | None = None,
     note_vi: str | None = None,
     note_en: str | None = None,
+    notify: bool | None = None,
 ) -> DossierEvent:
     """Append one event through the state machine; a repeated `(source, external_id)` changes nothing.
 
-    The caller holds the dossier's row lock (`citizen_dossier(..., for_update=True)` or equivalent).
+    The caller holds the dossier's row lock (`citizen_dossier(..., for_update=True)` or equivalent). In the
+    same transaction the change is announced to live subscribers and, unless the citizen made it
+    themselves (`notify` defaults to `source != "citizen"`), an inbox entry and its outbox rows are written.
     """
     assert dossier.id is not None
     if external_id is not None:
@@ -224,6 +228,8 @@ async def change_status(
     dossier.updated_at = occurred_at
     session.add(dossier)
     await session.flush()
+    await record_status_change(session, dossier=dossier, event=event,
+                               notify=source != "citizen" if notify is None else notify)
     await stamp_dossier(session, dossier)
     return event
 

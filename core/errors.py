@@ -49,6 +49,12 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_INTENT = "UNSUPPORTED_INTENT"
     MUTATION_QUARANTINED = "MUTATION_QUARANTINED"
     SEQUENCE_REUSED = "SEQUENCE_REUSED"
+    # Devices and notifications.
+    INVALID_DEVICE_TOKEN = "INVALID_DEVICE_TOKEN"
+    UNSUPPORTED_PLATFORM = "UNSUPPORTED_PLATFORM"
+    UNSUPPORTED_LOCALE = "UNSUPPORTED_LOCALE"
+    INVALID_QUIET_HOURS = "INVALID_QUIET_HOURS"
+    TOO_MANY_IDS = "TOO_MANY_IDS"
 
 
 # (Vietnamese, English) templates; `{name}` placeholders come from the error's params.
@@ -131,6 +137,26 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.PERSISTED_QUERY_REQUIRED: (
         "Máy chủ chỉ chạy các truy vấn đã đăng ký của ứng dụng.",
         "This server runs only the app's registered (persisted) documents.",
+    ),
+    ErrorCode.INVALID_DEVICE_TOKEN: (
+        "Mã thiết bị nhận thông báo không hợp lệ.",
+        "The push token is not valid.",
+    ),
+    ErrorCode.UNSUPPORTED_PLATFORM: (
+        "Nền tảng '{platform}' không được hỗ trợ (android, ios, web).",
+        "Platform '{platform}' is not supported (android, ios, web).",
+    ),
+    ErrorCode.UNSUPPORTED_LOCALE: (
+        "Ngôn ngữ '{locale}' không được hỗ trợ (vi, en).",
+        "Language '{locale}' is not supported (vi, en).",
+    ),
+    ErrorCode.INVALID_QUIET_HOURS: (
+        "Khung giờ yên lặng phải có cả giờ bắt đầu và kết thúc dạng HH:MM.",
+        "Quiet hours need both a start and an end, as HH:MM.",
+    ),
+    ErrorCode.TOO_MANY_IDS: (
+        "Mỗi lần chỉ được gửi tối đa {maximum} mã.",
+        "At most {maximum} ids can be sent at once.",
     ),
     ErrorCode.AGENCY_UNAVAILABLE: (
         "Hệ thống của {agency} tạm thời không phản hồi; vui lòng thử lại sau.",

@@ -109,7 +109,7 @@ class Document(SQLModel, table=True):
 
 
 class Device(SQLModel, table=True):
-    """A push token; used by the notifications issue."""
+    """A push token of one of the citizen's phones; a token belongs to whoever registered it last."""
 
     id: int | None = Field(default=None, primary_key=True)
     citizen_id: int = Field(foreign_key="citizen.id", index=True)
@@ -271,3 +271,64 @@ class SyncQuarantine(SQLModel, table=True):
     mutation: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     reason: str = Field(max_length=255)
     created_at: datetime = Field(default_factory=utc_now)
+
+
+class NotificationPreference(SQLModel, table=True):
+    """A citizen's choices; no row means the defaults (push on, SMS fallback on, no quiet hours)."""
+
+    __tablename__ = "notification_preference"
+
+    citizen_id: int = Field(foreign_key="citizen.id", primary_key=True)
+    push_enabled: bool = True
+    sms_fallback: bool = True
+    quiet_start_minute: int | None = Field(default=None, ge=0, lt=1440, description="local time, minutes")
+    quiet_end_minute: int | None = Field(default=None, ge=0, lt=1440)
+    updated_at: datetime = Field(default_factory=utc_now)
+
+
+class Notification(SQLModel, table=True):
+    """One inbox entry per citizen and status event. Holds no personal data beyond what the app shows.
+
+    `delivery` is what the dispatcher achieved: pending, delivered (some channel reached the citizen),
+    failed (every channel gave up) or inbox_only (the citizen chose no push and no SMS).
+    """
+
+    __table_args__ = (Index("ix_notification_citizen_newest", "citizen_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    citizen_id: int = Field(foreign_key="citizen.id")
+    dossier_id: int = Field(foreign_key="dossier.id")
+    event_id: int = Field(foreign_key="dossier_event.id", unique=True)
+    dossier_code: str = Field(max_length=64)
+    procedure_name_vi: str = Field(max_length=500)
+    procedure_name_en: str = Field(max_length=500)
+    status: str = Field(max_length=32)
+    delivery: str = Field(default="pending", max_length=16)
+    created_at: datetime = Field(default_factory=utc_now)
+    read_at: datetime | None = None
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One delivery to do: a push to one device or an SMS. Written in the status change's transaction.
+
+    `dedupe_key` is `<event id>:<device id>` (or `<event id>:sms`): unique, so the same event never
+    becomes two rows for one device, and sent in the push so the app drops a re-delivered copy.
+    A worker leases due rows by moving `next_attempt_at` ahead (`lease_owner` says who); a killed
+    worker's rows fall due again when the lease runs out.
+    """
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_message_due", "state", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    notification_id: int = Field(foreign_key="notification.id", index=True)
+    channel: str = Field(max_length=8, description="push | sms")
+    device_id: int | None = Field(default=None, description="no foreign key: an unregistered device goes")
+    dedupe_key: str = Field(max_length=64, unique=True)
+    state: str = Field(default="pending", max_length=16, description="pending | sent | failed | dropped")
+    attempts: int = 0
+    next_attempt_at: datetime
+    lease_owner: str | None = Field(default=None, max_length=64)
+    last_error: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utc_now)
+    sent_at: datetime | None = None

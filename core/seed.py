@@ -84,7 +84,7 @@ async def _seed_dossiers(session: AsyncSession, citizen: Citizen, *, now: dateti
         for step, status in enumerate(path, start=1):
             at = submitted + timedelta(hours=step * 5)
             await change_status(session, dossier=dossier, target=DossierStatus(status), source="agency",
-                                occurred_at=at, external_id=f"seed-{dossier.code}-{step}")
+                                occurred_at=at, external_id=f"seed-{dossier.code}-{step}", notify=False)
         if path and path[-1] == DossierStatus.RETURNED:
             assert dossier.id is not None
             await issue_document(session, citizen_id=citizen.id, dossier_id=dossier.id, agency_id=dossier.agency_id,

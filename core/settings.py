@@ -60,6 +60,22 @@ class Settings(BaseSettings):
     sync_page_limit: int = Field(default=200, ge=1, le=5000)
     sync_page_max_bytes: int = Field(default=24_576, ge=1024)
     sync_push_max_mutations: int = Field(default=100, ge=1, le=1000)
+    fcm_endpoint: str | None = Field(default=None, description="FCM base URL; the loopback stand-in outside production")
+    fcm_project_id: str = "superapp-dev"
+    fcm_credentials_file: Path | None = None
+    fcm_http_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    fcm_sdk_retries: int = Field(default=0, ge=0, le=4)
+    sms_gateway_url: str | None = None
+    sms_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    sms_ascii: bool = True
+    worker_batch_size: int = Field(default=200, ge=1, le=500)
+    worker_poll_seconds: float = Field(default=0.2, gt=0, le=60)
+    worker_lease_seconds: float = Field(default=60.0, gt=0)
+    notify_min_backoff_seconds: float = Field(default=1.0, gt=0)
+    notify_max_backoff_seconds: float = Field(default=300.0, gt=0)
+    notify_give_up_seconds: float = Field(default=6 * 3600.0, gt=0)
+    standin_fcm_port: int = Field(default=8110, ge=1, le=65535)
+    standin_sms_port: int = Field(default=8111, ge=1, le=65535)
 
     @model_validator(mode="after")
     def _resolve_defaults(self) -> Settings:
@@ -72,6 +88,10 @@ class Settings(BaseSettings):
             self.eid_accept_dev_key = not production
         if self.persisted_only is None:
             self.persisted_only = production
+        if self.fcm_endpoint is None:
+            self.fcm_endpoint = "" if production else f"http://127.0.0.1:{self.standin_fcm_port}"
+        if self.sms_gateway_url is None:
+            self.sms_gateway_url = "" if production else f"http://127.0.0.1:{self.standin_sms_port}/sms"
         if self.graphiql is None:
             self.graphiql = self.env is Environment.DEVELOPMENT
         if production and not (self.eid_public_key_file or self.eid_jwks_file):

@@ -1,1 +1,1 @@
-"""Dossier-status notifications: outbox, FCM and SMS delivery (built in the notifications issue)."""
+"""Dossier-status notifications: the dispatcher drains core's outbox through FCM (firebase-admin) and SMS."""

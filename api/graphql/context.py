@@ -38,6 +38,7 @@ class Context:
     loaders: Loaders
     services: ServiceRegistry
     forwarder: Forwarder | None = None
+    connection_params: dict[str, object] | None = None
     _citizen: Citizen | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 

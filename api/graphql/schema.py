@@ -19,9 +19,11 @@ from strawberry.types import ExecutionContext
 
 from api.graphql.compose import check_fields, check_types, merged
 from api.graphql.context import Info
-from api.graphql.errors import ShapeErrors
+from api.graphql.errors import ShapeErrors, shape
 from api.graphql.mutations import Mutation
 from api.graphql.queries import Query
+from api.graphql.queries_notifications import NotificationQuery
+from api.graphql.subscriptions import Subscription
 from api.graphql.sync_query import SyncQuery
 from api.graphql.types.catalogue import Agency, Procedure
 from api.graphql.types.dossier import Document, Dossier
@@ -32,7 +34,14 @@ from services.registry import BUILT_IN_SERVICES, ServiceConflict, ServicePlugin,
 
 class Schema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
-        """Expected errors are answers, not incidents; ShapeErrors logs the unexpected ones."""
+        """Shape errors in place, once: subscription results never pass through ShapeErrors, and a shaped error
+        (its original dropped) is left alone there. Unexpected ones are logged by `shape` with a reference."""
+        locale = getattr(execution_context.context, "locale", "vi") if execution_context else "vi"
+        for error in errors:
+            shaped = shape(error, locale)
+            if shaped is not error:
+                error.message, error.extensions = shaped.message, shaped.extensions
+                error.original_error = None
 
 
 async def _me(info: Info) -> Me | None:
@@ -49,7 +58,7 @@ def _roots(plugins: list[ServicePlugin]) -> type:
         me = strawberry.field(resolver=_me, graphql_type=Optional[me_type],  # noqa: UP045 (a runtime type)
                               description="The signed-in citizen. Needs a token.")
 
-    core_query = merged("Query", Query, [MeRoot, SyncQuery])
+    core_query = merged("Query", Query, [MeRoot, SyncQuery, NotificationQuery])
     check_fields("Query", core_query, plugins, "query_fields")
     return merged("Query", core_query, [p.query_fields for p in plugins])
 
@@ -88,6 +97,7 @@ def build_schema(settings: Settings, plugins: list[ServicePlugin] | None = None)
         return Schema(
             query=_roots(plugins),
             mutation=Mutation,
+            subscription=Subscription,
             types=[Agency, Procedure, Dossier, Document, *(t for p in plugins for t in p.types)],
             extensions=extensions,
             config=StrawberryConfig(disable_field_suggestions=settings.is_production),

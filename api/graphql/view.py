@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from cross_web.request._starlette import StarletteRequestAdapter
@@ -14,10 +14,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
 from strawberry.types import ExecutionResult
-from strawberry.types.unset import UNSET
+from strawberry.types.unset import UNSET, UnsetType
 
 from api.auth import AuthError, Principal, TokenVerifier, bearer_token
 from api.graphql.context import Context
@@ -72,6 +73,22 @@ class GraphQLView(GraphQL[Context, None]):
         self.settings, self.db, self.calendar, self.verifier = settings, db, calendar, verifier
         self.persisted = persisted
         self.services, self.forwarder = services, forwarder
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """graphql-transport-ws: a token in the `connection_init` payload (`Authorization` or
+        `authToken`) overrides the handshake's header; a bad one closes the socket (4403)."""
+        params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        raw = params.get("Authorization") or params.get("authorization")
+        if raw is None and isinstance(params.get("authToken"), str):
+            raw = f"Bearer {params['authToken']}"
+        if raw is None:
+            return cast(UnsetType, UNSET)
+        principal, error = self._authenticate(str(raw))
+        if error is not None or principal is None:
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED",
+                                            "reason": error.reason if error else "MALFORMED_HEADER"})
+        context.principal, context.auth_error = principal, None
+        return cast(UnsetType, UNSET)
 
     def _authenticate(self, authorization: str | None) -> tuple[Principal | None, AuthError | None]:
         try:

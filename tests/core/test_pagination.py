@@ -7,11 +7,11 @@ import json
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from core.errors import DomainError, ErrorCode
-from core.pagination import Page, PageRequest, cut, decode_cursor, encode_cursor, page_request
+from core.pagination import MAX_CURSOR_LENGTH, Page, PageRequest, cut, decode_cursor, encode_cursor, page_request
 
 _KEY = ["2031-03-03T03:00:00+00:00", 4711]
 _URL_SAFE = re.compile(r"[A-Za-z0-9_-]*")
@@ -48,6 +48,8 @@ _keys = st.lists(
 @given(kind=st.sampled_from(["dossier", "procedure", "document"]), key=_keys)
 def test_any_json_key_round_trips(kind: str, key: list[object]) -> None:
     cursor = encode_cursor(kind, key)
+    # Escaped control and astral characters can push a 4-part key past the cap that decode enforces.
+    assume(len(cursor) <= MAX_CURSOR_LENGTH)
     assert _URL_SAFE.fullmatch(cursor)
     assert decode_cursor(kind, cursor, len(key)) == key
 

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import strawberry
 
+from api.graphql.mutations.device_register import RegisterDevicePayload, register_device_mutation
+from api.graphql.mutations.device_unregister import UnregisterDevicePayload, unregister_device_mutation
 from api.graphql.mutations.dossier_submit import SubmitDossierPayload, submit_dossier_mutation
 from api.graphql.mutations.dossier_withdraw import WithdrawDossierPayload, withdraw_dossier_mutation
+from api.graphql.mutations.notification_preferences_update import (
+    UpdateNotificationPreferencesPayload,
+    update_notification_preferences_mutation,
+)
+from api.graphql.mutations.notifications_mark_read import (
+    MarkNotificationsReadPayload,
+    mark_notifications_read_mutation,
+)
 from api.graphql.mutations.sync_push import SyncPushPayload, sync_push_mutation
 
 
@@ -19,4 +29,17 @@ class Mutation:
     )
     sync_push: SyncPushPayload | None = strawberry.mutation(
         resolver=sync_push_mutation, description="Offline sync: apply queued mutations exactly once. Needs a token."
+    )
+    register_device: RegisterDevicePayload | None = strawberry.mutation(
+        resolver=register_device_mutation, description="Receive pushes on this install. Needs a token."
+    )
+    unregister_device: UnregisterDevicePayload | None = strawberry.mutation(
+        resolver=unregister_device_mutation, description="Stop pushes to this install. Needs a token."
+    )
+    mark_notifications_read: MarkNotificationsReadPayload | None = strawberry.mutation(
+        resolver=mark_notifications_read_mutation, description="Mark inbox entries read. Needs a token."
+    )
+    update_notification_preferences: UpdateNotificationPreferencesPayload | None = strawberry.mutation(
+        resolver=update_notification_preferences_mutation,
+        description="Push, SMS fallback and quiet hours. Needs a token.",
     )

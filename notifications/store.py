@@ -1,0 +1,191 @@
+"""The dispatcher's side of the outbox: lease due rows, settle them, and keep each inbox entry's state.
+
+Leasing moves a row's `next_attempt_at` past the lease, in a committed transaction, so no other worker
+sees it until the lease runs out: a worker killed mid-batch only delays its rows. On PostgreSQL the
+lease is taken with `FOR UPDATE SKIP LOCKED`, so concurrent workers pick disjoint rows without waiting;
+SQLite serializes writers (`BEGIN IMMEDIATE`), which gives the same guarantee in one file.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, delete, select
+
+from core.db import Database, dialect_of
+from core.dossier_status import DossierStatus
+from core.models import Citizen, Device, Notification, OutboxMessage
+from core.outbox import dedupe_key, preferences_of
+from notifications.templates import Subject
+
+
+@dataclass(frozen=True)
+class Job:
+    """One leased delivery with what it needs to be sent (token or phone, locale, the subject)."""
+
+    outbox_id: int
+    notification_id: int
+    channel: str
+    dedupe_key: str
+    created_at: datetime
+    subject: Subject
+    attempts: int = 1
+    device_id: int | None = None
+    token: str | None = None
+    locale: str = "vi"
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class Settlement:
+    job: Job
+    state: str  # sent | dropped | failed | retry
+    error: str | None = None
+    delay: float = 0.0
+    drop_token: bool = False
+
+
+def backoff(attempts: int, *, minimum: float, maximum: float, retry_after: float | None) -> float:
+    """Exponential with jitter (half fixed, half random), never sooner than the server's Retry-After."""
+    ceiling = min(maximum, minimum * 2 ** max(0, attempts - 1))
+    delay = ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 (jitter, not security)
+    return float(max(delay, retry_after or 0.0))
+
+
+async def has_due(db: Database, now: datetime) -> bool:
+    async with db.read() as session:
+        found = (await session.execute(select(OutboxMessage.id).where(
+            OutboxMessage.state == "pending", col(OutboxMessage.next_attempt_at) <= now).limit(1))).first()
+    return found is not None
+
+
+async def claim(db: Database, *, owner: str, limit: int, lease_seconds: float, now: datetime) -> list[Job]:
+    """Lease up to `limit` due rows for `owner`; rows whose device is gone or changed hands are dropped."""
+    async with db.write() as session:
+        ids = list((await session.execute(
+            select(OutboxMessage.id).where(OutboxMessage.state == "pending",
+                                           col(OutboxMessage.next_attempt_at) <= now)
+            .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id)).limit(limit)
+            .with_for_update(skip_locked=True)
+        )).scalars())
+        if not ids:
+            return []
+        await session.execute(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(
+            next_attempt_at=now + timedelta(seconds=lease_seconds), lease_owner=owner,
+            attempts=OutboxMessage.attempts + 1))
+        rows = (await session.execute(
+            select(OutboxMessage, Notification)
+            .join(Notification, col(Notification.id) == OutboxMessage.notification_id)
+            .where(col(OutboxMessage.id).in_(ids)).order_by(col(OutboxMessage.id))
+        )).all()
+        device_ids = [o.device_id for o, _ in rows if o.device_id is not None]
+        devices = {d.id: d for d in (await session.execute(
+            select(Device).where(col(Device.id).in_(device_ids)))).scalars()} if device_ids else {}
+        sms_citizens = [n.citizen_id for o, n in rows if o.channel == "sms"]
+        phones: dict[int, str | None] = dict((await session.execute(select(Citizen.id, Citizen.phone).where(
+            col(Citizen.id).in_(sms_citizens)))).all()) if sms_citizens else {}
+        jobs, gone = [], []
+        for outbox, notification in rows:
+            assert outbox.id is not None
+            assert notification.id is not None
+            subject = Subject(notification.dossier_code, notification.procedure_name_vi,
+                              notification.procedure_name_en, DossierStatus(notification.status))
+            job = Job(outbox_id=outbox.id, notification_id=notification.id, channel=outbox.channel,
+                      dedupe_key=outbox.dedupe_key, created_at=outbox.created_at, subject=subject,
+                      attempts=outbox.attempts,
+                      device_id=outbox.device_id)
+            if outbox.channel == "push":
+                device = devices.get(outbox.device_id)
+                # A token that moved to another citizen must not get the previous owner's news.
+                if device is None or device.citizen_id != notification.citizen_id:
+                    gone.append(Settlement(job, "dropped", "DEVICE_GONE"))
+                    continue
+                job = Job(**{**job.__dict__, "token": device.token, "locale": device.locale})
+            else:
+                phone = phones.get(notification.citizen_id)
+                if not phone:
+                    gone.append(Settlement(job, "failed", "NO_PHONE"))
+                    continue
+                job = Job(**{**job.__dict__, "phone": phone})
+            jobs.append(job)
+        if gone:
+            await _apply(session, gone, owner=owner, now=now, give_up_seconds=float("inf"))
+        return jobs
+
+
+async def settle(db: Database, settlements: list[Settlement], *, owner: str, now: datetime,
+                 give_up_seconds: float) -> None:
+    async with db.write() as session:
+        await _apply(session, settlements, owner=owner, now=now, give_up_seconds=give_up_seconds)
+
+
+async def _apply(session: AsyncSession, settlements: list[Settlement], *, owner: str, now: datetime,
+                 give_up_seconds: float) -> None:
+    pending = col(OutboxMessage.state) == "pending"
+    for item in settlements:
+        row = col(OutboxMessage.id) == item.job.outbox_id
+        if item.drop_token and item.job.device_id is not None:
+            await session.execute(delete(Device).where(col(Device.id) == item.job.device_id,
+                                                       col(Device.token) == item.job.token))
+        state, error = item.state, item.error
+        if state == "retry" and (now - item.job.created_at).total_seconds() >= give_up_seconds:
+            state, error = "failed", f"GAVE_UP:{error}"[:64]
+        if state == "retry":
+            await session.execute(update(OutboxMessage).where(row, pending, col(OutboxMessage.lease_owner) == owner)
+                                  .values(next_attempt_at=now + timedelta(seconds=item.delay), last_error=error))
+        else:
+            await session.execute(update(OutboxMessage).where(row, pending).values(
+                state=state, last_error=error, sent_at=now if state == "sent" else None))
+    await _refresh_notifications(session, {s.job.notification_id for s in settlements}, now)
+
+
+async def _refresh_notifications(session: AsyncSession, ids: Iterable[int], now: datetime) -> None:
+    """delivered once any channel got through; when every channel gave up, fall back to SMS or fail."""
+    for notification_id in sorted(ids):
+        states = list((await session.execute(select(OutboxMessage.channel, OutboxMessage.state).where(
+            OutboxMessage.notification_id == notification_id))).all())
+        notification = await session.get(Notification, notification_id)
+        assert notification is not None
+        if any(state == "sent" for _, state in states):
+            notification.delivery = "delivered"
+        elif any(state == "pending" for _, state in states):
+            notification.delivery = "pending"
+        elif not any(channel == "sms" for channel, _ in states) and await _sms_possible(session, notification):
+            await _insert_sms(session, notification, now)
+            notification.delivery = "pending"
+        else:
+            notification.delivery = "failed"
+        session.add(notification)
+    await session.flush()
+
+
+async def _sms_possible(session: AsyncSession, notification: Notification) -> bool:
+    preference = await preferences_of(session, notification.citizen_id)
+    citizen = await session.get(Citizen, notification.citizen_id)
+    return preference.sms_fallback and citizen is not None and bool(citizen.phone)
+
+
+async def _insert_sms(session: AsyncSession, notification: Notification, now: datetime) -> None:
+    """At most one SMS per event, even if two workers decide on it at once (unique dedupe key)."""
+    assert notification.id is not None
+    dialect = postgresql if dialect_of(session) == "postgresql" else sqlite
+    await session.execute(dialect.insert(OutboxMessage).values(
+        notification_id=notification.id, channel="sms", device_id=None, state="pending", attempts=0,
+        dedupe_key=dedupe_key(notification.event_id, None), next_attempt_at=now, created_at=now,
+    ).on_conflict_do_nothing(index_elements=[OutboxMessage.__table__.c.dedupe_key]))  # type: ignore[attr-defined]
+
+
+async def counts(db: Database) -> dict[str, dict[str, int]]:
+    """Outbox rows by channel and state, inbox entries by delivery: the numbers `/metrics` exposes."""
+    async with db.read() as session:
+        outbox = (await session.execute(select(OutboxMessage.channel, OutboxMessage.state, func.count())
+                                        .group_by(col(OutboxMessage.channel), col(OutboxMessage.state)))).all()
+        inbox = (await session.execute(select(Notification.delivery, func.count())
+                                       .group_by(col(Notification.delivery)))).all()
+        return {"outbox": {f"{c}_{s}": n for c, s, n in outbox}, "notifications": {d: n for d, n in inbox}}

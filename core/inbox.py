@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from core.change_log import citizen_scope, stamp
 from core.errors import DomainError, ErrorCode
 from core.models import Notification
 from core.pagination import Page, PageRequest, cut
@@ -42,6 +43,13 @@ async def unread_count(session: AsyncSession, *, citizen_id: int) -> int:
     return int((await session.execute(query)).scalar_one())
 
 
+async def stamp_notification(session: AsyncSession, notification: Notification, now: datetime) -> None:
+    """The inbox is part of what offline sync delivers: every change re-stamps it in the change log."""
+    assert notification.id is not None
+    await stamp(session, scope=citizen_scope(notification.citizen_id), record_type="notification",
+                record_id=notification.id, now=now)
+
+
 async def mark_read(session: AsyncSession, *, citizen_id: int, ids: Sequence[int], now: datetime) -> list[int]:
     """Mark the citizen's own notifications read; returns the ids that belong to them (read before or now)."""
     if len(ids) > MAX_MARK:
@@ -50,6 +58,11 @@ async def mark_read(session: AsyncSession, *, citizen_id: int, ids: Sequence[int
         return []
     own = col(Notification.citizen_id) == citizen_id
     chosen = col(Notification.id).in_(list(ids))
-    await session.execute(update(Notification).where(own, chosen, col(Notification.read_at).is_(None))
-                          .values(read_at=now))
+    unread = list((await session.execute(
+        select(Notification).where(own, chosen, col(Notification.read_at).is_(None)))).scalars())
+    for notification in unread:
+        notification.read_at = now
+        session.add(notification)
+        await stamp_notification(session, notification, now)
+    await session.flush()
     return sorted((await session.execute(select(Notification.id).where(own, chosen))).scalars())

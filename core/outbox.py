@@ -17,6 +17,7 @@ from sqlmodel import col, select
 
 from core.clock import utc_now
 from core.dossier_status import DossierStatus
+from core.inbox import stamp_notification
 from core.live import StatusChange, announce
 from core.models import Citizen, Device, Dossier, DossierEvent, Notification, NotificationPreference, OutboxMessage
 from core.models import Procedure as ProcedureRow
@@ -74,6 +75,7 @@ async def record_status_change(session: AsyncSession, *, dossier: Dossier, event
     session.add(notification)
     await session.flush()
     assert notification.id is not None
+    await stamp_notification(session, notification, now)
     preference = await preferences_of(session, dossier.citizen_id)
     due = quiet_until(preference, now) or now
     devices = list((await session.execute(

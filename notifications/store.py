@@ -20,6 +20,7 @@ from sqlmodel import col, delete, select
 
 from core.db import Database, dialect_of
 from core.dossier_status import DossierStatus
+from core.inbox import stamp_notification
 from core.models import Citizen, Device, Notification, OutboxMessage
 from core.outbox import dedupe_key, preferences_of
 from notifications.templates import Subject
@@ -152,6 +153,7 @@ async def _refresh_notifications(session: AsyncSession, ids: Iterable[int], now:
             OutboxMessage.notification_id == notification_id))).all())
         notification = await session.get(Notification, notification_id)
         assert notification is not None
+        before = notification.delivery
         if any(state == "sent" for _, state in states):
             notification.delivery = "delivered"
         elif any(state == "pending" for _, state in states):
@@ -162,6 +164,8 @@ async def _refresh_notifications(session: AsyncSession, ids: Iterable[int], now:
         else:
             notification.delivery = "failed"
         session.add(notification)
+        if notification.delivery != before:
+            await stamp_notification(session, notification, now)
     await session.flush()
 
 

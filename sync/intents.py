@@ -21,6 +21,7 @@ from core.deadlines import HolidayCalendar
 from core.dossiers import SERVER_OWNED, Submission, supplement_dossier, withdraw_dossier
 from core.drafts import DELETED, OPEN, SUBMITTED, TRASH_DAYS, draft_for_update, keep_revision, save_draft
 from core.errors import DomainError, ErrorCode, not_found
+from core.inbox import mark_read
 from core.models import Citizen, Draft
 from core.submission import receive
 from sync.conflicts import FieldConflict, merge_fields
@@ -225,6 +226,17 @@ async def dossier_supplement(ctx: IntentContext, record_id: str | None, base: in
     return await _dossier_answer(ctx, dossier.code, dossier.version)
 
 
+async def notifications_mark_read(ctx: IntentContext, record_id: str | None, base: int | None,
+                                  args: dict[str, Any]) -> Applied:
+    """`{"ids": [...]}` read offline; the read marks come back to every device through the pull."""
+    _only(args, {"ids"})
+    ids = args.get("ids")
+    if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise Unreadable("'ids' is not a list of integers")
+    marked = await mark_read(ctx.session, citizen_id=ctx.citizen_id, ids=ids, now=ctx.now)
+    return Applied(Status.APPLIED, record_type="notification", record={"ids": [str(i) for i in marked]})
+
+
 Handler = Callable[[IntentContext, str | None, int | None, dict[str, Any]], Awaitable[Applied]]
 
 
@@ -244,9 +256,8 @@ INTENTS: dict[str, Handler] = {
     "draft.submit": draft_submit,
     "dossier.withdraw": dossier_withdraw,
     "dossier.supplement": dossier_supplement,
-    # Declared so old and new apps agree on the names; answered until their features exist (see SYNC_PROTOCOL).
-    "notifications.markRead": _unsupported("notifications.markRead", " cho đến khi có hộp thư thông báo",
-                                           " until the notification inbox exists"),
+    "notifications.markRead": notifications_mark_read,
+    # Declared so old and new apps agree on the name; answered until ratings exist (see SYNC_PROTOCOL).
     "dossier.rate": _unsupported("dossier.rate", " cho đến khi có chức năng đánh giá",
                                  " until satisfaction ratings exist"),
 }

@@ -1,9 +1,8 @@
 """What a device receives for each record type: the record's full current state, read in batches.
 
-One loader per record type, registered in `LOADERS`. The notifications inbox joins with one line
-(`LOADERS["notification"] = load_notifications`) once its table exists; the change log already accepts any
-record type. Every citizen-scope loader filters by the citizen as well: a change-log row can never make
-another citizen's record readable.
+One loader per record type, registered in `LOADERS` (a new record type is one loader and one line here,
+plus a `stamp` in its write paths). Every citizen-scope loader filters by the citizen as well: a change-log
+row can never make another citizen's record readable.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from core.catalogue import agencies_by_ids, procedures_by_ids
 from core.dossier_status import DossierStatus
 from core.dossiers import events_for
 from core.drafts import revisions
-from core.models import Document, Dossier, Draft, Procedure
+from core.models import Document, Dossier, Draft, Notification, Procedure
 
 Loader = Callable[[AsyncSession, int, list[str]], Awaitable[dict[str, dict[str, Any]]]]
 
@@ -92,9 +91,22 @@ async def load_procedures(session: AsyncSession, _citizen_id: int, codes: list[s
             for r in rows}
 
 
+async def load_notifications(session: AsyncSession, citizen_id: int,
+                             ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The inbox: what the push said (code, procedure, status), whether it reached the citizen, read or not."""
+    numeric = [int(i) for i in ids if i.isdigit()]
+    rows = (await session.execute(select(Notification).where(col(Notification.id).in_(numeric),
+                                                             Notification.citizen_id == citizen_id))).scalars()
+    return {str(r.id): {"id": str(r.id), "dossierCode": r.dossier_code, "procedureNameVi": r.procedure_name_vi,
+                        "procedureNameEn": r.procedure_name_en, "status": DossierStatus(r.status).name,
+                        "delivery": r.delivery, "createdAt": _iso(r.created_at), "readAt": _iso(r.read_at)}
+            for r in rows}
+
+
 LOADERS: dict[str, Loader] = {
     "dossier": load_dossiers,
     "document": load_documents,
     "draft": load_drafts,
     "procedure": load_procedures,
+    "notification": load_notifications,
 }

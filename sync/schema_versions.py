@@ -1,7 +1,7 @@
 """The app schema versions the server serves (current and the two before), projections and upcasters.
 
-v3 (current): drafts carry their answers as `fields`; dossiers carry `parentCode`; documents exist.
-v2: drafts carry their answers as `data`.
+v3 (current): drafts carry their answers as `fields`; dossiers carry `parentCode`; the notification inbox.
+v2: drafts carry their answers as `data`; no notification inbox.
 v1: as v2, and no `document` records (the wallet came with v2) and no `parentCode`.
 
 A record is projected *down* to the client's version when pulled; a mutation from an older app is
@@ -16,8 +16,8 @@ CURRENT = 3
 SUPPORTED = (CURRENT - 2, CURRENT - 1, CURRENT)
 
 # Record types a version knows; records of other types are not sent to it.
-_TYPES = {1: {"dossier", "draft", "procedure"}}
-_ALL = {"dossier", "document", "draft", "procedure"}
+_TYPES = {1: {"dossier", "draft", "procedure"}, 2: {"dossier", "document", "draft", "procedure"}}
+_ALL = {"dossier", "document", "draft", "procedure", "notification"}
 
 
 def supported(version: int) -> bool:

@@ -51,7 +51,7 @@ async def test_a_rejected_mutation_consumes_its_seq_so_the_queue_moves_on(
     batch = [mutation(1, "draft.create", draft, {"procedureCode": "9.999999", "fields": {}}),
              mutation(2, "draft.create", draft, {"procedureCode": BIRTH, "fields": {}}),
              mutation(3, "draft.update", draft, {"fields": {}, "status": "submitted"}, base=1),
-             mutation(4, "notifications.markRead", None, {"ids": ["1"]})]
+             mutation(4, "dossier.rate", "000.00.00.G09-260101-0001", {"score": 5})]
     body = (await push(client, who, device, batch))["data"]["syncPush"]
     answers = [(r["status"], (r["error"] or {}).get("code")) for r in body["results"]]
     assert answers == [("REJECTED", "PROCEDURE_NOT_AVAILABLE"), ("APPLIED", None),

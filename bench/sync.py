@@ -1,7 +1,8 @@
 """Offline-sync benchmark: bytes and round trips over the wire, and pull speed against a plain SQL read.
 
-A citizen with 100 dossiers (10 events each), 20 documents and 200 drafts (standing in for the 200
-notifications of the issue: the inbox table does not exist yet, and a draft is a comparable record).
+A citizen with 100 dossiers (10 events each; the last two of each dossier's status changes notified, so 200
+inbox notifications), 20 documents, and 60 drafts (the reconnect edits three and the tombstone measurement
+deletes fifty).
 Everything runs on one machine in one process; ratios are against a baseline measured in the same run.
 
     .venv/bin/python -m bench.sync     (as a module: run as a script, this file would shadow the sync package)
@@ -60,14 +61,16 @@ async def _populate(settings: Settings) -> tuple[list[str], list[str]]:
             dossier = await submit_dossier(session, citizen=citizen, now=now + timedelta(minutes=i), calendar=calendar,
                                            tz_name=settings.timezone,
                                            submission=Submission(procedure_code="1.001193", form_data=sample))
-            for step, status in enumerate(PATH[: 9 if i >= 5 else 3]):
+            path = PATH[: 9 if i >= 5 else 3]
+            for step, status in enumerate(path):
                 await change_status(session, dossier=dossier, target=status, source="agency",
-                                    occurred_at=now + timedelta(minutes=i, seconds=step + 1))
+                                    occurred_at=now + timedelta(minutes=i, seconds=step + 1),
+                                    notify=step >= len(path) - 2)
             codes.append(dossier.code)
         for i in range(20):
             await issue_document(session, citizen_id=citizen.id, agency_id=1, kind="card", title_vi=f"Thẻ {i}",
                                  title_en=f"Card {i}", number=f"N{i:04d}", issued_at=now)
-        for i in range(200):
+        for i in range(60):
             draft = Draft(id=str(uuid.uuid4()), citizen_id=citizen.id, procedure_code="1.001193",
                           fields={"child_name": f"Bé {i}", "note": "Thông báo trạng thái hồ sơ " * 3})
             await save_draft(session, draft, now=now)
@@ -85,6 +88,7 @@ async def _plain_sql(settings: Settings) -> tuple[int, float]:
         for sql in ("SELECT * FROM dossier WHERE citizen_id = :c",
                     "SELECT e.* FROM dossier_event e JOIN dossier d ON d.id = e.dossier_id WHERE d.citizen_id = :c",
                     "SELECT * FROM document WHERE citizen_id = :c", "SELECT * FROM draft WHERE citizen_id = :c",
+                    "SELECT * FROM notification WHERE citizen_id = :c",
                     "SELECT * FROM procedure WHERE active"):
             result = (await session.execute(text(sql), {"c": cid})).mappings().all()
             rows += len(json.dumps([{k: str(v) for k, v in r.items()} for r in result]))  # materialise as JSON

@@ -27,7 +27,7 @@ from core.dossier_codes import next_dossier_code
 from core.dossier_status import WITHDRAWABLE, DossierStatus, check_transition
 from core.errors import DomainError, ErrorCode, not_found
 from core.forms import prefill, validate_form
-from core.models import Agency, Citizen, Dossier, DossierEvent
+from core.models import Agency, Citizen, Dossier, DossierEvent, Procedure
 from core.outbox import record_status_change
 from core.pagination import Page, PageRequest, cut
 
@@ -264,7 +264,11 @@ async def supplement_dossier(
         raise DomainError(ErrorCode.INVALID_TRANSITION, field="dossierCode", current=current.label_vi,
                           current_en=current.label_en, target=DossierStatus.PROCESSING.label_vi,
                           target_en=DossierStatus.PROCESSING.label_en)
-    dossier.form_data = {**dossier.form_data, **answers}
+    procedure = await session.get(Procedure, dossier.procedure_id)
+    assert procedure is not None
+    merged = {**dossier.form_data, **answers}
+    validate_form(procedure.form_schema, merged)
+    dossier.form_data = merged
     await change_status(session, dossier=dossier, target=DossierStatus.PROCESSING, source="citizen",
                         occurred_at=now, note_vi="Công dân đã bổ sung giấy tờ", note_en="The citizen supplemented")
     return dossier

@@ -13,15 +13,22 @@ from typing import Any
 import httpx
 import pytest
 from graphql import parse, validate
+from sqlmodel import select
 
 from api.auth import issue_dev_token
 from api.graphql.schema import contract_schema
+from core.clock import utc_now
+from core.db import Database
+from core.dossier_status import DossierStatus
+from core.dossiers import change_status
+from core.models import Dossier
 from core.seed import DEMO_CITIZEN_ID_NUMBER
 from core.settings import Settings
 from mobile_contract.manifest import operation_files, operation_text
 from tests.support import Citizen, citizen, gql
 
-MUTATIONS_AS_FRESH_CITIZEN = {"SubmitDossier", "WithdrawDossier", "SyncPush", "RegisterDevice", "UnregisterDevice",
+MUTATIONS_AS_FRESH_CITIZEN = {"SubmitDossier", "WithdrawDossier", "SupplementDossier", "SyncPush",
+                              "RegisterDevice", "UnregisterDevice",
                               "UpdateNotificationPreferences"}
 # Subscriptions run over WebSocket, not HTTP: tests/notifications/test_subscription.py drives them.
 SUBSCRIPTIONS = {"DossierStatusChanged"}
@@ -92,9 +99,19 @@ def _substitute(value: Any, replacements: dict[str, str]) -> Any:
     return value
 
 
+async def _supplement_requested_dossier_code(client: httpx.AsyncClient, who: Citizen, db: Database) -> str:
+    """A dossier of `who` that the agency sent back for more information (moved as the agency would)."""
+    code = await _submitted_dossier_code(client, who)
+    for target in (DossierStatus.ACCEPTED, DossierStatus.PROCESSING, DossierStatus.SUPPLEMENT_REQUESTED):
+        async with db.write() as session:
+            dossier = (await session.execute(select(Dossier).where(Dossier.code == code))).scalars().one()
+            await change_status(session, dossier=dossier, target=target, source="agency", occurred_at=utc_now())
+    return code
+
+
 @pytest.mark.parametrize("path", operation_files(), ids=lambda p: p.stem)
 async def test_operation_runs_and_answers_like_its_example(
-    settings: Settings, client: httpx.AsyncClient, path: Path, request: pytest.FixtureRequest
+    settings: Settings, client: httpx.AsyncClient, db: Database, path: Path, request: pytest.FixtureRequest
 ) -> None:
     if path.stem in SUBSCRIPTIONS:
         pytest.skip("a subscription: exercised over graphql-transport-ws in tests/notifications")
@@ -107,6 +124,8 @@ async def test_operation_runs_and_answers_like_its_example(
         replacements["demoDossierCode"] = await _demo_dossier_code(client, demo)
     if "$ownSubmittedDossierCode" in json.dumps(variables):
         replacements["ownSubmittedDossierCode"] = await _submitted_dossier_code(client, who)
+    if "$ownSupplementRequestedDossierCode" in json.dumps(variables):
+        replacements["ownSupplementRequestedDossierCode"] = await _supplement_requested_dossier_code(client, who, db)
     body = await gql(client, operation_text(path), _substitute(variables, replacements), who=who)
     assert "errors" not in body, body
     assert all(v is not None for v in body["data"].values()), body

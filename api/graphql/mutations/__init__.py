@@ -7,6 +7,7 @@ import strawberry
 from api.graphql.mutations.device_register import RegisterDevicePayload, register_device_mutation
 from api.graphql.mutations.device_unregister import UnregisterDevicePayload, unregister_device_mutation
 from api.graphql.mutations.dossier_submit import SubmitDossierPayload, submit_dossier_mutation
+from api.graphql.mutations.dossier_supplement import SupplementDossierPayload, supplement_dossier_mutation
 from api.graphql.mutations.dossier_withdraw import WithdrawDossierPayload, withdraw_dossier_mutation
 from api.graphql.mutations.notification_preferences_update import (
     UpdateNotificationPreferencesPayload,
@@ -23,6 +24,10 @@ from api.graphql.mutations.sync_push import SyncPushPayload, sync_push_mutation
 class Mutation:
     submit_dossier: SubmitDossierPayload | None = strawberry.mutation(
         resolver=submit_dossier_mutation, description="File a dossier. Needs a token."
+    )
+    supplement_dossier: SupplementDossierPayload | None = strawberry.mutation(
+        resolver=supplement_dossier_mutation,
+        description="Send what the agency asked for (status SUPPLEMENT_REQUESTED). Needs a token.",
     )
     withdraw_dossier: WithdrawDossierPayload | None = strawberry.mutation(
         resolver=withdraw_dossier_mutation, description="Ask to withdraw a dossier. Needs a token."

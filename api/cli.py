@@ -60,6 +60,24 @@ def _device_sim(_settings: Settings, args: argparse.Namespace) -> int:
     return run(args, print)
 
 
+def _sync_purge(settings: Settings, _: argparse.Namespace) -> int:
+    """Run daily (cron or a scheduler): tombstones past retention go, and so does the 30-day draft trash."""
+    from core.clock import utc_now
+    from core.db import Database
+    from sync.maintenance import purge
+
+    async def run() -> int:
+        db = Database.from_url(settings.database_url)
+        try:
+            async with db.write() as session:
+                return await purge(session, now=utc_now(), retention_days=settings.sync_tombstone_retention_days)
+        finally:
+            await db.dispose()
+
+    print(f"{asyncio.run(run())} tombstones purged")
+    return 0
+
+
 def _schema_export(settings: Settings, args: argparse.Namespace) -> int:
     from api.graphql.schema import contract_schema
     from mobile_contract.snapshot import SNAPSHOT, sdl
@@ -180,6 +198,8 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--loss", type=float, default=0.3, help="share of connections cut at a random byte")
     sim.add_argument("--seed", type=int, default=7)
     sim.set_defaults(handler=_device_sim)
+    sub.add_parser("sync-purge", help="purge sync tombstones past retention and the expired draft trash").set_defaults(
+        handler=_sync_purge)
     schema = sub.add_parser("schema", help="the schema snapshot of the mobile contract")
     schema_sub = schema.add_subparsers(dest="schema_command", required=True)
     export = schema_sub.add_parser("export", help="write the schema's SDL (default mobile_contract/schema.graphql)")

@@ -88,9 +88,11 @@ async def test_a_stamp_rolls_back_with_its_transaction(db: Database) -> None:
     assert await _entries(db, "c:rollback-test") == before == {}
 
 
-def test_the_reference_client_sends_the_contract_operations_verbatim() -> None:
-    from mobile_contract.manifest import OPERATIONS, operation_text
+def test_the_reference_client_sends_persisted_documents() -> None:
+    """A production server runs only the manifest: the client's documents must be in it, byte for byte."""
+    from mobile_contract.manifest import document_hash, load
     from sync.wire import PULL_DOCUMENT, PUSH_DOCUMENT
 
-    assert operation_text(OPERATIONS / "SyncPull.graphql") == PULL_DOCUMENT
-    assert operation_text(OPERATIONS / "SyncPush.graphql") == PUSH_DOCUMENT
+    manifest = load()
+    assert manifest[document_hash(PULL_DOCUMENT)] == PULL_DOCUMENT
+    assert manifest[document_hash(PUSH_DOCUMENT)] == PUSH_DOCUMENT

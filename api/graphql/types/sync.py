@@ -3,40 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 from typing import Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
 
 from api.graphql.types.common import ErrorCode
+from sync.intents import Status
 from sync.pull import Page, ResetReason
 
-
-@strawberry.enum(description="Why the device must run a replacement sync (re-download, keep unpushed work).")
-class SyncResetReason(Enum):
-    CHECKPOINT_INVALID = "CHECKPOINT_INVALID"
-    CHECKPOINT_EXPIRED = "CHECKPOINT_EXPIRED"
-    CHECKPOINT_AHEAD = "CHECKPOINT_AHEAD"
-    EPOCH_CHANGED = "EPOCH_CHANGED"
-    SCHEMA_CHANGED = "SCHEMA_CHANGED"
-    SCOPE_CHANGED = "SCOPE_CHANGED"
-
-
-@strawberry.enum(description="What the server did with one pushed mutation.")
-class SyncMutationStatus(Enum):
-    APPLIED = "APPLIED"
-    DUPLICATE = "DUPLICATE"
-    MERGED = "MERGED"
-    CONFLICT = "CONFLICT"
-    REJECTED = "REJECTED"
-    OUT_OF_ORDER = "OUT_OF_ORDER"
-    RETRY = "RETRY"
+# The domain enums themselves join the schema (one definition each), under their GraphQL names.
+strawberry.enum(ResetReason, name="SyncResetReason",
+                description="Why the device must run a replacement sync (re-download, keep unpushed work).")
+strawberry.enum(Status, name="SyncMutationStatus", description="What the server did with one pushed mutation.")
 
 
 @strawberry.type(description="One record's current state (an upsert) or its deletion (a tombstone).")
 class SyncChange:
-    type: str = strawberry.field(description="dossier | document | draft | procedure (and later notification)")
+    type: str = strawberry.field(description="dossier | document | draft | procedure | notification")
     id: str
     version: int
     deleted: bool
@@ -51,14 +35,14 @@ class SyncPage:
     has_more: bool
     head: str = strawberry.field(description="The server's position when this page was cut (progress).")
     remaining: int = strawberry.field(description="Changes still to pull after this page.")
-    reset: SyncResetReason | None = strawberry.field(
+    reset: ResetReason | None = strawberry.field(
         description="Set on the first page of a replacement sync: after the last page, delete local records "
                     "that did not come back (keep unpushed mutations).")
     server_time: datetime = strawberry.field(description="For showing clock skew only; never used for ordering.")
 
     @classmethod
     def from_page(cls, page: Page, *, now: datetime) -> SyncPage:
-        reset = SyncResetReason[page.reset.value] if isinstance(page.reset, ResetReason) else None
+        reset = page.reset if isinstance(page.reset, ResetReason) else None
         return cls(changes=[SyncChange(type=c.record_type, id=c.record_id, version=c.version, deleted=c.deleted,
                                        data=cast(JSON, c.data)) for c in page.changes],
                    checkpoint=page.checkpoint, has_more=page.has_more, head=page.head, remaining=page.remaining,
@@ -86,8 +70,8 @@ class SyncError:
 class SyncMutationResult:
     client_mutation_id: str
     seq: int
-    status: SyncMutationStatus
-    original_status: SyncMutationStatus | None = strawberry.field(
+    status: Status
+    original_status: Status | None = strawberry.field(
         description="For DUPLICATE: the first answer's status.")
     record_type: str | None
     version: int | None
@@ -102,8 +86,8 @@ class SyncMutationResult:
         original = answer.get("originalStatus")
         return cls(
             client_mutation_id=answer["clientMutationId"], seq=answer["seq"],
-            status=SyncMutationStatus[answer["status"]],
-            original_status=SyncMutationStatus[original] if original else None,
+            status=Status(answer["status"]),
+            original_status=Status(original) if original else None,
             record_type=answer.get("recordType"), version=answer.get("version"), record=answer.get("record"),
             conflicts=[SyncFieldConflict(field=c["field"], server_value=c["serverValue"], your_value=c["yourValue"])
                        for c in answer.get("conflicts", [])],

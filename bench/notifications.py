@@ -2,9 +2,10 @@
 
     .venv/bin/python bench/notifications.py [--events 400]
 
-Runs the real server (uvicorn on loopback), the real FCM stand-in and in-process dispatchers (each with its
-own database engine, as separate worker processes would have) on a fresh SQLite file, or on the database in
-SUPERAPP_DATABASE_URL (its public schema is dropped). The baseline, measured in the same run, is the
+Runs the real server (`superapp serve`) and one or two real `superapp worker` processes against the FCM
+stand-in (in this process, so receipts share its clock), on a fresh SQLite file or on the database in
+SUPERAPP_DATABASE_URL (its public schema is dropped). Separate processes, as in production: nothing shares
+a GIL with the callbacks being sent. The baseline, measured in the same run, is the
 callback endpoint alone (no worker): results are printed as ratios against it, so they compare across
 machines. Latency is per event: from sending its callback to the stand-in receiving its push.
 """
@@ -14,6 +15,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
+import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -31,7 +35,6 @@ from starlette.types import ASGIApp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from api.app import create_app  # noqa: E402
 from core.clock import utc_now  # noqa: E402
 from core.db import Database, create_engine  # noqa: E402
 from core.deadlines import HolidayCalendar  # noqa: E402
@@ -42,7 +45,6 @@ from core.models import Citizen, ForwardJob  # noqa: E402
 from core.seed import seed  # noqa: E402
 from core.seed_data import PROCEDURES  # noqa: E402
 from core.settings import Environment, Settings  # noqa: E402
-from notifications.dispatcher import Dispatcher  # noqa: E402
 from notifications.standins import FcmStandin  # noqa: E402
 from services.signing import signed_headers  # noqa: E402
 
@@ -113,27 +115,42 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def run(settings: Settings, url: str, fcm: FcmStandin, db: Database, workers: int, events: int,
+def _port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _process(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "api.cli", *args], env={**os.environ, **env},
+                            cwd=Path(__file__).resolve().parent.parent)
+
+
+def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+    for process in processes:
+        process.wait(timeout=30)
+
+
+async def run(env: dict[str, str], url: str, fcm: FcmStandin, db: Database, workers: int, events: int,
               tag: str) -> tuple[float, list[float]]:
     targets = await dossiers(db, events, tag)
     tokens = {t for _, t in targets}
     sent: dict[str, float] = {}
-    stop = asyncio.Event()
-    engines = [Database.from_url(settings.database_url) for _ in range(workers)]
-    dispatchers = [Dispatcher(db=e, settings=settings) for e in engines]
-    tasks = [asyncio.create_task(d.run(stop)) for d in dispatchers]
+    processes = [_process(env, "worker") for _ in range(workers)]
+    await asyncio.sleep(2.0 if workers else 0)  # let the workers import and connect before the clock starts
     start = time.monotonic()
     trips = await callbacks(url, targets, sent)
     if workers == 0:
-        return events / (time.monotonic() - start), trips
+        rate = events / (time.monotonic() - start)
+        async with db.write() as session:  # the baseline's pushes must not queue ahead of the next run's
+            await session.execute(text("UPDATE outbox_message SET state = 'dropped' WHERE state = 'pending'"))
+        return rate, trips
     while len({r.token for r in fcm.accepted if r.token in tokens}) < events:
         await asyncio.sleep(0.005)
     elapsed = time.monotonic() - start
-    stop.set()
-    await asyncio.gather(*tasks)
-    for d, e in zip(dispatchers, engines, strict=True):
-        await d.aclose()
-        await e.dispose()
+    _stop(processes)
     first = {}
     for r in fcm.accepted:
         if r.token in tokens and r.token not in first:
@@ -155,25 +172,39 @@ async def main(events: int) -> None:
     await asyncio.to_thread(upgrade, url)
     fcm = FcmStandin(project="bench")
     with serve(fcm.app()) as fcm_url:
-        settings = Settings(env=Environment.TEST, data_dir=tmp, database_url=url, fcm_endpoint=fcm_url,
-                            fcm_project_id="bench", worker_poll_seconds=0.01, worker_batch_size=100,
-                            forward_poll_seconds=3600, log_level="WARNING")
+        settings = Settings(env=Environment.TEST, data_dir=tmp, database_url=url)
+        env = {"SUPERAPP_ENV": "test", "SUPERAPP_DATA_DIR": str(tmp), "SUPERAPP_DATABASE_URL": url,
+               "SUPERAPP_FCM_ENDPOINT": fcm_url, "SUPERAPP_FCM_PROJECT_ID": "bench",
+               "SUPERAPP_WORKER_POLL_SECONDS": "0.01", "SUPERAPP_WORKER_BATCH_SIZE": "100",
+               "SUPERAPP_FORWARD_POLL_SECONDS": "3600", "SUPERAPP_LOG_LEVEL": "WARNING",
+               "SUPERAPP_SERVICES": "residence", "SUPERAPP_AGENCY_RESIDENCE_BASE_URL": "http://127.0.0.1:9",
+               "SUPERAPP_AGENCY_RESIDENCE_SECRET": SECRET.decode()}
         db = Database.from_url(url)
         await seed(db, calendar=HolidayCalendar.load(None), tz_name=settings.timezone)
-        agencies = {"residence": {"base_url": "http://127.0.0.1:9", "secret": SECRET.decode()}}
-        app = create_app(settings, agencies=agencies)
-        with serve(app) as server:
-            base_rate, base_trips = await run(settings, server, fcm, db, 0, events, "base")
+        port = _port()
+        server_process = _process(env, "serve", "--port", str(port))
+        server = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient() as http:
+            for _ in range(300):
+                try:
+                    if (await http.get(f"{server}/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+        try:
+            base_rate, base_trips = await run(env, server, fcm, db, 0, events, "base")
             base_p50, base_p99 = pct(base_trips, 0.5), pct(base_trips, 0.99)
             print(f"database: {db.dialect}; {events} status events per run; callback concurrency {CONCURRENCY}")
             print(f"baseline (callbacks only, no worker): {base_rate:8.1f} events/s, "
                   f"callback p50 {base_p50 * 1000:6.1f} ms, p99 {base_p99 * 1000:6.1f} ms")
             for workers in (1, 2):
-                rate, latencies = await run(settings, server, fcm, db, workers, events, f"w{workers}")
+                rate, latencies = await run(env, server, fcm, db, workers, events, f"w{workers}")
                 p50, p99 = pct(latencies, 0.5), pct(latencies, 0.99)
                 print(f"{workers} worker{'s' if workers > 1 else ' '} callback->push: {rate:8.1f} events/s "
                       f"({rate / base_rate:4.2f}x baseline), p50 {p50 * 1000:6.1f} ms ({p50 / base_p50:5.1f}x), "
                       f"p99 {p99 * 1000:6.1f} ms ({p99 / base_p99:5.1f}x)")
+        finally:
+            _stop([server_process])
         await db.dispose()
 
 

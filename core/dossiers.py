@@ -27,6 +27,7 @@ from core.dossier_codes import next_dossier_code
 from core.dossier_status import WITHDRAWABLE, DossierStatus, check_transition
 from core.errors import DomainError, ErrorCode, not_found
 from core.forms import prefill, validate_form
+from core.forwarding import ForwardAction, enqueue_action
 from core.models import Agency, Citizen, Dossier, DossierEvent, Procedure
 from core.outbox import record_status_change
 from core.pagination import Page, PageRequest, cut
@@ -237,13 +238,16 @@ async def change_status(
 async def withdraw_dossier(
     session: AsyncSession, *, citizen_id: int, code: str, now: datetime
 ) -> Dossier:
+    """The citizen asks to withdraw; the agency holding the dossier is told in the same transaction (a
+    forward job), and its stop (PROCESSING_STOPPED) arrives later as a status event."""
     dossier = await citizen_dossier(session, citizen_id=citizen_id, code=code, for_update=True)
     current = DossierStatus(dossier.status)
     if current not in WITHDRAWABLE:
         raise DomainError(ErrorCode.NOT_WITHDRAWABLE, field="code", current=current.label_vi,
                           current_en=current.label_en)
-    await change_status(session, dossier=dossier, target=DossierStatus.WITHDRAWAL_REQUESTED,
-                        source="citizen", occurred_at=now)
+    event = await change_status(session, dossier=dossier, target=DossierStatus.WITHDRAWAL_REQUESTED,
+                                source="citizen", occurred_at=now)
+    await enqueue_action(session, dossier=dossier, action=ForwardAction.WITHDRAW, event_seq=event.seq, now=now)
     return dossier
 
 
@@ -254,7 +258,8 @@ SERVER_OWNED = frozenset({"status", "code", "fees", "feeVnd", "fee_vnd", "dueDat
 async def supplement_dossier(
     session: AsyncSession, *, citizen_id: int, code: str, answers: dict[str, Any], now: datetime
 ) -> Dossier:
-    """The citizen sends what the agency asked for: the answers join the form, and processing resumes."""
+    """The citizen sends what the agency asked for: the answers join the form, processing resumes, and the
+    agency holding the dossier is sent the answers (a forward job in the same transaction)."""
     dossier = await citizen_dossier(session, citizen_id=citizen_id, code=code, for_update=True)
     for name in answers:
         if name in SERVER_OWNED:
@@ -269,6 +274,9 @@ async def supplement_dossier(
     merged = {**dossier.form_data, **answers}
     validate_form(procedure.form_schema, merged)
     dossier.form_data = merged
-    await change_status(session, dossier=dossier, target=DossierStatus.PROCESSING, source="citizen",
-                        occurred_at=now, note_vi="Công dân đã bổ sung giấy tờ", note_en="The citizen supplemented")
+    event = await change_status(session, dossier=dossier, target=DossierStatus.PROCESSING, source="citizen",
+                                occurred_at=now, note_vi="Công dân đã bổ sung giấy tờ",
+                                note_en="The citizen supplemented")
+    await enqueue_action(session, dossier=dossier, action=ForwardAction.SUPPLEMENT, event_seq=event.seq, now=now,
+                         answers=answers)
     return dossier

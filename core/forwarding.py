@@ -1,7 +1,10 @@
-"""The durable forward queue: a submitted dossier is owed to its agency until the agency says it has it.
+"""The durable forward queue: a submitted dossier is owed to its agency until the agency says it has it,
+and so is each later thing the citizen does to it (a withdrawal, a supplement).
 
-Jobs are written in the submitting transaction, so a dossier and its forward job exist together or not
-at all. Delivery is at-least-once: the idempotency key lets the agency drop a repeat.
+Jobs are written in the transaction of the change, so a change and its forward job exist together or not
+at all. Delivery is at-least-once: the idempotency key lets the agency drop a repeat. A dossier's jobs
+reach its agency in the order they were written: a job is not due while an earlier one of its dossier is
+still owed, so a withdrawal never overtakes the dossier it withdraws.
 """
 
 from __future__ import annotations
@@ -9,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
 from core.models import Citizen, Dossier, ForwardJob, Procedure
@@ -30,9 +35,60 @@ class ForwardRequest:
     parent_code: str | None
 
 
+class ForwardAction(StrEnum):
+    """What a forward job tells the agency. Stored in `forward_job.action`."""
+
+    SUBMIT = "submit"
+    WITHDRAW = "withdraw"
+    SUPPLEMENT = "supplement"
+
+
+@dataclass(frozen=True)
+class ActionRequest:
+    """What an agency receives about a dossier it already holds: the citizen withdraws it or supplements it.
+
+    `answers` is the supplement's fields (empty for a withdrawal); `agency_reference` is the agency's own
+    reference for the dossier, answered when it received it.
+    """
+
+    idempotency_key: str
+    dossier_code: str
+    action: ForwardAction
+    answers: Mapping[str, Any]
+    requested_at: datetime
+    agency_reference: str | None
+
+
 async def enqueue(session: AsyncSession, *, dossier: Dossier, service_code: str, now: datetime) -> ForwardJob:
     assert dossier.id is not None
     job = ForwardJob(dossier_id=dossier.id, service_code=service_code, idempotency_key=f"superapp:{dossier.code}",
+                     action=ForwardAction.SUBMIT, next_attempt_at=now, created_at=now)
+    session.add(job)
+    await session.flush()
+    return job
+
+
+async def _submission_job(session: AsyncSession, dossier_id: int) -> ForwardJob | None:
+    query = select(ForwardJob).where(ForwardJob.dossier_id == dossier_id, ForwardJob.action == ForwardAction.SUBMIT)
+    return (await session.execute(query)).scalars().first()
+
+
+async def enqueue_action(session: AsyncSession, *, dossier: Dossier, action: ForwardAction, event_seq: int,
+                         now: datetime, answers: Mapping[str, Any] | None = None) -> ForwardJob | None:
+    """Owe the dossier's agency one more message, in the caller's transaction.
+
+    Only a dossier some service forwarded has an agency to tell (its submission job names the service); any
+    other dossier is handled at the agency's desk, and None is returned. The key carries the dossier event's
+    sequence number, so each withdrawal or supplement is its own message and a repeat of it is dropped.
+    """
+    assert dossier.id is not None
+    assert action is not ForwardAction.SUBMIT
+    submission = await _submission_job(session, dossier.id)
+    if submission is None:
+        return None
+    job = ForwardJob(dossier_id=dossier.id, service_code=submission.service_code, action=action,
+                     payload=dict(answers) if answers is not None else None,
+                     idempotency_key=f"superapp:{dossier.code}:{action.value}:{event_seq}",
                      next_attempt_at=now, created_at=now)
     session.add(job)
     await session.flush()
@@ -40,9 +96,17 @@ async def enqueue(session: AsyncSession, *, dossier: Dossier, service_code: str,
 
 
 async def lease_due(session: AsyncSession, *, now: datetime, lease: timedelta, limit: int = 20) -> list[ForwardJob]:
-    """Claim due jobs by pushing their next attempt past the lease; other workers skip locked rows."""
+    """Claim due jobs by pushing their next attempt past the lease; other workers skip locked rows.
+
+    A job whose dossier has an earlier job still owed is not due: per dossier, the agency hears in order.
+    """
+    earlier = aliased(ForwardJob)
+    owed_before = (select(earlier.id)
+                   .where(earlier.dossier_id == ForwardJob.dossier_id, col(earlier.id) < ForwardJob.id,
+                          col(earlier.delivered_at).is_(None))
+                   .exists())
     query = (select(ForwardJob)
-             .where(col(ForwardJob.delivered_at).is_(None), col(ForwardJob.next_attempt_at) <= now)
+             .where(col(ForwardJob.delivered_at).is_(None), col(ForwardJob.next_attempt_at) <= now, ~owed_before)
              .order_by(col(ForwardJob.next_attempt_at), col(ForwardJob.id)).limit(limit)
              .with_for_update(skip_locked=True))
     jobs = list((await session.execute(query)).scalars())
@@ -53,9 +117,15 @@ async def lease_due(session: AsyncSession, *, now: datetime, lease: timedelta, l
     return jobs
 
 
-async def request_for(session: AsyncSession, job: ForwardJob) -> ForwardRequest:
+async def request_for(session: AsyncSession, job: ForwardJob) -> ForwardRequest | ActionRequest:
     dossier = await session.get(Dossier, job.dossier_id)
     assert dossier is not None
+    if job.action != ForwardAction.SUBMIT:
+        submission = await _submission_job(session, job.dossier_id)
+        return ActionRequest(idempotency_key=job.idempotency_key, dossier_code=dossier.code,
+                             action=ForwardAction(job.action), answers=dict(job.payload or {}),
+                             requested_at=job.created_at,
+                             agency_reference=submission.agency_reference if submission else None)
     procedure = await session.get(Procedure, dossier.procedure_id)
     citizen = await session.get(Citizen, dossier.citizen_id)
     assert procedure is not None
@@ -67,10 +137,12 @@ async def request_for(session: AsyncSession, job: ForwardJob) -> ForwardRequest:
                           parent_code=parent.code if parent else None)
 
 
-async def mark_delivered(session: AsyncSession, *, job_id: int, reference: str, now: datetime) -> None:
+async def mark_delivered(session: AsyncSession, *, job_id: int, reference: str | None, now: datetime) -> None:
+    """`reference` is the agency's reference for a delivered submission; actions have none."""
     job = await session.get(ForwardJob, job_id)
     assert job is not None
-    job.delivered_at, job.agency_reference, job.last_error = now, reference[:128], None
+    job.delivered_at, job.last_error = now, None
+    job.agency_reference = reference[:128] if reference is not None else None
     job.attempts += 1
     session.add(job)
 
@@ -86,11 +158,13 @@ async def mark_failed(session: AsyncSession, *, job_id: int, error: str, now: da
 
 
 async def jobs_for_dossiers(session: AsyncSession, dossier_ids: Sequence[int]) -> dict[int, ForwardJob]:
-    rows = (await session.execute(select(ForwardJob).where(col(ForwardJob.dossier_id).in_(dossier_ids)))).scalars()
-    return {job.dossier_id: job for job in rows}
+    """Each dossier's submission job (later action jobs are not the dossier's forwarding state)."""
+    query = select(ForwardJob).where(col(ForwardJob.dossier_id).in_(dossier_ids),
+                                     ForwardJob.action == ForwardAction.SUBMIT)
+    return {job.dossier_id: job for job in (await session.execute(query)).scalars()}
 
 
 async def service_of(session: AsyncSession, dossier_id: int) -> str | None:
     """Which service a dossier was forwarded through: only that agency may move it."""
-    job = (await session.execute(select(ForwardJob).where(ForwardJob.dossier_id == dossier_id))).scalars().first()
+    job = await _submission_job(session, dossier_id)
     return job.service_code if job else None

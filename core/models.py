@@ -131,18 +131,25 @@ class DossierSequence(SQLModel, table=True):
 
 
 class ForwardJob(SQLModel, table=True):
-    """A dossier waiting to reach its agency: written in the submission's transaction, so never lost.
+    """Something owed to an agency: a submitted dossier (`action` "submit") or, later, what the citizen did
+    to it ("withdraw", "supplement"). Written in the same transaction as the change, so never lost.
 
     The forwarder leases due rows (pushing `next_attempt_at` ahead), calls the agency with
-    `idempotency_key`, and marks the row delivered; a crash mid-call only means the lease runs out.
+    `idempotency_key`, and marks the row delivered; a crash mid-call only means the lease runs out. A
+    dossier's jobs are delivered in `id` order: a job waits while an earlier one of its dossier is owed, so
+    an agency never hears of a withdrawal before the dossier itself.
     """
 
     __tablename__ = "forward_job"
-    __table_args__ = (Index("ix_forward_job_due", "delivered_at", "next_attempt_at"),)
+    __table_args__ = (Index("ix_forward_job_due", "delivered_at", "next_attempt_at"),
+                      Index("ix_forward_job_dossier", "dossier_id", "id"))
 
     id: int | None = Field(default=None, primary_key=True)
-    dossier_id: int = Field(foreign_key="dossier.id", unique=True)
+    dossier_id: int = Field(foreign_key="dossier.id")
     service_code: str = Field(max_length=64)
+    action: str = Field(default="submit", max_length=16, sa_column_kwargs={"server_default": "submit"})
+    # What the action carries for the agency (the supplement's answers); None for submit and withdraw.
+    payload: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     idempotency_key: str = Field(max_length=128, unique=True)
     attempts: int = 0
     next_attempt_at: datetime

@@ -1,4 +1,5 @@
-"""The retrying forwarder: delivers queued dossiers to their agencies until each says it has them.
+"""The retrying forwarder: delivers queued dossiers, and then the citizen's withdrawals and supplements of
+them, to their agencies until each says it has them.
 
 It runs in every API process (and may run in several: leases keep two workers off the same job). It wakes
 on `kick()` after a submission and otherwise polls, so jobs left by a crash or a restart are picked up.
@@ -61,20 +62,28 @@ class Forwarder:
         await asyncio.gather(*(self._deliver(job.id or 0, job.service_code, request) for job, request in requests))
         return len(jobs)
 
-    async def _deliver(self, job_id: int, service_code: str, request: forwarding.ForwardRequest) -> None:
+    async def _deliver(self, job_id: int, service_code: str,
+                       request: forwarding.ForwardRequest | forwarding.ActionRequest) -> None:
         plugin = self.registry.get(service_code)
+        what = request.action.value if isinstance(request, forwarding.ActionRequest) else "submit"
+        reference: str | None = None
         try:
             if plugin is None:
                 raise LookupError(f"service {service_code} is not loaded")
-            reference = await plugin.forward(request)
-        except (DomainError, LookupError) as error:
+            if isinstance(request, forwarding.ActionRequest):
+                await plugin.forward_action(request)
+            else:
+                reference = await plugin.forward(request)
+        # NotImplementedError: a plug-in that cannot take this action yet; retried like an outage, visible in
+        # last_error, so a fixed plug-in delivers it later instead of the citizen's request being dropped.
+        except (DomainError, LookupError, NotImplementedError) as error:
             reason = getattr(error, "reason", None) or str(error)
-            log.warning("forward of dossier %s to %s failed (%s); will retry", request.dossier_code, service_code,
-                        reason)
+            log.warning("forward (%s) of dossier %s to %s failed (%s); will retry", what, request.dossier_code,
+                        service_code, reason)
             async with self.db.write() as session:
                 await forwarding.mark_failed(session, job_id=job_id, error=reason, now=utc_now(),
                                              max_backoff=self.max_backoff)
             return
         async with self.db.write() as session:
             await forwarding.mark_delivered(session, job_id=job_id, reference=reference, now=utc_now())
-        log.info("dossier %s delivered to %s as %s", request.dossier_code, service_code, reference)
+        log.info("dossier %s %s delivered to %s (%s)", request.dossier_code, what, service_code, reference or "-")

@@ -2,11 +2,12 @@
 entry-point group.
 
 A service is a subclass of `ServicePlugin` that declares data (code, agency, procedures, the GraphQL
-fields it adds) and implements at most two methods: `forward` (deliver a submitted dossier to its agency)
-and `parse_event` (translate the agency's status event to national terms). It never patches the core and
-never imports another service. The registry loads every installed service that `SUPERAPP_SERVICES`
-enables; one that fails to load (import error, bad settings) is left out, logged and reported with state
-`failed`, and the others serve.
+fields it adds) and implements at most three methods: `forward` (deliver a submitted dossier to its
+agency), `forward_action` (tell the agency the citizen withdrew or supplemented a dossier it holds; the
+default posts to the shared dossier API) and `parse_event` (translate the agency's status event to
+national terms). It never patches the core and never imports another service. The registry loads every
+installed service that `SUPERAPP_SERVICES` enables; one that fails to load (import error, bad settings) is
+left out, logged and reported with state `failed`, and the others serve.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from importlib.metadata import EntryPoint, entry_points
 from typing import Any, ClassVar, Protocol
 
 from core.agency_events import StatusEvent
-from core.forwarding import ForwardRequest
+from core.forwarding import ActionRequest, ForwardRequest
 from core.models import Citizen
 from core.settings import Settings
 from services.agency_settings import AgencySettings, load_agency_settings
 from services.client import AgencyClient
+from services.dossier_api import forward_action
 
 log = logging.getLogger("superapp.services")
 
@@ -71,6 +73,15 @@ class ServicePlugin:
     async def forward(self, request: ForwardRequest) -> str:
         """Deliver a dossier; return the agency's reference. Must be safe to repeat with the same key."""
         raise NotImplementedError(f"service {self.code} receives no dossiers")
+
+    async def forward_action(self, request: ActionRequest) -> None:
+        """Tell the agency that the citizen withdrew (`request.action` "withdraw") or supplemented
+        ("supplement", with `request.answers`) a dossier `forward` delivered. Must be safe to repeat with the
+        same key. Called only after the dossier's own delivery succeeded. The default posts to the shared
+        dossier API (`POST /dossiers/{code}/withdrawal` or `/supplements`); override it for another API."""
+        if self.client is None:
+            raise NotImplementedError(f"service {self.code} receives no dossiers")
+        await forward_action(self.client, request)
 
     def parse_event(self, payload: Mapping[str, Any]) -> StatusEvent:
         """Translate one status event from the agency; raise ValueError when it makes no sense."""

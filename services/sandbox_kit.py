@@ -2,8 +2,12 @@
 
 It stores the dossiers it receives (deduplicated on `Idempotency-Key`), advances them along the agency's
 own status road on a timer or on command, and reports each step to our `POST /agencies/{code}/events`
-with an HMAC-signed event. For fault tests it can be told to be slow, to fail with 5xx, to answer
-garbage, or to hang (`POST /_control/fault`). Sandboxes are for development, demos and tests only.
+with an HMAC-signed event. It also takes a citizen's withdrawal (`POST /dossiers/{code}/withdrawal`) and
+supplement (`POST /dossiers/{code}/supplements`), deduplicated the same way: after a withdrawal the next
+step is the agency's own word for "processing stopped" (`stop_status`) and the dossier moves no more;
+after a supplement the answers join the stored form and the dossier continues its road. For fault tests
+it can be told to be slow, to fail with 5xx, to answer garbage, or to hang (`POST /_control/fault`).
+Sandboxes are for development, demos and tests only.
 """
 
 from __future__ import annotations
@@ -37,6 +41,20 @@ class Received:
     dossier_code: str
     body: dict[str, Any]
     step: int = 0  # index into the road; 0 = received
+    arrival: int = 0  # order of arrival among everything this sandbox received (dossiers and actions)
+    withdrawn: bool = False  # the citizen withdrew it: the next step is the stop
+    stopped: bool = False  # the agency stopped processing it: it moves no more
+
+
+@dataclass
+class ReceivedAction:
+    """A withdrawal or supplement of a received dossier; `repeats` counts deliveries dropped as repeats."""
+
+    action: str  # "withdraw" | "supplement"
+    dossier_code: str
+    body: dict[str, Any]
+    arrival: int = 0
+    repeats: int = 0
 
 
 @dataclass
@@ -46,13 +64,16 @@ class AgencySandbox:
     callback_url: str
     road: Sequence[str]  # the agency's own status words after "received", in order
     advance_seconds: float = 0.0
+    stop_status: str | None = None  # the agency's word for "processing stopped"; None: it takes no withdrawals
     extra_routes: Sequence[BaseRoute] = ()
     mode: str = "ok"
     delay: float = 0.0
     received: dict[str, Received] = field(default_factory=dict)
+    actions: dict[str, ReceivedAction] = field(default_factory=dict)
     requests_seen: int = 0
     _release: asyncio.Event | None = None
     _events: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _arrivals: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     async def fault_gate(self) -> Response | None:
         """Applied to every agency route (not the control routes): what the test asked this agency to be."""
@@ -73,6 +94,9 @@ class AgencySandbox:
 
     def guarded(self, handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
+            # Like a real server, the request is read before it is worked on: a slow agency still does what
+            # it was asked after our client gave up, which is what makes the idempotency key matter.
+            await request.body()
             blocked = await self.fault_gate()
             if blocked is not None:
                 return blocked
@@ -88,15 +112,54 @@ class AgencySandbox:
             return JSONResponse({"reference": self.received[key].reference, "repeat": True})
         body = await request.json()
         reference = f"{self.code.upper()}-{len(self.received) + 1:06d}"
-        self.received[key] = Received(reference=reference, dossier_code=str(body["dossier_code"]), body=body)
+        self.received[key] = Received(reference=reference, dossier_code=str(body["dossier_code"]), body=body,
+                                      arrival=next(self._arrivals))
         return JSONResponse({"reference": reference}, status_code=201)
+
+    def dossier(self, code: str) -> Received | None:
+        return next((r for r in self.received.values() if r.dossier_code == code), None)
+
+    def status_of(self, item: Received, *, before_road: str = "received") -> str:
+        if item.stopped and self.stop_status is not None:
+            return self.stop_status
+        return self.road[item.step - 1] if item.step else before_road
+
+    async def receive_withdrawal(self, request: Request) -> Response:
+        return await self._receive_action(request, "withdraw")
+
+    async def receive_supplement(self, request: Request) -> Response:
+        return await self._receive_action(request, "supplement")
+
+    async def _receive_action(self, request: Request, action: str) -> Response:
+        """Like a real agency: only for a dossier it holds, once per key, and it changes what it does next."""
+        key = request.headers.get("idempotency-key")
+        if not key:
+            return JSONResponse({"error": "Idempotency-Key required"}, status_code=400)
+        if key in self.actions:
+            self.actions[key].repeats += 1
+            return JSONResponse({"dossier_code": self.actions[key].dossier_code, "action": action, "repeat": True})
+        item = self.dossier(request.path_params["code"])
+        if item is None:
+            return JSONResponse({"error": "not received"}, status_code=404)
+        if action == "withdraw" and self.stop_status is None:
+            return JSONResponse({"error": "withdrawals are not taken here"}, status_code=422)
+        body = await request.json()
+        if action == "withdraw":
+            item.withdrawn = True
+        else:
+            answers = body.get("answers")
+            if not isinstance(answers, dict):
+                return JSONResponse({"error": "answers must be an object"}, status_code=400)
+            item.body.setdefault("form", {}).update(answers)
+        self.actions[key] = ReceivedAction(action=action, dossier_code=item.dossier_code, body=body,
+                                           arrival=next(self._arrivals))
+        return JSONResponse({"dossier_code": item.dossier_code, "action": action}, status_code=202)
 
     async def dossier_status(self, request: Request) -> Response:
         for item in self.received.values():
             if item.reference == request.path_params["reference"]:
-                status = self.road[item.step - 1] if item.step else "received"
                 return JSONResponse({"reference": item.reference, "dossier_code": item.dossier_code,
-                                     "status": status})
+                                     "status": self.status_of(item)})
         return JSONResponse({"error": "not found"}, status_code=404)
 
     async def set_fault(self, request: Request) -> Response:
@@ -111,22 +174,39 @@ class AgencySandbox:
         return JSONResponse({"mode": self.mode, "delay_ms": self.delay * 1000})
 
     async def list_received(self, _: Request) -> Response:
-        return JSONResponse([{"key": k, "reference": r.reference, "dossier_code": r.dossier_code, "step": r.step}
-                             for k, r in self.received.items()])
+        """Dossiers (`action` "submit") and the withdrawals and supplements of them, in order of arrival."""
+        rows: list[tuple[int, dict[str, Any]]] = [
+            (r.arrival, {"key": k, "action": "submit", "reference": r.reference, "dossier_code": r.dossier_code,
+                         "step": r.step, "status": self.status_of(r), "stopped": r.stopped})
+            for k, r in self.received.items()]
+        rows += [(a.arrival, {"key": k, "action": a.action, "dossier_code": a.dossier_code, "repeats": a.repeats})
+                 for k, a in self.actions.items()]
+        return JSONResponse([row for _, row in sorted(rows, key=lambda pair: pair[0])])
 
     async def advance(self, request: Request) -> Response:
         """Move one dossier: to `status` if given (any word, legal or not), else one step along the road."""
         body = await request.json() if await request.body() else {}
-        item = next((r for r in self.received.values() if r.dossier_code == request.path_params["code"]), None)
+        item = self.dossier(request.path_params["code"])
         if item is None:
             return JSONResponse({"error": "not received"}, status_code=404)
+        if not self.moves(item) and body.get("status") is None:
+            return JSONResponse({"error": "this dossier moves no more", "status": self.status_of(item)},
+                                status_code=409)
         status, callback = await self.step(item, status=body.get("status"), event_id=body.get("event_id"))
         return JSONResponse({"status": status, "callback_status": callback.status_code,
                              "callback": callback.json() if callback.content else None})
 
+    def moves(self, item: Received) -> bool:
+        """Whether a plain step (timer or advance without a status) has somewhere to go."""
+        if item.stopped:
+            return False
+        return (item.withdrawn and self.stop_status is not None) or item.step < len(self.road)
+
     async def step(self, item: Received, *, status: str | None = None,
                    event_id: str | None = None) -> tuple[str, httpx.Response]:
-        if status is None:
+        if status is None and item.withdrawn and self.stop_status is not None:
+            item.stopped, status = True, self.stop_status
+        elif status is None:
             item.step = min(item.step + 1, len(self.road))
             status = self.road[item.step - 1]
         event = {"event_id": event_id or f"{self.code}-evt-{next(self._events)}-{item.reference}",
@@ -145,12 +225,13 @@ class AgencySandbox:
         while True:
             await asyncio.sleep(self.advance_seconds)
             for item in list(self.received.values()):
-                if item.step < len(self.road):
+                if self.moves(item):
+                    before = item.step, item.stopped
                     try:
                         await self.step(item)
                     except httpx.HTTPError as error:
                         log.warning("sandbox %s: callback failed: %s", self.code, error)
-                        item.step -= 1
+                        item.step, item.stopped = before
 
     def app(self) -> Starlette:
         @contextlib.asynccontextmanager
@@ -165,6 +246,8 @@ class AgencySandbox:
         routes: list[BaseRoute] = [
             Route("/dossiers", self.guarded(self.receive_dossier), methods=["POST"]),
             Route("/dossiers/{reference}", self.guarded(self.dossier_status)),
+            Route("/dossiers/{code}/withdrawal", self.guarded(self.receive_withdrawal), methods=["POST"]),
+            Route("/dossiers/{code}/supplements", self.guarded(self.receive_supplement), methods=["POST"]),
             *self.extra_routes,
             Route("/_control/fault", self.set_fault, methods=["POST"]),
             Route("/_control/received", self.list_received),

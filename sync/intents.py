@@ -49,7 +49,7 @@ class Applied:
     version: int | None = None
     conflicts: list[FieldConflict] = field(default_factory=list)
     error: DomainError | None = None
-    submitted: bool = False
+    submitted: bool = False  # forward jobs were queued (a submission, withdrawal or supplement): kick the forwarder
 
 
 @dataclass(frozen=True)
@@ -215,7 +215,9 @@ async def dossier_withdraw(ctx: IntentContext, record_id: str | None, base: int 
                            args: dict[str, Any]) -> Applied:
     _only(args, set())
     dossier = await withdraw_dossier(ctx.session, citizen_id=ctx.citizen_id, code=str(record_id), now=ctx.now)
-    return await _dossier_answer(ctx, dossier.code, dossier.version)
+    answer = await _dossier_answer(ctx, dossier.code, dossier.version)
+    answer.submitted = True  # the agency is owed the withdrawal
+    return answer
 
 
 async def dossier_supplement(ctx: IntentContext, record_id: str | None, base: int | None,
@@ -223,7 +225,9 @@ async def dossier_supplement(ctx: IntentContext, record_id: str | None, base: in
     _only(args, {"fields"})
     dossier = await supplement_dossier(ctx.session, citizen_id=ctx.citizen_id, code=str(record_id),
                                        answers=_fields(args), now=ctx.now)
-    return await _dossier_answer(ctx, dossier.code, dossier.version)
+    answer = await _dossier_answer(ctx, dossier.code, dossier.version)
+    answer.submitted = True  # the agency is owed the answers
+    return answer
 
 
 async def notifications_mark_read(ctx: IntentContext, record_id: str | None, base: int | None,

@@ -13,13 +13,13 @@ ROAD = ("DA_TIEP_NHAN", "DANG_XU_LY", "DA_CO_KET_QUA", "DA_TRA_KET_QUA")
 
 def create_sandbox(*, secret: bytes, callback_url: str, advance_seconds: float) -> AgencySandbox:
     sandbox = AgencySandbox(code="civil_status", secret=secret, callback_url=callback_url, road=ROAD,
-                            advance_seconds=advance_seconds)
+                            stop_status="DUNG_XU_LY", advance_seconds=advance_seconds)
 
     async def registrations(request: Request) -> Response:
         applicant = request.query_params.get("applicant", "")
         rows = [{"reference": r.reference, "dossier_code": r.dossier_code,
                  "child_name": str(r.body.get("form", {}).get("child_name", "")),
-                 "status": ROAD[r.step - 1] if r.step else "DA_NHAN"}
+                 "status": sandbox.status_of(r, before_road="DA_NHAN")}
                 for r in sandbox.received.values()
                 if r.body.get("applicant_id_number") == applicant and r.body.get("procedure_code") == "1.001193"]
         return JSONResponse(rows)

@@ -11,6 +11,7 @@ from services.sandbox_kit import AgencySandbox
 
 # National status codes along the road: accepted, processing, processed, returned.
 ROAD = ("2", "4", "9", "10")
+STOP = "8"  # processing stopped: the answer to a citizen's withdrawal
 
 
 def _record(id_number: str) -> dict[str, object]:
@@ -29,7 +30,7 @@ def _record(id_number: str) -> dict[str, object]:
 
 def create_sandbox(*, secret: bytes, callback_url: str, advance_seconds: float) -> AgencySandbox:
     sandbox = AgencySandbox(code="residence", secret=secret, callback_url=callback_url, road=ROAD,
-                            advance_seconds=advance_seconds)
+                            stop_status=STOP, advance_seconds=advance_seconds)
 
     async def citizen(request: Request) -> Response:
         id_number = request.path_params["id_number"]

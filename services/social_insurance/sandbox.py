@@ -13,7 +13,7 @@ ROAD = ("received", "processing", "card_issued", "card_delivered")
 
 def create_sandbox(*, secret: bytes, callback_url: str, advance_seconds: float) -> AgencySandbox:
     sandbox = AgencySandbox(code="social_insurance", secret=secret, callback_url=callback_url, road=ROAD,
-                            advance_seconds=advance_seconds)
+                            stop_status="cancelled", advance_seconds=advance_seconds)
 
     async def card(request: Request) -> Response:
         id_number = request.path_params["id_number"]

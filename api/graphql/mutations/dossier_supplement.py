@@ -50,5 +50,7 @@ async def supplement_dossier_mutation(info: Info, input: SupplementDossierInput)
         if error.code is ErrorCode.NOT_FOUND:
             raise
         return failed(error)
+    if ctx.forwarder is not None:
+        ctx.forwarder.kick()  # the agency's copy of the answers is committed; send it now, not at the next poll
     return SupplementDossierPayload(dossier=Dossier.from_row(row), errors=[],
                                     client_mutation_id=input.client_mutation_id)

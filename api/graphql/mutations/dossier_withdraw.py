@@ -37,5 +37,7 @@ async def withdraw_dossier_mutation(info: Info, input: WithdrawDossierInput) -> 
             raise
         return WithdrawDossierPayload(dossier=None, client_mutation_id=input.client_mutation_id,
                                       errors=[UserError.from_field_error(e, ctx.locale) for e in error.errors])
+    if ctx.forwarder is not None:
+        ctx.forwarder.kick()  # the withdrawal owed to the agency is committed; send it now, not at the next poll
     return WithdrawDossierPayload(dossier=Dossier.from_row(row), errors=[],
                                   client_mutation_id=input.client_mutation_id)

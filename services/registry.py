@@ -2,11 +2,12 @@
 entry-point group.
 
 A service is a subclass of `ServicePlugin` that declares data (code, agency, procedures, the GraphQL
-fields it adds) and implements at most three methods: `forward` (deliver a submitted dossier to its
-agency), `forward_action` (tell the agency the citizen withdrew or supplemented a dossier it holds; the
-default posts to the shared dossier API) and `parse_event` (translate the agency's status event to
-national terms). It never patches the core and never imports another service. The registry loads every
-installed service that `SUPERAPP_SERVICES` enables; one that fails to load (import error, bad settings) is
+fields it adds, its `vocabulary` of status words) and overrides at most three methods: `forward` (deliver a
+submitted dossier to its agency), `forward_action` (tell the agency the citizen withdrew or supplemented a
+dossier it holds) and `parse_event` (translate the agency's status event to national terms). The defaults
+speak the shared dossier API (`services/dossier_api.py`) and translate with `vocabulary`. It never patches
+the core and never imports another service. The registry loads every installed service that
+`SUPERAPP_SERVICES` enables; one that fails to load (import error, bad settings) is
 left out, logged and reported with state `failed`, and the others serve.
 """
 
@@ -20,12 +21,14 @@ from importlib.metadata import EntryPoint, entry_points
 from typing import Any, ClassVar, Protocol
 
 from core.agency_events import StatusEvent
+from core.dossier_status import DossierStatus
 from core.forwarding import ActionRequest, ForwardRequest
 from core.models import Citizen
 from core.settings import Settings
 from services.agency_settings import AgencySettings, load_agency_settings
 from services.client import AgencyClient
-from services.dossier_api import forward_action
+from services.dossier_api import forward_action, forward_dossier
+from services.events import status_event
 
 log = logging.getLogger("superapp.services")
 
@@ -63,6 +66,8 @@ class ServicePlugin:
     # False for a service that calls no agency (no base URL, no client).
     calls_agency: ClassVar[bool] = True
     default_base_url: ClassVar[str | None] = None
+    # The agency's own status words and the national statuses they mean (used by the default parse_event).
+    vocabulary: ClassVar[Mapping[str, DossierStatus]] = {}
 
     def __init__(self, settings: AgencySettings | None) -> None:
         self.settings = settings
@@ -71,8 +76,11 @@ class ServicePlugin:
             self.client = AgencyClient(code=self.code, name_vi=self.name_vi, name_en=self.name_en, settings=settings)
 
     async def forward(self, request: ForwardRequest) -> str:
-        """Deliver a dossier; return the agency's reference. Must be safe to repeat with the same key."""
-        raise NotImplementedError(f"service {self.code} receives no dossiers")
+        """Deliver a dossier; return the agency's reference. Must be safe to repeat with the same key.
+        The default posts to the shared dossier API (`POST /dossiers`); override it for another API."""
+        if self.client is None:
+            raise NotImplementedError(f"service {self.code} receives no dossiers")
+        return await forward_dossier(self.client, request)
 
     async def forward_action(self, request: ActionRequest) -> None:
         """Tell the agency that the citizen withdrew (`request.action` "withdraw") or supplemented
@@ -84,8 +92,11 @@ class ServicePlugin:
         await forward_action(self.client, request)
 
     def parse_event(self, payload: Mapping[str, Any]) -> StatusEvent:
-        """Translate one status event from the agency; raise ValueError when it makes no sense."""
-        raise NotImplementedError(f"service {self.code} sends no status events")
+        """Translate one status event from the agency; raise ValueError when it makes no sense.
+        The default reads the shared event shape and translates the status with `vocabulary`."""
+        if not self.vocabulary:
+            raise NotImplementedError(f"service {self.code} sends no status events")
+        return status_event(payload, self.vocabulary)
 
     async def aclose(self) -> None:
         if self.client is not None:

@@ -3,15 +3,8 @@ as the agency sees them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from core.agency_events import StatusEvent
 from core.dossier_status import DossierStatus as S
-from core.forwarding import ForwardRequest
 from services.civil_status.schema import BirthRegistration, MeCivilStatus
-from services.dossier_api import forward_dossier
-from services.events import status_event
 from services.registry import ServicePlugin
 
 VOCABULARY = {"DA_TIEP_NHAN": S.ACCEPTED, "TU_CHOI": S.NOT_ACCEPTED, "DANG_XU_LY": S.PROCESSING,
@@ -27,11 +20,5 @@ class CivilStatusService(ServicePlugin):
     procedure_codes = ("1.001193", "1.000894", "1.001022")
     me_fields = MeCivilStatus
     types = (BirthRegistration,)
+    vocabulary = VOCABULARY
     default_base_url = "http://127.0.0.1:8101"
-
-    async def forward(self, request: ForwardRequest) -> str:
-        assert self.client is not None
-        return await forward_dossier(self.client, request)
-
-    def parse_event(self, payload: Mapping[str, Any]) -> StatusEvent:
-        return status_event(payload, VOCABULARY)

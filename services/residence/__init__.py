@@ -3,14 +3,7 @@ record in the national population database, which pre-fills e-forms."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from core.agency_events import StatusEvent
 from core.dossier_status import DossierStatus
-from core.forwarding import ForwardRequest
-from services.dossier_api import forward_dossier
-from services.events import status_event
 from services.registry import ServicePlugin
 from services.residence.schema import MeResidence, PopulationAddress, PopulationRecord
 
@@ -26,11 +19,5 @@ class ResidenceService(ServicePlugin):
     procedure_codes = ("1.004194", "1.004206")
     me_fields = MeResidence
     types = (PopulationRecord, PopulationAddress)
+    vocabulary = VOCABULARY
     default_base_url = "http://127.0.0.1:8102"
-
-    async def forward(self, request: ForwardRequest) -> str:
-        assert self.client is not None
-        return await forward_dossier(self.client, request)
-
-    def parse_event(self, payload: Mapping[str, Any]) -> StatusEvent:
-        return status_event(payload, VOCABULARY)

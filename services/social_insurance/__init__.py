@@ -3,14 +3,7 @@ a newborn (a part of the interconnected birth procedure)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from core.agency_events import StatusEvent
 from core.dossier_status import DossierStatus as S
-from core.forwarding import ForwardRequest
-from services.dossier_api import forward_dossier
-from services.events import status_event
 from services.registry import ServicePlugin
 from services.social_insurance.schema import HealthInsuranceCard, MeSocialInsurance
 
@@ -27,11 +20,5 @@ class SocialInsuranceService(ServicePlugin):
     procedure_codes = ("1.001612", "1.000045")
     me_fields = MeSocialInsurance
     types = (HealthInsuranceCard,)
+    vocabulary = VOCABULARY
     default_base_url = "http://127.0.0.1:8103"
-
-    async def forward(self, request: ForwardRequest) -> str:
-        assert self.client is not None
-        return await forward_dossier(self.client, request)
-
-    def parse_event(self, payload: Mapping[str, Any]) -> StatusEvent:
-        return status_event(payload, VOCABULARY)

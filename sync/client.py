@@ -26,7 +26,7 @@ import httpx
 
 from sync.local_store import LocalStore
 from sync.schema_versions import CURRENT
-from sync.wire import PULL_DOCUMENT, PUSH_DOCUMENT
+from sync.wire import PULL_DOCUMENT, PULL_FIELD, PUSH_DOCUMENT
 
 FINAL = {"APPLIED", "MERGED", "DUPLICATE", "CONFLICT", "REJECTED"}
 
@@ -156,7 +156,7 @@ class OfflineClient:
                     payload = await self._call(http, PULL_DOCUMENT, {
                         "checkpoint": self.checkpoint, "schemaVersion": self.schema_version, "limit": self.limit,
                         "maxBytes": self.max_bytes}, report)
-                    page = payload["syncPull"]
+                    page = payload[PULL_FIELD]
                 if page is not None:
                     self._apply(page, report)
                 if not stop and not self.store.pending(limit=1) and (page is None or not page["hasMore"]):

@@ -19,7 +19,7 @@ from core.dossiers import change_status
 from core.models import Citizen as CitizenRow
 from core.models import Dossier
 from sync.client import OfflineClient
-from sync.wire import PULL_DOCUMENT, PUSH_DOCUMENT
+from sync.wire import PULL_DOCUMENT, PULL_FIELD, PUSH_DOCUMENT
 from tests.support import Citizen, gql
 
 BIRTH = "1.001193"
@@ -45,7 +45,7 @@ async def pull(client: httpx.AsyncClient, who: Citizen, checkpoint: str | None =
     body = await gql(client, PULL_DOCUMENT, {"checkpoint": checkpoint, "schemaVersion": schema_version,
                                              "limit": limit, "maxBytes": max_bytes}, who=who)
     assert "errors" not in body, body
-    page: dict[str, Any] = body["data"]["syncPull"]
+    page: dict[str, Any] = body["data"][PULL_FIELD]
     return page
 
 

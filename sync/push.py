@@ -100,14 +100,14 @@ async def _stored_by_id(session: AsyncSession, client_id: str, key: str) -> Sync
 
 def _key(client_mutation_id: str) -> str:
     """What the answer is stored under: the id itself, or (for an id past the limits, which is answered
-    REJECTED) a digest that fits the column, so a resend still finds its DUPLICATE."""
+    REJECTED) a digest that fits the column."""
     if limits.check_client_mutation_id(client_mutation_id) is None:
         return client_mutation_id
-    return "sha256:" + hashlib.sha256(client_mutation_id.encode("utf-8", "surrogatepass")).hexdigest()[:57]
+    return "sha256:" + hashlib.sha256(client_mutation_id.encode("utf-8", "surrogatepass")).hexdigest()[:40]
 
 
-def _duplicate(stored: SyncMutationResult) -> dict[str, Any]:
-    return {**stored.result, "status": Status.DUPLICATE.value, "originalStatus": stored.result["status"]}
+def _duplicate(result: dict[str, Any]) -> dict[str, Any]:
+    return {**result, "status": Status.DUPLICATE.value, "originalStatus": result["status"]}
 
 
 def _refused(m: MutationIn, code: ErrorCode, **params: Any) -> dict[str, Any]:
@@ -148,14 +148,21 @@ async def _one(db: Database, m: MutationIn, *, citizen: Citizen, client_id: str,
             stored = await _stored(session, client_id, m.seq)
             if stored is None:  # nothing recorded under this seq: DUPLICATE only repeats a recorded answer
                 return _refused(m, ErrorCode.SEQUENCE_INVALID), False
-            if stored.client_mutation_id != key:
+            if stored.result.get("clientMutationId") != m.client_mutation_id:
                 return _refused(m, ErrorCode.SEQUENCE_REUSED), False
-            return _duplicate(stored), False
+            return _duplicate(stored.result), False
         if m.seq != client.last_seq + 1:
             return _answer(m, Status.OUT_OF_ORDER, expectedSeq=client.last_seq + 1), False
         earlier = await _stored_by_id(session, client_id, key)
-        if earlier is not None:  # this very action was applied under another seq: repeat its answer
-            return _duplicate(earlier), False
+        if earlier is not None:
+            # This very action was answered under another seq (the queue was numbered again after a
+            # restore): repeat its answer, and let this seq hold that answer so the queue moves on.
+            original = {**earlier.result, "seq": m.seq}
+            session.add(SyncMutationResult(client_id=client_id, seq=m.seq, client_mutation_id=f"{key}@{m.seq}",
+                                           result=original, created_at=now))
+            client.last_seq = m.seq
+            session.add(client)
+            return _duplicate(original), False
         ctx = IntentContext(session=session, citizen=citizen, client_id=client_id,
                             client_mutation_id=m.client_mutation_id, routes=routes, calendar=calendar,
                             tz_name=tz_name, now=now)

@@ -42,8 +42,11 @@ async def test_duplicate_only_repeats_a_recorded_answer(settings: Settings, clie
     # The same action sent again under a new seq (a client that renumbered) is still that one action.
     moved = {**create, "seq": 2}
     again = (await push(client, who, device, [moved]))["data"]["syncPush"]
-    assert [(r["status"], r["originalStatus"], r["seq"]) for r in again["results"]] == [("DUPLICATE", "APPLIED", 1)]
-    assert again["lastAppliedSeq"] == 1
+    assert [(r["status"], r["originalStatus"], r["seq"]) for r in again["results"]] == [("DUPLICATE", "APPLIED", 2)]
+    assert again["lastAppliedSeq"] == 2  # the seq holds that answer: the queue moves on
+    again = (await push(client, who, device, [moved, mutation(3, "draft.update", draft, {"fields": {}}, base=1)]))
+    assert [(r["status"], r["originalStatus"]) for r in again["data"]["syncPush"]["results"]] == [
+        ("DUPLICATE", "APPLIED"), ("APPLIED", None)]
     seen, _ = await pull_all(client, who)
     assert seen[("draft", draft)]["data"]["fields"] == {"child_name": "An"}
 

@@ -210,8 +210,8 @@ class Draft(SQLModel, table=True):
 
     `field_versions` remembers at which version each field last changed, so a push based on an older
     version can be merged field by field; `field_authors` remembers which install changed it, so an
-    install's own earlier mutations never count as a conflict against it. `status` is open | submitted | deleted (deleted drafts are
-    kept, recoverable, for the trash period).
+    install's own earlier mutations never count as a conflict against it. `status` is open | submitted |
+    deleted (deleted drafts are kept, recoverable, for the trash period).
     """
 
     id: str = Field(max_length=36, primary_key=True)

@@ -2,8 +2,9 @@
 
 "Later" means received later by the server (the order of the per-client row lock and of commits), never
 a device clock. Only another install's changes conflict: each field remembers the install that last
-changed it, so a device's queue of edits to its own draft is applied without merging against itself. The value a push overwrites is kept in the draft's history (`draft_revision`), which every
-device receives with the draft, and is named in the pushing device's answer as a field conflict.
+changed it, so a device's queue of edits to its own draft is applied without merging against itself.
+The value a push overwrites is kept in the draft's history (`draft_revision`), which every device receives
+with the draft, and is named in the pushing device's answer as a field conflict.
 """
 
 from __future__ import annotations

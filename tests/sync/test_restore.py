@@ -38,8 +38,8 @@ async def test_a_device_converges_and_resends_what_the_restore_lost(
         truth = await server_view(tmp_path, server, who)
         assert device.store.live() == truth  # converged: no record newer than the server's survives
         drafts = {k[1]: v[1] for k, v in truth.items() if k[0] == "draft"}
-        assert drafts[kept]["fields"] == {"child_name": "Sau", "mother_name": "Hoa"}  # type: ignore[index]
-        assert drafts[lost]["fields"] == {"child_name": "Mất"}  # type: ignore[index]
+        assert drafts[kept]["fields"] == {"child_name": "Sau", "mother_name": "Hoa"}
+        assert drafts[lost]["fields"] == {"child_name": "Mất"}
         assert sorted(o["seq"] for o in device.store.outcomes()) == [1, 2, 3, 4]
     finally:
         device.close()

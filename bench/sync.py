@@ -39,7 +39,7 @@ from core.seed_data import PROCEDURES
 from core.settings import Settings
 from sync.client import OfflineClient
 from sync.lossy_link import LossyLink
-from sync.wire import PULL_DOCUMENT
+from sync.wire import PULL_DOCUMENT, PULL_FIELD
 
 ID_NUMBER = "001090009999"
 PATH = [S.ACCEPTED, S.PROCESSING, S.SUPPLEMENT_REQUESTED, S.PROCESSING, S.PAYMENT_REQUESTED, S.PROCESSING,
@@ -168,7 +168,7 @@ async def _per_record(url: str, token: str, device: OfflineClient) -> tuple[floa
         while True:
             body = (await http.post("/graphql", headers={"Authorization": f"Bearer {token}"}, json={
                 "query": PULL_DOCUMENT, "variables": {"checkpoint": checkpoint, "schemaVersion": 3}})).json()
-            page = body["data"]["syncPull"]
+            page = body["data"][PULL_FIELD]
             for change in page["changes"]:
                 size = len(gzip.compress(json.dumps(change, ensure_ascii=False, separators=(",", ":")).encode()))
                 (tombstones if change["deleted"] else upserts).append(size)

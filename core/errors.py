@@ -55,6 +55,8 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_LOCALE = "UNSUPPORTED_LOCALE"
     INVALID_QUIET_HOURS = "INVALID_QUIET_HOURS"
     TOO_MANY_IDS = "TOO_MANY_IDS"
+    # Offline sync (issue 9): a seq that can name no mutation.
+    SEQUENCE_INVALID = "SEQUENCE_INVALID"
 
 
 # (Vietnamese, English) templates; `{name}` placeholders come from the error's params.
@@ -201,6 +203,10 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.SEQUENCE_REUSED: (
         "Số thứ tự {seq} đã được dùng cho một thao tác khác.",
         "Sequence number {seq} was already used by another mutation.",
+    ),
+    ErrorCode.SEQUENCE_INVALID: (
+        "Số thứ tự {seq} không hợp lệ: số thứ tự bắt đầu từ 1 và tăng liên tục trên mỗi thiết bị.",
+        "Sequence number {seq} is not valid: seqs start at 1 and grow by one per install.",
     ),
     ErrorCode.INTERNAL_ERROR: (
         "Đã xảy ra lỗi hệ thống, vui lòng thử lại sau (mã tra cứu {reference}).",

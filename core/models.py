@@ -209,8 +209,9 @@ class Draft(SQLModel, table=True):
     """A dossier being filled in, possibly offline on several devices; the id is the app's UUID.
 
     `field_versions` remembers at which version each field last changed, so a push based on an older
-    version can be merged field by field. `status` is open | submitted | deleted (deleted drafts are
-    kept, recoverable, for the trash period).
+    version can be merged field by field; `field_authors` remembers which install changed it, so an
+    install's own earlier mutations never count as a conflict against it. `status` is open | submitted |
+    deleted (deleted drafts are kept, recoverable, for the trash period).
     """
 
     id: str = Field(max_length=36, primary_key=True)
@@ -218,6 +219,8 @@ class Draft(SQLModel, table=True):
     procedure_code: str = Field(max_length=32)
     fields: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     field_versions: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    field_authors: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False),
+                                          description="the install (sync client id) that last changed each field")
     status: str = Field(default="open", max_length=16)
     version: int = 1
     dossier_code: str | None = Field(default=None, max_length=64)

@@ -5,6 +5,9 @@
 - `sync()` pushes the queue (with `pullFrom`, so a reconnect is one round trip) and pulls until caught up.
   A queued mutation leaves the queue only when answered; a lost answer means resending, which the server
   answers DUPLICATE with the original result. OUT_OF_ORDER and RETRY stop the batch and keep the order.
+- `baseVersion` is the version the server last gave this install (0 for a record created offline); after
+  a restore of the server (OUT_OF_ORDER below our queue, reset CHECKPOINT_AHEAD) answered work the server
+  lost is sent again and the replacement sync's records replace ours whatever their version.
 - A page and its checkpoint are stored in one local transaction. A 401, a cut connection or a truncated
   body raises before anything local changes: the queue is never emptied by a failure.
 """
@@ -23,7 +26,7 @@ import httpx
 
 from sync.local_store import LocalStore
 from sync.schema_versions import CURRENT
-from sync.wire import PULL_DOCUMENT, PUSH_DOCUMENT
+from sync.wire import PULL_DOCUMENT, PULL_FIELD, PUSH_DOCUMENT
 
 FINAL = {"APPLIED", "MERGED", "DUPLICATE", "CONFLICT", "REJECTED"}
 
@@ -96,7 +99,7 @@ class OfflineClient:
 
     def create_draft(self, procedure_code: str, fields: dict[str, Any]) -> str:
         draft_id = str(uuid.uuid4())
-        self.enqueue("draft.create", draft_id, {"procedureCode": procedure_code, "fields": fields})
+        self.enqueue("draft.create", draft_id, {"procedureCode": procedure_code, "fields": fields}, 0)
         return draft_id
 
     def edit_draft(self, draft_id: str, fields: dict[str, Any]) -> int:
@@ -108,9 +111,10 @@ class OfflineClient:
     def submit_draft(self, draft_id: str) -> int:
         return self.enqueue("draft.submit", draft_id, {}, self._base("draft", draft_id))
 
-    def _base(self, record_type: str, record_id: str) -> int | None:
-        version = self.store.version(record_type, record_id)
-        return version or None
+    def _base(self, record_type: str, record_id: str) -> int:
+        """The version of the record as the server last gave it to us (pull or push answer), 0 if it never
+        did (created offline). Our own queued edits do not change it: the server knows them as ours."""
+        return self.store.version(record_type, record_id)
 
     def draft(self, draft_id: str) -> dict[str, Any] | None:
         """What the app shows: the server's draft with the queued edits replayed on top."""
@@ -152,7 +156,7 @@ class OfflineClient:
                     payload = await self._call(http, PULL_DOCUMENT, {
                         "checkpoint": self.checkpoint, "schemaVersion": self.schema_version, "limit": self.limit,
                         "maxBytes": self.max_bytes}, report)
-                    page = payload["syncPull"]
+                    page = payload[PULL_FIELD]
                 if page is not None:
                     self._apply(page, report)
                 if not stop and not self.store.pending(limit=1) and (page is None or not page["hasMore"]):
@@ -194,16 +198,17 @@ class OfflineClient:
                 status = result["status"]
                 report.answers[status] = report.answers.get(status, 0) + 1
                 if status == "OUT_OF_ORDER":
-                    self._renumber(tx, int(result["expectedSeq"]))
+                    self._resume_from(tx, int(result["expectedSeq"]))
                     return True
                 if status not in FINAL:
                     return True  # RETRY: keep it and everything after it, in order
                 mutation = next(m for m in sent if m["seq"] == result["seq"])
                 tx.execute("DELETE FROM queue WHERE seq = ?", (result["seq"],))
-                tx.execute("INSERT OR REPLACE INTO outcome(seq, cmid, intent, record_id, status, answer) "
-                           "VALUES (?, ?, ?, ?, ?, ?)",
+                tx.execute("INSERT OR REPLACE INTO outcome(seq, cmid, intent, record_id, status, answer, mutation) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?)",
                            (result["seq"], result["clientMutationId"], mutation["intent"], mutation["recordId"],
-                            status, json.dumps(result, ensure_ascii=False)))
+                            status, json.dumps(result, ensure_ascii=False),
+                            json.dumps(mutation, ensure_ascii=False)))
                 if result.get("recordType") and result.get("version") and status != "DUPLICATE":
                     record = result.get("record")
                     if record is not None or mutation["intent"] == "draft.delete":
@@ -211,15 +216,26 @@ class OfflineClient:
                                        record)
         return stop
 
-    def _renumber(self, tx: Any, expected: int) -> None:
-        """The server expects an earlier seq than our queue starts at (local data was restored): renumber
-        the queue gaplessly from `expected`; the server never saw these seqs, so nothing is applied twice."""
-        rows = tx.execute("SELECT seq FROM queue ORDER BY seq").fetchall()
+    def _resume_from(self, tx: Any, expected: int) -> None:
+        """OUT_OF_ORDER: the server's next seq is `expected`, below our queue's first, so it lost mutations
+        it had acknowledged (restored from a backup). Put the answered ones we keep from `expected` on back
+        at the head of the queue (same clientMutationId, same order), then number the queue gaplessly from
+        `expected`. The server never saw these seqs in its current state, so nothing is applied twice."""
+        rows = tx.execute("SELECT seq FROM queue ORDER BY seq LIMIT 1").fetchall()
         if not rows or rows[0][0] <= expected:
             return
-        for offset, (seq,) in enumerate(rows):
-            tx.execute("UPDATE queue SET seq = ? WHERE seq = ?", (expected + offset, seq))
-        LocalStore.set_meta(tx, "next_seq", str(expected + len(rows)))
+        lost = [json.loads(m) for (m,) in tx.execute(
+            "SELECT mutation FROM outcome WHERE seq >= ? AND seq < ? AND mutation IS NOT NULL ORDER BY seq",
+            (expected, rows[0][0]))]
+        queue = lost + self.store.pending(limit=1_000_000)
+        tx.execute("DELETE FROM outcome WHERE seq >= ?", (expected,))
+        tx.execute("DELETE FROM queue")
+        for seq, m in enumerate(queue, start=expected):
+            tx.execute("INSERT INTO queue(seq, cmid, intent, record_id, base_version, args, client_time) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (seq, m["clientMutationId"], m["intent"], m["recordId"], m["baseVersion"],
+                        json.dumps(m["args"], ensure_ascii=False), m["clientTime"]))
+        LocalStore.set_meta(tx, "next_seq", str(expected + len(queue)))
 
     def _apply(self, page: dict[str, Any], report: SyncReport) -> None:
         """One page, its checkpoint and the replacement-sync bookkeeping: one local transaction."""

@@ -24,7 +24,7 @@ from core.errors import DomainError, ErrorCode, not_found
 from core.inbox import mark_read
 from core.models import Citizen, Draft
 from core.submission import receive
-from sync.conflicts import FieldConflict, merge_fields
+from sync.conflicts import FieldConflict, changed_by_others, effective_base, merge_fields
 from sync.records import load_dossiers, load_drafts
 from sync.schema_versions import Unreadable
 
@@ -140,7 +140,8 @@ async def draft_create(ctx: IntentContext, record_id: str | None, base: int | No
         raise DomainError(ErrorCode.PROCEDURE_NOT_AVAILABLE, field="procedureCode", code=code)
     clean = {k: v for k, v in patch.items() if v is not None}
     draft = Draft(id=draft_id, citizen_id=ctx.citizen_id, procedure_code=code, fields=clean,
-                  field_versions=dict.fromkeys(clean, 1), status=OPEN, version=1, created_at=ctx.now)
+                  field_versions=dict.fromkeys(clean, 1), field_authors=dict.fromkeys(clean, ctx.client_id),
+                  status=OPEN, version=1, created_at=ctx.now)
     await save_draft(ctx.session, draft, now=ctx.now)
     return await _draft_answer(ctx, draft, Status.APPLIED)
 
@@ -161,7 +162,7 @@ async def draft_delete(ctx: IntentContext, record_id: str | None, base: int | No
         return Applied(Status.APPLIED, record_type="draft", version=draft.version if draft else None)
     if draft.status == SUBMITTED:
         return await _draft_answer(ctx, draft, Status.REJECTED, error=DomainError(ErrorCode.DRAFT_LOCKED))
-    merged = base is not None and base < draft.version
+    merged = bool(changed_by_others(draft, base=effective_base(draft, base), client_id=ctx.client_id))
     draft.status, draft.deleted_at, draft.version = DELETED, ctx.now, draft.version + 1
     await save_draft(ctx.session, draft, now=ctx.now)
     return Applied(Status.MERGED if merged else Status.APPLIED, record_type="draft", version=draft.version)
@@ -189,9 +190,9 @@ async def draft_submit(ctx: IntentContext, record_id: str | None, base: int | No
     blocked = await _locked_or_deleted(ctx, draft, {})
     if blocked is not None:
         return blocked
-    if base is not None and base < draft.version:
-        changed = [FieldConflict(n, draft.fields.get(n), None) for n, v in sorted(draft.field_versions.items())
-                   if v > base]
+    theirs = changed_by_others(draft, base=effective_base(draft, base), client_id=ctx.client_id)
+    if theirs:  # another install changed the draft since this device looked: the citizen reviews first
+        changed = [FieldConflict(n, draft.fields.get(n), None) for n in theirs]
         return await _draft_answer(ctx, draft, Status.CONFLICT, conflicts=changed,
                                    error=DomainError(ErrorCode.INVALID_VALUE, field="baseVersion",
                                                      label="baseVersion"))

@@ -2,7 +2,8 @@
 
 Everything a page changes (records, tombstones, checkpoint, replacement-sync bookkeeping) is written in one
 SQLite transaction, so an app killed mid-apply finds either the old state or the new one, never a mix,
-and never a checkpoint ahead of the data it stands for.
+and never a checkpoint ahead of the data it stands for. Answered mutations are kept whole in `outcome`, so
+work the server loses in a restore from a backup can be sent again (docs/SYNC_PROTOCOL.md, section 4).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS queue (seq INTEGER PRIMARY KEY, cmid TEXT UNIQUE, intent TEXT, record_id TEXT,
                                   base_version INTEGER, args TEXT, client_time TEXT);
 CREATE TABLE IF NOT EXISTS outcome (seq INTEGER PRIMARY KEY, cmid TEXT, intent TEXT, record_id TEXT, status TEXT,
-                                    answer TEXT);
+                                    answer TEXT, mutation TEXT);
 CREATE TABLE IF NOT EXISTS reset_seen (type TEXT, id TEXT, PRIMARY KEY (type, id));
 """
 
@@ -31,6 +32,9 @@ class LocalStore:
         self.db = sqlite3.connect(str(path), isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(_SCHEMA)
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(outcome)")}
+        if "mutation" not in columns:  # a store made by an earlier version of this client
+            self.db.execute("ALTER TABLE outcome ADD COLUMN mutation TEXT")
 
     def close(self) -> None:
         self.db.close()

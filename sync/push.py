@@ -9,6 +9,7 @@ its seq (REJECTED), so the queue never wedges; only OUT_OF_ORDER and RETRY stop 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from collections.abc import Mapping
@@ -27,7 +28,7 @@ from core.db import Database
 from core.deadlines import HolidayCalendar
 from core.errors import DomainError, ErrorCode
 from core.models import Citizen, SyncClient, SyncMutationResult, SyncQuarantine
-from sync import schema_versions
+from sync import limits, schema_versions
 from sync.intents import INTENTS, Applied, IntentContext, Status
 
 log = logging.getLogger("superapp.sync")
@@ -91,12 +92,41 @@ async def _stored(session: AsyncSession, client_id: str, seq: int) -> SyncMutati
     return await session.get(SyncMutationResult, (client_id, seq))
 
 
+async def _stored_by_id(session: AsyncSession, client_id: str, key: str) -> SyncMutationResult | None:
+    query = select(SyncMutationResult).where(SyncMutationResult.client_id == client_id,
+                                             SyncMutationResult.client_mutation_id == key)
+    return (await session.execute(query)).scalars().first()
+
+
+def _key(client_mutation_id: str) -> str:
+    """What the answer is stored under: the id itself, or (for an id past the limits, which is answered
+    REJECTED) a digest that fits the column."""
+    if limits.check_client_mutation_id(client_mutation_id) is None:
+        return client_mutation_id
+    return "sha256:" + hashlib.sha256(client_mutation_id.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
+def _duplicate(result: dict[str, Any]) -> dict[str, Any]:
+    return {**result, "status": Status.DUPLICATE.value, "originalStatus": result["status"]}
+
+
+def _refused(m: MutationIn, code: ErrorCode, **params: Any) -> dict[str, Any]:
+    return _answer(m, Status.REJECTED, error=_error(DomainError(code, field="seq", seq=m.seq, **params)))
+
+
 async def _apply(session: AsyncSession, m: MutationIn, ctx: IntentContext, schema_version: int) -> Applied:
     """The intent inside a savepoint: a refusal rolls back its writes but not the answer we store."""
+    try:
+        bad_id = limits.check_client_mutation_id(m.client_mutation_id)
+        if bad_id is not None:
+            raise bad_id
+        limits.check(intent=m.intent, record_id=m.record_id, base_version=m.base_version, args=m.args)
+    except DomainError as error:
+        return Applied(Status.REJECTED, error=error)
     handler = INTENTS.get(m.intent)
     if handler is None or not schema_versions.supported(schema_version):
         raise schema_versions.Unreadable(f"intent {m.intent!r} at schema {schema_version}")
-    args = schema_versions.upcast(schema_version, m.intent, m.args)
+    args = schema_versions.upcast(schema_version, m.intent, {} if m.args is None else m.args)
     try:
         async with session.begin_nested():
             return await handler(ctx, m.record_id, m.base_version, args)
@@ -108,20 +138,31 @@ async def _one(db: Database, m: MutationIn, *, citizen: Citizen, client_id: str,
                routes: Mapping[str, str], calendar: HolidayCalendar, tz_name: str,
                now: datetime) -> tuple[dict[str, Any], bool]:
     """(answer, applied-and-submitted). Runs in one write transaction."""
+    if m.seq < 1:  # names no mutation: never a DUPLICATE (the app would drop it), never stored
+        return _refused(m, ErrorCode.SEQUENCE_INVALID), False
+    key = _key(m.client_mutation_id)
     async with db.write() as session:
         client = (await session.execute(
             select(SyncClient).where(SyncClient.id == client_id).with_for_update())).scalars().one()
         if m.seq <= client.last_seq:
             stored = await _stored(session, client_id, m.seq)
-            if stored is None:  # answered long ago and pruned; it was applied, that is what matters
-                return _answer(m, Status.DUPLICATE), False
-            if stored.client_mutation_id != m.client_mutation_id:
-                return _answer(m, Status.REJECTED, error=_error(DomainError(ErrorCode.SEQUENCE_REUSED,
-                                                                             field="seq", seq=m.seq))), False
-            return {**stored.result, "status": Status.DUPLICATE.value,
-                    "originalStatus": stored.result["status"]}, False
+            if stored is None:  # nothing recorded under this seq: DUPLICATE only repeats a recorded answer
+                return _refused(m, ErrorCode.SEQUENCE_INVALID), False
+            if stored.result.get("clientMutationId") != m.client_mutation_id:
+                return _refused(m, ErrorCode.SEQUENCE_REUSED), False
+            return _duplicate(stored.result), False
         if m.seq != client.last_seq + 1:
             return _answer(m, Status.OUT_OF_ORDER, expectedSeq=client.last_seq + 1), False
+        earlier = await _stored_by_id(session, client_id, key)
+        if earlier is not None:
+            # This very action was answered under another seq (the queue was numbered again after a
+            # restore): repeat its answer, and let this seq hold that answer so the queue moves on.
+            original = {**earlier.result, "seq": m.seq}
+            session.add(SyncMutationResult(client_id=client_id, seq=m.seq, client_mutation_id=f"{key}@{m.seq}",
+                                           result=original, created_at=now))
+            client.last_seq = m.seq
+            session.add(client)
+            return _duplicate(original), False
         ctx = IntentContext(session=session, citizen=citizen, client_id=client_id,
                             client_mutation_id=m.client_mutation_id, routes=routes, calendar=calendar,
                             tz_name=tz_name, now=now)
@@ -137,8 +178,8 @@ async def _one(db: Database, m: MutationIn, *, citizen: Citizen, client_id: str,
         if applied.record is not None and applied.record_type is not None:
             applied.record = schema_versions.project(schema_version, applied.record_type, applied.record)
         answer = _answer(m, applied.status, applied)
-        session.add(SyncMutationResult(client_id=client_id, seq=m.seq, client_mutation_id=m.client_mutation_id,
-                                       result=answer, created_at=now))
+        session.add(SyncMutationResult(client_id=client_id, seq=m.seq, client_mutation_id=key, result=answer,
+                                       created_at=now))
         client.last_seq = m.seq
         session.add(client)
         return answer, applied.submitted

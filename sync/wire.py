@@ -6,5 +6,6 @@ from __future__ import annotations
 
 from mobile_contract.manifest import OPERATIONS, operation_text
 
-PULL_DOCUMENT = operation_text(OPERATIONS / "SyncPull.graphql")
+PULL_DOCUMENT = operation_text(OPERATIONS / "SyncChanges.graphql")
+PULL_FIELD = "syncChanges"  # nullable; the released `syncPull` (SyncPull.graphql) is deprecated
 PUSH_DOCUMENT = operation_text(OPERATIONS / "SyncPush.graphql")

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlmodel import select
+from sqlalchemy import delete, insert
+from sqlmodel import SQLModel, select
 
 from core.clock import utc_now
 from core.db import Database
@@ -18,7 +19,7 @@ from core.dossiers import change_status
 from core.models import Citizen as CitizenRow
 from core.models import Dossier
 from sync.client import OfflineClient
-from sync.wire import PULL_DOCUMENT, PUSH_DOCUMENT
+from sync.wire import PULL_DOCUMENT, PULL_FIELD, PUSH_DOCUMENT
 from tests.support import Citizen, gql
 
 BIRTH = "1.001193"
@@ -44,7 +45,7 @@ async def pull(client: httpx.AsyncClient, who: Citizen, checkpoint: str | None =
     body = await gql(client, PULL_DOCUMENT, {"checkpoint": checkpoint, "schemaVersion": schema_version,
                                              "limit": limit, "maxBytes": max_bytes}, who=who)
     assert "errors" not in body, body
-    page: dict[str, Any] = body["data"]["syncPull"]
+    page: dict[str, Any] = body["data"][PULL_FIELD]
     return page
 
 
@@ -96,3 +97,27 @@ async def submitted_dossier(client: httpx.AsyncClient, who: Citizen) -> str:
       { dossier { code } errors { code field } } }""", {"f": BIRTH_FORM}, who=who)
     assert body["data"]["submitDossier"]["errors"] == [], body
     return str(body["data"]["submitDossier"]["dossier"]["code"])
+
+
+Backup = dict[str, list[dict[str, Any]]]
+
+
+async def backup(db: Database) -> Backup:
+    """A copy of every table the server owns, read in one transaction: what a backup would hold."""
+    async with db.read() as session:
+        return {table.name: [dict(row) for row in (await session.execute(table.select())).mappings()]
+                for table in SQLModel.metadata.sorted_tables}
+
+
+async def restore(db: Database, copy: Backup) -> None:
+    """Put the database back to `copy`, every table in one transaction, under the running server (the same
+    on SQLite and PostgreSQL; sequences stay ahead, as after restoring a dump taken while the server ran)."""
+    tables = SQLModel.metadata.sorted_tables
+    async with db.write() as session:
+        for table in reversed(tables):
+            await session.execute(delete(table))
+        for table in tables:
+            rows = sorted(copy[table.name], key=lambda r: tuple((0, v, "") if isinstance(v, int) else (1, 0, str(v))
+                                                               for v in (r[c.name] for c in table.primary_key)))
+            if rows:
+                await session.execute(insert(table), rows)

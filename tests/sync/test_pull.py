@@ -17,7 +17,7 @@ from core.db import Database
 from core.documents import issue_document
 from core.settings import Settings
 from sync.checkpoint import Checkpoint
-from sync.wire import PULL_DOCUMENT
+from sync.wire import PULL_DOCUMENT, PULL_FIELD
 from tests.support import citizen, error_codes
 from tests.sync.helpers import BIRTH, citizen_row, mutation, pull, pull_all, push
 
@@ -38,7 +38,7 @@ async def test_pages_are_cut_by_compressed_size_and_never_split_a_record(
     checkpoint, pages, ids = None, 0, []
     while True:
         page = await pull(client, who, checkpoint, max_bytes=4096)
-        raw = json.dumps({"data": {"syncPull": page}}, ensure_ascii=False, separators=(",", ":")).encode()
+        raw = json.dumps({"data": {PULL_FIELD: page}}, ensure_ascii=False, separators=(",", ":")).encode()
         assert len(page["changes"]) >= 1
         assert len(gzip.compress(raw)) <= 4096 + 1024 or len(page["changes"]) == 1
         ids += [c["id"] for c in page["changes"] if c["type"] == "draft"]
@@ -115,7 +115,7 @@ async def test_responses_are_gzipped_and_gzipped_requests_accepted(
     assert response.status_code == 200
     assert response.headers["content-encoding"] == "gzip"
     assert response.num_bytes_downloaded < len(response.content)
-    assert len(response.json()["data"]["syncPull"]["changes"]) >= 5
+    assert len(response.json()["data"][PULL_FIELD]["changes"]) >= 5
     broken = await client.post("/graphql", content=gzip.compress(body)[:-12],
                                headers={**who.headers, "Content-Type": "application/json",
                                         "Content-Encoding": "gzip"})
@@ -162,3 +162,12 @@ async def test_a_transaction_committing_late_is_never_skipped(
     await asyncio.gather(slow, later)
     seen, _ = await pull_all(client, who, checkpoint)
     assert sorted(k[0] for k in seen) == ["document", "draft"]
+
+
+async def test_sync_changes_fails_alone_so_public_siblings_still_answer(client: httpx.AsyncClient) -> None:
+    """Every root field is nullable: without a token only the sync page is null (issue 9, item 20)."""
+    body = (await client.post("/graphql", json={"query": "{ procedures(first: 1) { edges { node { code } } } "
+                                                          "syncChanges(schemaVersion: 3) { checkpoint } }"})).json()
+    assert body["data"]["syncChanges"] is None
+    assert len(body["data"]["procedures"]["edges"]) == 1
+    assert [(e["path"], e["extensions"]["code"]) for e in body["errors"]] == [(["syncChanges"], "UNAUTHENTICATED")]

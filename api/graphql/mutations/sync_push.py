@@ -13,9 +13,12 @@ from sync.pull import pull
 from sync.push import MutationIn, push
 
 
-@strawberry.input(description="One queued intent. `seq` is per client, gapless, assigned when queued.")
+@strawberry.input(description="One queued intent. `seq` is per install, from 1, gapless, assigned when queued; "
+                              "`baseVersion` is the record's version as this install last received it from "
+                              "the server (0: never, e.g. created offline). See docs/SYNC_PROTOCOL.md, section 4.")
 class SyncMutationInput:
-    client_mutation_id: str = strawberry.field(description="A UUID made by the app when the user acted.")
+    client_mutation_id: str = strawberry.field(description="A UUID made by the app when the user acted "
+                                                           "(at most 48 characters).")
     seq: int
     intent: str = strawberry.field(description="draft.create | draft.update | draft.delete | draft.restore | "
                                                "draft.submit | dossier.withdraw | dossier.supplement | "

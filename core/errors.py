@@ -55,6 +55,8 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_LOCALE = "UNSUPPORTED_LOCALE"
     INVALID_QUIET_HOURS = "INVALID_QUIET_HOURS"
     TOO_MANY_IDS = "TOO_MANY_IDS"
+    # Catalogue.
+    SEARCH_TOO_LONG = "SEARCH_TOO_LONG"
 
 
 # (Vietnamese, English) templates; `{name}` placeholders come from the error's params.
@@ -205,6 +207,10 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.INTERNAL_ERROR: (
         "Đã xảy ra lỗi hệ thống, vui lòng thử lại sau (mã tra cứu {reference}).",
         "Something went wrong on our side; please try again later (reference {reference}).",
+    ),
+    ErrorCode.SEARCH_TOO_LONG: (
+        "Từ khoá tìm kiếm quá dài: tối đa {max_chars} ký tự và {max_words} từ.",
+        "The search is too long: at most {max_chars} characters and {max_words} words.",
     ),
 }
 

@@ -13,16 +13,23 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 
+from core.change_log import stamp
 from core.db import Database
-from core.dossier_codes import DOSSIER_CODE
+from core.dossier_codes import DOSSIER_CODE, next_dossier_code, next_dossier_codes
+from core.interconnected import lock_parent
+from core.locks import LockOrderError
 from core.seed_data import PROCEDURES
 from core.settings import Settings
+from tests.core.factories import new_agency_code
 from tests.support import SUBMIT, Citizen, citizen, gql
 
 INTERCONNECTED = "LT.KS-TT-BHYT"
@@ -117,3 +124,45 @@ async def test_concurrent_interconnected_and_plain_submissions_by_one_citizen_al
         numbers[(match["agency"], match["day"])].append(int(match["seq"]))
     for taken in numbers.values():  # gapless: nothing else submits while this test runs
         assert sorted(taken) == list(range(min(taken), min(taken) + len(taken)))
+
+
+class _Undo(Exception):
+    pass
+
+
+async def _stamp_then_number(session: AsyncSession) -> None:
+    await stamp(session, scope="c:lock-order-test", record_type="draft", record_id="x")
+    await next_dossier_code(session, agency_code=new_agency_code(), received=date(2031, 3, 1))
+
+
+async def _stamp_then_lock_a_parent(session: AsyncSession) -> None:
+    await stamp(session, scope="c:lock-order-test", record_type="draft", record_id="x")
+    await lock_parent(session, parent_id=1)
+
+
+async def test_a_sequence_asked_for_after_a_stamp_is_refused(db: Database) -> None:
+    """The order is checked as locks are taken, on SQLite too, so a new code path that breaks it fails its
+    tests instead of deadlocking in production."""
+    with pytest.raises(LockOrderError, match="DAILY_SEQUENCE lock asked for after a SYNC_SCOPE lock"):
+        await db.transaction(_stamp_then_number)
+
+
+async def test_a_dossier_locked_after_a_stamp_is_refused(db: Database) -> None:
+    with pytest.raises(LockOrderError, match="DOSSIER lock asked for after a SYNC_SCOPE lock"):
+        await db.transaction(_stamp_then_lock_a_parent)
+
+
+async def test_codes_of_one_transaction_are_taken_in_agency_order_and_relocking_is_free(db: Database) -> None:
+    first, second = sorted([new_agency_code(), new_agency_code()])
+    day = date(2031, 3, 2)
+
+    async def number_stamp_renumber(session: AsyncSession) -> None:
+        codes = await next_dossier_codes(session, agency_codes=[second, first, second], received=day)
+        assert codes == [f"{second}-310302-0001", f"{first}-310302-0001", f"{second}-310302-0002"]
+        await stamp(session, scope="c:lock-order-test", record_type="draft", record_id="y")
+        # A row this transaction already holds can be asked for again: it never waits.
+        assert await next_dossier_code(session, agency_code=first, received=day) == f"{first}-310302-0002"
+        raise _Undo
+
+    with pytest.raises(_Undo):
+        await db.transaction(number_stamp_renumber)

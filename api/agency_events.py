@@ -51,8 +51,7 @@ def events_endpoint(*, settings: Settings, db: Database, registry: ServiceRegist
         except (ValueError, TypeError, AttributeError, NotImplementedError) as error:
             log.warning("event from %s refused: %s", code, error)
             return _refuse(400, "BAD_EVENT")
-        async with db.write() as session:
-            outcome = await apply_event(session, service_code=code, event=event, now=now)
+        outcome = await db.transaction(lambda session: apply_event(session, service_code=code, event=event, now=now))
         log.info("event %s from %s for dossier %s -> %s: %s", event.event_id, code, event.dossier_code,
                  event.status, outcome)
         return JSONResponse({"outcome": outcome.value}, status_code=_STATUS[outcome])

@@ -134,5 +134,4 @@ async def merge_service_procedures(database: Database, plugins: list[Any]) -> No
     """Services' own procedures join the catalogue at start-up (an upsert: restarts change nothing)."""
     specs = [dict(spec) for plugin in plugins for spec in plugin.procedures]
     if specs:
-        async with database.write() as session:
-            await merge_procedures(session, specs)
+        await database.transaction(lambda session: merge_procedures(session, specs))

@@ -69,8 +69,8 @@ def _sync_purge(settings: Settings, _: argparse.Namespace) -> int:
     async def run() -> int:
         db = Database.from_url(settings.database_url)
         try:
-            async with db.write() as session:
-                return await purge(session, now=utc_now(), retention_days=settings.sync_tombstone_retention_days)
+            return await db.transaction(lambda session: purge(
+                session, now=utc_now(), retention_days=settings.sync_tombstone_retention_days))
         finally:
             await db.dispose()
 

@@ -16,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from api.auth import issue_dev_token
@@ -50,16 +51,21 @@ async def _until_synced(device: OfflineClient, link: LossyLink, say: Say, label:
 async def _agency_moves(settings: Settings, say: Say) -> None:
     db = Database.from_url(settings.database_url)
     try:
-        async with db.write() as session:
+        async def accept(session: AsyncSession) -> str | None:
             citizen = (await session.execute(
                 select(Citizen).where(Citizen.id_number == DEMO_CITIZEN_ID_NUMBER))).scalars().one()
             dossier = (await session.execute(select(Dossier).where(
                 Dossier.citizen_id == citizen.id, Dossier.status == DossierStatus.SUBMITTED,
                 col(Dossier.parent_id).is_(None)).with_for_update())).scalars().first()
-            if dossier is not None:
-                await change_status(session, dossier=dossier, target=DossierStatus.ACCEPTED, source="agency",
-                                    occurred_at=utc_now() + timedelta(seconds=1))
-                say(f"  server: the agency accepted dossier {dossier.code} while the device was offline")
+            if dossier is None:
+                return None
+            await change_status(session, dossier=dossier, target=DossierStatus.ACCEPTED, source="agency",
+                                occurred_at=utc_now() + timedelta(seconds=1))
+            return str(dossier.code)
+
+        accepted = await db.transaction(accept)
+        if accepted is not None:
+            say(f"  server: the agency accepted dossier {accepted} while the device was offline")
     finally:
         await db.dispose()
 

@@ -72,8 +72,8 @@ async def dossiers(db: Database, count: int, tag: str) -> list[tuple[str, str]]:
     calendar = HolidayCalendar.load(None)
     form = dict(next(p["sample"] for p in PROCEDURES if p["code"] == PROCEDURE))
     made = []
-    async with db.write() as session:
-        for n in range(count):
+    for n in range(count):  # one transaction each: a code is taken before anything is stamped (core.locks)
+        async with db.write() as session:
             citizen = Citizen(id_number=str(uuid.uuid4().int)[:12], full_name="Bench")  # bench rows only
             session.add(citizen)
             await session.flush()

@@ -57,7 +57,8 @@ async def _populate(settings: Settings) -> tuple[list[str], list[str]]:
         session.add(citizen)
         await session.flush()
         assert citizen.id is not None
-        for i in range(100):
+    for i in range(100):  # one transaction each: a code is taken before anything is stamped (core.locks)
+        async with db.write() as session:
             dossier = await submit_dossier(session, citizen=citizen, now=now + timedelta(minutes=i), calendar=calendar,
                                            tz_name=settings.timezone,
                                            submission=Submission(procedure_code="1.001193", form_data=sample))
@@ -67,6 +68,7 @@ async def _populate(settings: Settings) -> tuple[list[str], list[str]]:
                                     occurred_at=now + timedelta(minutes=i, seconds=step + 1),
                                     notify=step >= len(path) - 2)
             codes.append(dossier.code)
+    async with db.write() as session:
         for i in range(20):
             await issue_document(session, citizen_id=citizen.id, agency_id=1, kind="card", title_vi=f"Thẻ {i}",
                                  title_en=f"Card {i}", number=f"N{i:04d}", issued_at=now)

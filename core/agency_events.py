@@ -19,7 +19,8 @@ from core.dossier_status import DossierStatus
 from core.dossiers import change_status
 from core.errors import DomainError
 from core.forwarding import service_of
-from core.interconnected import refresh_parent
+from core.interconnected import lock_parent, refresh_parent
+from core.locks import Lock, take
 from core.models import AgencyEventRecord, Dossier
 
 
@@ -56,12 +57,15 @@ async def apply_event(session: AsyncSession, *, service_code: str, event: Status
     ))).scalars().first()
     if seen is not None:
         return Outcome.DUPLICATE
+    take(session, Lock.DOSSIER, [event.dossier_code])
     dossier = (await session.execute(
         select(Dossier).where(Dossier.code == event.dossier_code).with_for_update()
     )).scalars().first()
     # An agency may only move the dossiers that were forwarded to it.
     if dossier is None or dossier.id is None or await service_of(session, dossier.id) != service_code:
         return Outcome.UNKNOWN_DOSSIER
+    if dossier.parent_id is not None:
+        await lock_parent(session, parent_id=dossier.parent_id)  # a part before its parent, both before a stamp
     try:
         await change_status(session, dossier=dossier, target=event.status, source="agency",
                             occurred_at=event.occurred_at, external_id=f"{service_code}:{event.event_id}",

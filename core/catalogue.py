@@ -1,4 +1,9 @@
-"""The public procedure catalogue: search that ignores diacritics, keyset pages ordered by code."""
+"""The public procedure catalogue: search that ignores diacritics, keyset pages ordered by code.
+
+A search is at most `SEARCH_MAX_CHARS` characters and `SEARCH_MAX_WORDS` distinct words (else
+SEARCH_TOO_LONG, checked before any other work): each word is one indexed condition
+(`core.search_index`), so one anonymous request cannot make the database do unbounded work.
+"""
 
 from __future__ import annotations
 
@@ -8,34 +13,59 @@ from datetime import datetime
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from core.change_log import PUBLIC_SCOPE, stamp
 from core.errors import DomainError, ErrorCode
 from core.models import Agency, Procedure
 from core.pagination import Page, PageRequest, cut
+from core.search_index import word_conditions
 from core.text import fold
 
 CURSOR_KIND = "procedure"
+SEARCH_MAX_CHARS = 200
+SEARCH_MAX_WORDS = 20
 
 
-def _like_pattern(term: str) -> str:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+def search_words(search: str | None) -> list[str]:
+    """The search's distinct folded words, in order; SEARCH_TOO_LONG beyond the limits (length first, so an
+    oversize text is refused before it is even folded)."""
+    if len(search or "") > SEARCH_MAX_CHARS:
+        raise _too_long()
+    words = list(dict.fromkeys(fold(search or "").split()))
+    if len(words) > SEARCH_MAX_WORDS:
+        raise _too_long()
+    return words
+
+
+def _too_long() -> DomainError:
+    return DomainError(ErrorCode.SEARCH_TOO_LONG, field="search", max_chars=SEARCH_MAX_CHARS,
+                       max_words=SEARCH_MAX_WORDS)
+
+
+def catalogue_query(*, dialect: str, words: list[str], agency_code: str | None = None, after: str | None = None,
+                    limit: int) -> SelectOfScalar[Procedure]:
+    """Active procedures holding every word, in code order from after `after`."""
+    query = select(Procedure).where(col(Procedure.active).is_(True), *word_conditions(dialect, words))
+    if agency_code:
+        query = query.join(Agency, col(Agency.id) == Procedure.agency_id).where(Agency.code == agency_code)
+    if after is not None:
+        query = query.where(col(Procedure.code) > after)
+    return query.order_by(col(Procedure.code)).limit(limit)
 
 
 async def search_procedures(
     session: AsyncSession, *, page: PageRequest, search: str | None = None, agency_code: str | None = None
 ) -> Page[Procedure]:
-    query = select(Procedure).where(col(Procedure.active).is_(True))
-    for term in fold(search or "").split():
-        query = query.where(col(Procedure.search_text).like(_like_pattern(term), escape="\\"))
-    if agency_code:
-        query = query.join(Agency, col(Agency.id) == Procedure.agency_id).where(Agency.code == agency_code)
+    words = search_words(search)
+    after: str | None = None
     if page.after:
         if not isinstance(page.after[0], str):
             raise DomainError(ErrorCode.INVALID_CURSOR, field="after")
-        query = query.where(col(Procedure.code) > page.after[0])
-    rows = (await session.execute(query.order_by(col(Procedure.code)).limit(page.first + 1))).scalars()
+        after = page.after[0]
+    query = catalogue_query(dialect=session.get_bind().dialect.name, words=words, agency_code=agency_code,
+                            after=after, limit=page.first + 1)
+    rows = (await session.execute(query)).scalars()
     return cut(list(rows), page.first, lambda p: [p.code])
 
 

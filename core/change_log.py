@@ -3,7 +3,8 @@
 It lives in core so that core write paths can stamp without importing `sync/` (which reads the log and
 speaks the protocol). The scope row is bumped with `UPDATE ... RETURNING` first, which takes the row lock
 (PostgreSQL) under the writer's `BEGIN IMMEDIATE` (SQLite): sequence numbers are therefore handed out in
-commit order within a scope, and a reader who has seen seq N can never later find a committed N-1.
+commit order within a scope, and a reader who has seen seq N can never later find a committed N-1. That lock
+is the last rank of the global lock order (`core.locks`): nothing else may be locked after a stamp.
 
 Record types are plain strings (`dossier`, `document`, `draft`, `procedure`; the notifications inbox adds
 `notification` the same way). The log stores no payload: a pull reads the record's current state.
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from core.clock import utc_now
+from core.locks import Lock, take
 from core.models import ChangeLogEntry, SyncScope
 
 PUBLIC_SCOPE = "public"
@@ -36,6 +38,7 @@ def _insert(session: AsyncSession) -> Any:
 
 async def next_seq(session: AsyncSession, scope: str) -> int:
     """The scope's next sequence number; the scope row stays locked until the caller's commit."""
+    take(session, Lock.SYNC_SCOPE, [scope])
     insert = _insert(session)
     await session.execute(insert(SyncScope).values(scope=scope, last_seq=0, min_retained_seq=0)
                           .on_conflict_do_nothing(index_elements=["scope"]))

@@ -28,6 +28,7 @@ from core.dossier_status import WITHDRAWABLE, DossierStatus, check_transition
 from core.errors import DomainError, ErrorCode, not_found
 from core.forms import prefill, validate_form
 from core.forwarding import ForwardAction, enqueue_action
+from core.locks import Lock, take
 from core.models import Agency, Citizen, Dossier, DossierEvent, Procedure
 from core.outbox import record_status_change
 from core.pagination import Page, PageRequest, cut
@@ -56,6 +57,8 @@ async def _existing_submission(
 ) -> Dossier | None:
     if submission.client_mutation_id is None:
         return None
+    if len(submission.client_mutation_id) > CLIENT_MUTATION_ID_MAX:
+        raise DomainError(ErrorCode.INVALID_LENGTH, field="clientMutationId", label="clientMutationId")
     query = select(Dossier).where(
         Dossier.citizen_id == citizen_id, Dossier.client_mutation_id == submission.client_mutation_id
     )
@@ -63,6 +66,20 @@ async def _existing_submission(
     if existing is not None and existing.request_hash != submission.fingerprint():
         raise DomainError(ErrorCode.IDEMPOTENCY_KEY_REUSED, field="clientMutationId")
     return existing
+
+
+async def available_procedure(session: AsyncSession, code: str) -> Procedure:
+    procedure = await procedure_by_code(session, code)
+    if procedure is None or not procedure.active:
+        raise DomainError(ErrorCode.PROCEDURE_NOT_AVAILABLE, field="procedureCode", code=code)
+    return procedure
+
+
+def checked_form(procedure: Procedure, form_data: dict[str, Any], citizen: Citizen) -> dict[str, Any]:
+    """The answers with the profile's pre-fill applied, valid against the procedure's e-form (or raises)."""
+    form = prefill(procedure.form_schema, form_data, profile_of(citizen))
+    validate_form(procedure.form_schema, form)
+    return form
 
 
 async def submit_dossier(
@@ -76,25 +93,41 @@ async def submit_dossier(
 ) -> Dossier:
     """Store a new dossier and its first event; a repeated `client_mutation_id` returns the first one."""
     assert citizen.id is not None
-    if submission.client_mutation_id is not None and len(submission.client_mutation_id) > CLIENT_MUTATION_ID_MAX:
-        raise DomainError(ErrorCode.INVALID_LENGTH, field="clientMutationId", label="clientMutationId")
     existing = await _existing_submission(session, citizen_id=citizen.id, submission=submission)
     if existing is not None:
         return existing
-    procedure = await procedure_by_code(session, submission.procedure_code)
-    if procedure is None or not procedure.active:
-        raise DomainError(ErrorCode.PROCEDURE_NOT_AVAILABLE, field="procedureCode",
-                          code=submission.procedure_code)
-    form = prefill(procedure.form_schema, submission.form_data, profile_of(citizen))
-    validate_form(procedure.form_schema, form)
+    procedure = await available_procedure(session, submission.procedure_code)
+    form = checked_form(procedure, submission.form_data, citizen)
     agency = await session.get(Agency, procedure.agency_id)
     assert agency is not None
+    code = await next_dossier_code(session, agency_code=agency.code, received=local_date(now, tz_name))
+    return await store_dossier(session, citizen=citizen, procedure=procedure, form=form, code=code,
+                               submission=submission, now=now, calendar=calendar, tz_name=tz_name)
+
+
+async def store_dossier(
+    session: AsyncSession,
+    *,
+    citizen: Citizen,
+    procedure: Procedure,
+    form: dict[str, Any],
+    code: str,
+    submission: Submission,
+    now: datetime,
+    calendar: HolidayCalendar,
+    tz_name: str,
+    parent_id: int | None = None,
+) -> Dossier:
+    """The dossier row, its first event and its stamp, under a code the caller has taken already (the daily
+    sequences are locked before any sync scope: `core.locks`)."""
+    assert citizen.id is not None
     received = local_date(now, tz_name)
     dossier = Dossier(
-        code=await next_dossier_code(session, agency_code=agency.code, received=received),
+        code=code,
         citizen_id=citizen.id,
         procedure_id=procedure.id or 0,
-        agency_id=agency.id or 0,
+        agency_id=procedure.agency_id,
+        parent_id=parent_id,
         status=DossierStatus.SUBMITTED,
         form_data=form,
         submitted_at=now,
@@ -133,6 +166,7 @@ async def citizen_dossier(
 ) -> Dossier:
     query = select(Dossier).where(Dossier.code == code, Dossier.citizen_id == citizen_id)
     if for_update:
+        take(session, Lock.DOSSIER, [code])
         query = query.with_for_update()
     dossier = (await session.execute(query)).scalars().first()
     if dossier is None:

@@ -57,6 +57,8 @@ class ErrorCode(StrEnum):
     TOO_MANY_IDS = "TOO_MANY_IDS"
     # Offline sync (issue 9): a seq that can name no mutation.
     SEQUENCE_INVALID = "SEQUENCE_INVALID"
+    # Catalogue.
+    SEARCH_TOO_LONG = "SEARCH_TOO_LONG"
 
 
 # (Vietnamese, English) templates; `{name}` placeholders come from the error's params.
@@ -211,6 +213,10 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.INTERNAL_ERROR: (
         "Đã xảy ra lỗi hệ thống, vui lòng thử lại sau (mã tra cứu {reference}).",
         "Something went wrong on our side; please try again later (reference {reference}).",
+    ),
+    ErrorCode.SEARCH_TOO_LONG: (
+        "Từ khoá tìm kiếm quá dài: tối đa {max_chars} ký tự và {max_words} từ.",
+        "The search is too long: at most {max_chars} characters and {max_words} words.",
     ),
 }
 

@@ -17,6 +17,7 @@ from sqlmodel import col, select
 from core.catalogue import procedure_by_code
 from core.dossier_status import DossierStatus, can_transition
 from core.dossiers import change_status
+from core.locks import Lock, take
 from core.models import Dossier, Procedure
 
 S = DossierStatus
@@ -62,13 +63,23 @@ async def parts_of(session: AsyncSession, parent_ids: Sequence[int]) -> dict[int
     return grouped
 
 
+async def lock_parent(session: AsyncSession, *, parent_id: int) -> Dossier:
+    """The parent's row lock. Take it right after the part's and before the part changes: a change stamps
+    the citizen's sync scope, and no dossier may be locked after that (`core.locks`), else a part's event and
+    the citizen's withdrawal of the parent deadlock."""
+    take(session, Lock.DOSSIER, [f"id:{parent_id}"])
+    query = select(Dossier).where(Dossier.id == parent_id).with_for_update()
+    return (await session.execute(query)).scalars().one()
+
+
 async def refresh_parent(session: AsyncSession, *, parent_id: int, now: datetime, cause: str) -> None:
     """Move the parent to what its parts say, one legal step at a time; an illegal jump is left alone.
 
     Supplement and payment requests come back to processing before the road resumes, so the parent may
-    take two steps (e.g. supplement requested -> processing -> processed).
+    take two steps (e.g. supplement requested -> processing -> processed). The caller took `lock_parent`
+    before changing the part.
     """
-    parent = (await session.execute(select(Dossier).where(Dossier.id == parent_id).with_for_update())).scalars().one()
+    parent = await lock_parent(session, parent_id=parent_id)
     parts = [DossierStatus(p.status) for p in (await parts_of(session, [parent_id]))[parent_id]]
     for _ in range(4):
         current = DossierStatus(parent.status)

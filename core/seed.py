@@ -6,7 +6,6 @@ Running it again updates the catalogue and leaves existing citizens and their do
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, func, select
@@ -69,39 +68,53 @@ async def _ensure_citizens(session: AsyncSession, today: date) -> list[Citizen]:
     return citizens
 
 
-async def _seed_dossiers(session: AsyncSession, citizen: Citizen, *, now: datetime,
-                         calendar: HolidayCalendar, tz_name: str) -> int:
+async def _has_dossiers(session: AsyncSession, citizen: Citizen) -> bool:
+    query = select(func.count()).where(col(Dossier.citizen_id) == citizen.id)
+    return bool((await session.execute(query)).scalar_one())
+
+
+Demo = tuple[str, list[str], int]
+
+
+async def _seed_dossier(session: AsyncSession, citizen: Citizen, demo: Demo, *,
+                        now: datetime, calendar: HolidayCalendar, tz_name: str) -> None:
+    """One demo dossier walked to its status: a transaction of its own, because its code is taken before
+    anything is stamped (`core.locks`) and the next dossier would take another code after this one's stamps."""
     assert citizen.id is not None
-    count = (await session.execute(select(func.count()).where(col(Dossier.citizen_id) == citizen.id))).scalar_one()
-    if count:
-        return 0
-    samples: dict[str, dict[str, Any]] = {p["code"]: p["sample"] for p in PROCEDURES}
-    for code, path, days_ago in DEMO_DOSSIERS:
-        submitted = now - timedelta(days=days_ago, hours=1)
-        dossier = await submit_dossier(session, citizen=citizen, now=submitted, calendar=calendar,
-                                       tz_name=tz_name,
-                                       submission=Submission(procedure_code=code, form_data=samples[code]))
-        for step, status in enumerate(path, start=1):
-            at = submitted + timedelta(hours=step * 5)
-            await change_status(session, dossier=dossier, target=DossierStatus(status), source="agency",
-                                occurred_at=at, external_id=f"seed-{dossier.code}-{step}", notify=False)
-        if path and path[-1] == DossierStatus.RETURNED:
-            assert dossier.id is not None
-            await issue_document(session, citizen_id=citizen.id, dossier_id=dossier.id, agency_id=dossier.agency_id,
-                                 kind="birth_certificate", title_vi="Giấy khai sinh (bản điện tử)",
-                                 title_en="Birth certificate (electronic copy)", number="123/2026/KS",
-                                 issued_at=submitted + timedelta(days=1))
-    return len(DEMO_DOSSIERS)
+    code, path, days_ago = demo
+    sample = next(p["sample"] for p in PROCEDURES if p["code"] == code)
+    submitted = now - timedelta(days=days_ago, hours=1)
+    dossier = await submit_dossier(session, citizen=citizen, now=submitted, calendar=calendar, tz_name=tz_name,
+                                   submission=Submission(procedure_code=code, form_data=sample))
+    for step, status in enumerate(path, start=1):
+        at = submitted + timedelta(hours=step * 5)
+        await change_status(session, dossier=dossier, target=DossierStatus(status), source="agency",
+                            occurred_at=at, external_id=f"seed-{dossier.code}-{step}", notify=False)
+    if path and path[-1] == DossierStatus.RETURNED:
+        assert dossier.id is not None
+        await issue_document(session, citizen_id=citizen.id, dossier_id=dossier.id, agency_id=dossier.agency_id,
+                             kind="birth_certificate", title_vi="Giấy khai sinh (bản điện tử)",
+                             title_en="Birth certificate (electronic copy)", number="123/2026/KS",
+                             issued_at=submitted + timedelta(days=1))
 
 
 async def seed(db: Database, *, calendar: HolidayCalendar, tz_name: str, now: datetime | None = None) -> int:
-    """Returns how many dossiers it created (0 when the demo citizen already had some)."""
-    now = now or utc_now()
-    async with db.write() as session:
+    """Returns how many dossiers it created (0 when the demo citizens already had some)."""
+    start = now or utc_now()
+
+    async def catalogue_and_citizens(session: AsyncSession) -> list[tuple[Citizen, datetime]]:
         agencies = await _upsert_agencies(session)
-        await _upsert_procedures(session, agencies, now)
-        citizens = await _ensure_citizens(session, now.date())
-        created = await _seed_dossiers(session, citizens[0], now=now, calendar=calendar, tz_name=tz_name)
-        second = await _seed_dossiers(session, citizens[1], now=now - timedelta(days=3), calendar=calendar,
-                                      tz_name=tz_name)
-    return created + second
+        await _upsert_procedures(session, agencies, start)
+        citizens = await _ensure_citizens(session, start.date())
+        return [(c, at) for c, at in ((citizens[0], start), (citizens[1], start - timedelta(days=3)))
+                if not await _has_dossiers(session, c)]
+
+    owners = await db.transaction(catalogue_and_citizens)
+    for citizen, at in owners:
+        for demo in DEMO_DOSSIERS:
+            async def one(session: AsyncSession, citizen: Citizen = citizen, demo: Demo = demo,
+                          at: datetime = at) -> None:
+                await _seed_dossier(session, citizen, demo, now=at, calendar=calendar, tz_name=tz_name)
+
+            await db.transaction(one)
+    return len(owners) * len(DEMO_DOSSIERS)

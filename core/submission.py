@@ -1,22 +1,30 @@
 """Receiving a submission: the dossier (or the interconnected parent and its parts) and its forward jobs,
-all in the caller's one transaction, so a received dossier is always owed to its agency."""
+all in the caller's one transaction, so a received dossier is always owed to its agency.
+
+Everything that can refuse the submission (the procedure, the parent's form, every part's form) is checked
+first; then every code is taken in one call (the daily sequences, in ascending agency order), and only then
+are dossiers stored and stamped in the citizen's sync scope. That is the global lock order of `core.locks`:
+an interconnected and a plain submission by one citizen at the same moment can no longer deadlock.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.catalogue import procedure_by_code
 from core.citizens import profile_of
+from core.clock import local_date
 from core.deadlines import HolidayCalendar
-from core.dossiers import Submission, find_submission, stamp_dossier, submit_dossier
+from core.dossier_codes import next_dossier_codes
+from core.dossiers import Submission, available_procedure, checked_form, find_submission, store_dossier
 from core.errors import DomainError, FieldError
 from core.forms import prefill, validate_form
 from core.forwarding import enqueue
 from core.interconnected import part_form, part_procedures
-from core.models import Citizen, Dossier
+from core.models import Agency, Citizen, Dossier, Procedure
 
 
 async def receive(
@@ -37,32 +45,49 @@ async def receive(
     existing = await find_submission(session, citizen_id=citizen.id, submission=submission)
     if existing is not None:
         return existing
-    dossier = await submit_dossier(session, citizen=citizen, submission=submission, now=now, calendar=calendar,
-                                   tz_name=tz_name)
-    procedure = await procedure_by_code(session, submission.procedure_code)
-    assert procedure is not None
-    parts = await part_procedures(session, procedure)
+    procedure = await available_procedure(session, submission.procedure_code)
+    form = checked_form(procedure, submission.form_data, citizen)
+    parts = _checked_parts(await part_procedures(session, procedure), form, citizen)
+    wanted = [procedure, *(part for part, _ in parts)]
+    codes = await next_dossier_codes(session, agency_codes=[await _agency_code(session, p) for p in wanted],
+                                     received=local_date(now, tz_name))
+    dossier = await store_dossier(session, citizen=citizen, procedure=procedure, form=form, code=codes[0],
+                                  submission=submission, now=now, calendar=calendar, tz_name=tz_name)
     if not parts:
-        if procedure.code in routes:
-            await enqueue(session, dossier=dossier, service_code=routes[procedure.code], now=now)
-        return dossier
+        await _enqueue(session, dossier, procedure, routes, now)
+    for (part, answers), code in zip(parts, codes[1:], strict=True):
+        child = await store_dossier(session, citizen=citizen, procedure=part, form=answers, code=code,
+                                    submission=Submission(procedure_code=part.code, form_data=answers),
+                                    now=now, calendar=calendar, tz_name=tz_name, parent_id=dossier.id)
+        await _enqueue(session, child, part, routes, now)
+    return dossier
+
+
+def _checked_parts(parts: list[Procedure], form: dict[str, Any],
+                   citizen: Citizen) -> list[tuple[Procedure, dict[str, Any]]]:
+    """Each part's answers (the parent's it asks for, pre-filled); every part's mistakes at once."""
+    checked: list[tuple[Procedure, dict[str, Any]]] = []
     errors: list[FieldError] = []
     for part in parts:
-        form = prefill(part.form_schema, part_form(part, dossier.form_data), profile_of(citizen))
+        answers = prefill(part.form_schema, part_form(part, form), profile_of(citizen))
         try:
-            validate_form(part.form_schema, form)
+            validate_form(part.form_schema, answers)
         except DomainError as error:
             errors.extend(error.errors)
             continue
-        child = await submit_dossier(session, citizen=citizen, now=now, calendar=calendar, tz_name=tz_name,
-                                     submission=Submission(procedure_code=part.code, form_data=form))
-        child.parent_id = dossier.id
-        session.add(child)
-        await session.flush()
-        await stamp_dossier(session, child)  # devices learn it is a part of the parent
-        if part.code in routes:
-            await enqueue(session, dossier=child, service_code=routes[part.code], now=now)
+        checked.append((part, answers))
     if errors:
         raise DomainError.from_fields(sorted(set(errors), key=lambda e: (e.field or "", e.code)))
-    await session.flush()
-    return dossier
+    return checked
+
+
+async def _agency_code(session: AsyncSession, procedure: Procedure) -> str:
+    agency = await session.get(Agency, procedure.agency_id)
+    assert agency is not None
+    return agency.code
+
+
+async def _enqueue(session: AsyncSession, dossier: Dossier, procedure: Procedure, routes: Mapping[str, str],
+                   now: datetime) -> None:
+    if procedure.code in routes:
+        await enqueue(session, dossier=dossier, service_code=routes[procedure.code], now=now)

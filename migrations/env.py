@@ -10,6 +10,7 @@ from sqlmodel import SQLModel
 
 import core.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from core.db import create_engine
+from core.search_index import is_search_index
 from core.settings import Settings
 
 config = context.config
@@ -20,12 +21,18 @@ def _url() -> str:
     return config.get_main_option("sqlalchemy.url") or Settings().database_url
 
 
+def _include(_obj: object, name: str | None, type_: str, _reflected: bool, _compare_to: object) -> bool:
+    """The catalogue's search index (FTS5 tables, the trigram index) is built by migration 0006 only."""
+    return not (type_ in ("table", "index") and is_search_index(name))
+
+
 def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=_include,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -40,7 +47,7 @@ async def _run_online() -> None:
 
 if context.is_offline_mode():
     context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True,
-                      render_as_batch=_url().startswith("sqlite"))
+                      render_as_batch=_url().startswith("sqlite"), include_object=_include)
     with context.begin_transaction():
         context.run_migrations()
 else:

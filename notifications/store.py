@@ -68,7 +68,7 @@ async def has_due(db: Database, now: datetime) -> bool:
 
 async def claim(db: Database, *, owner: str, limit: int, lease_seconds: float, now: datetime) -> list[Job]:
     """Lease up to `limit` due rows for `owner`; rows whose device is gone or changed hands are dropped."""
-    async with db.write() as session:
+    async def lease(session: AsyncSession) -> list[Job]:
         ids = list((await session.execute(
             select(OutboxMessage.id).where(OutboxMessage.state == "pending",
                                            col(OutboxMessage.next_attempt_at) <= now)
@@ -119,11 +119,13 @@ async def claim(db: Database, *, owner: str, limit: int, lease_seconds: float, n
             await _apply(session, gone, owner=owner, now=now, give_up_seconds=float("inf"))
         return jobs
 
+    return await db.transaction(lease)
+
 
 async def settle(db: Database, settlements: list[Settlement], *, owner: str, now: datetime,
                  give_up_seconds: float) -> None:
-    async with db.write() as session:
-        await _apply(session, settlements, owner=owner, now=now, give_up_seconds=give_up_seconds)
+    await db.transaction(lambda session: _apply(session, settlements, owner=owner, now=now,
+                                                give_up_seconds=give_up_seconds))
 
 
 async def _apply(session: AsyncSession, settlements: list[Settlement], *, owner: str, now: datetime,

@@ -12,15 +12,19 @@ import contextlib
 import logging
 from datetime import timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from core import forwarding
 from core.clock import utc_now
 from core.db import Database
 from core.errors import DomainError
+from core.models import ForwardJob
 from services.registry import ServiceRegistry
 
 log = logging.getLogger("superapp.forwarder")
 
 LEASE = timedelta(seconds=60)
+Request = forwarding.ForwardRequest | forwarding.ActionRequest
 
 
 class Forwarder:
@@ -56,11 +60,13 @@ class Forwarder:
 
     async def deliver_due(self) -> int:
         """One round: lease the due jobs, call their agencies concurrently, record each outcome."""
-        async with self.db.write() as session:
+        async def lease(session: AsyncSession) -> list[tuple[ForwardJob, Request]]:
             jobs = await forwarding.lease_due(session, now=utc_now(), lease=LEASE)
-            requests = [(job, await forwarding.request_for(session, job)) for job in jobs]
+            return [(job, await forwarding.request_for(session, job)) for job in jobs]
+
+        requests = await self.db.transaction(lease)
         await asyncio.gather(*(self._deliver(job.id or 0, job.service_code, request) for job, request in requests))
-        return len(jobs)
+        return len(requests)
 
     async def _deliver(self, job_id: int, service_code: str,
                        request: forwarding.ForwardRequest | forwarding.ActionRequest) -> None:
@@ -80,10 +86,9 @@ class Forwarder:
             reason = getattr(error, "reason", None) or str(error)
             log.warning("forward (%s) of dossier %s to %s failed (%s); will retry", what, request.dossier_code,
                         service_code, reason)
-            async with self.db.write() as session:
-                await forwarding.mark_failed(session, job_id=job_id, error=reason, now=utc_now(),
-                                             max_backoff=self.max_backoff)
+            await self.db.transaction(lambda session: forwarding.mark_failed(
+                session, job_id=job_id, error=reason, now=utc_now(), max_backoff=self.max_backoff))
             return
-        async with self.db.write() as session:
-            await forwarding.mark_delivered(session, job_id=job_id, reference=reference, now=utc_now())
+        await self.db.transaction(lambda session: forwarding.mark_delivered(
+            session, job_id=job_id, reference=reference, now=utc_now()))
         log.info("dossier %s %s delivered to %s (%s)", request.dossier_code, what, service_code, reference or "-")

@@ -76,13 +76,16 @@ async def claim_client(db: Database, *, client_id: str, citizen_id: int) -> int:
     except ValueError as exc:
         raise DomainError(ErrorCode.BAD_USER_INPUT, field="clientId", detail="clientId phải là UUID",
                           detail_en="clientId must be a UUID") from exc
-    async with db.write() as session:
+    async def register(session: AsyncSession) -> SyncClient:
         insert = pg_insert if db.dialect == "postgresql" else sqlite_insert
         await session.execute(insert(SyncClient).values(id=client_id, citizen_id=citizen_id, last_seq=0,
                                                         created_at=utc_now())
                               .on_conflict_do_nothing(index_elements=["id"]))
         client = await session.get(SyncClient, client_id)
         assert client is not None
+        return client
+
+    client = await db.transaction(register)
     if client.citizen_id != citizen_id:
         raise DomainError(ErrorCode.SYNC_CLIENT_NOT_OWNED, field="clientId")
     return client.last_seq
@@ -141,7 +144,8 @@ async def _one(db: Database, m: MutationIn, *, citizen: Citizen, client_id: str,
     if m.seq < 1:  # names no mutation: never a DUPLICATE (the app would drop it), never stored
         return _refused(m, ErrorCode.SEQUENCE_INVALID), False
     key = _key(m.client_mutation_id)
-    async with db.write() as session:
+
+    async def apply(session: AsyncSession) -> tuple[dict[str, Any], bool]:
         client = (await session.execute(
             select(SyncClient).where(SyncClient.id == client_id).with_for_update())).scalars().one()
         if m.seq <= client.last_seq:
@@ -183,6 +187,8 @@ async def _one(db: Database, m: MutationIn, *, citizen: Citizen, client_id: str,
         client.last_seq = m.seq
         session.add(client)
         return answer, applied.submitted
+
+    return await db.transaction(apply)
 
 
 async def push(db: Database, *, citizen: Citizen, client_id: str, schema_version: int,

@@ -51,10 +51,9 @@ class Context:
                 async with self.db.read() as session:
                     self._citizen = await citizen_by_id_number(session, self.principal.id_number)
                 if self._citizen is None:
-                    async with self.db.write() as session:
-                        self._citizen = await enrol_citizen(
-                            session, id_number=self.principal.id_number, claims=self.principal.claims
-                        )
+                    principal = self.principal
+                    self._citizen = await self.db.transaction(lambda session: enrol_citizen(
+                        session, id_number=principal.id_number, claims=principal.claims))
             return self._citizen
 
     def service(self, code: str) -> ServicePlugin:

@@ -294,3 +294,32 @@ async def test_a_nul_character_in_public_arguments_is_a_request_error(client: ht
     body = await gql(client, "query P($code: String!) { procedure(code: $code) { code } }", {"code": "1.001193\x00"})
     assert "data" not in body
     assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"]
+
+
+@pytest.mark.parametrize("search", [
+    "a" * 201,  # one character over
+    " ".join(f"tu{i}" for i in range(21)),  # one distinct word over
+    "khai sinh " * 4_000,  # the 40 KB search that took 8 s
+    " ".join(f"w{i}" for i in range(1_001)),  # the ~1,000 words that made SQLite answer INTERNAL_ERROR
+], ids=["201-chars", "21-words", "40KB", "1001-words"])
+async def test_an_oversize_search_is_search_too_long(client: httpx.AsyncClient, search: str) -> None:
+    body = await gql(client, SEARCH, {"search": search, "first": 5})
+    assert body["data"] == {"procedures": None}
+    assert len(body["errors"]) == 1
+    error = body["errors"][0]
+    assert error["path"] == ["procedures"]
+    assert error["extensions"]["code"] == "SEARCH_TOO_LONG"
+    assert error["extensions"]["field"] == "search"
+    assert error["extensions"]["messageEn"] == "The search is too long: at most 200 characters and 20 words."
+    assert error["extensions"]["messageVi"] == "Từ khoá tìm kiếm quá dài: tối đa 200 ký tự và 20 từ."
+
+
+async def test_a_search_at_the_limits_is_answered(client: httpx.AsyncClient,
+                                                 catalogue: list[Mapping[str, Any]]) -> None:
+    twenty = " ".join(["dang", "ky", "khai", "sinh", *(f"k{i}" for i in range(16))])
+    assert await _codes(client, search=twenty) == []
+    padded = "khai sinh" + " " * 191
+    assert len(padded) == 200
+    assert await _codes(client, search=padded) == _expected(catalogue, "khai sinh")
+    repeated = "ky " * 66  # one distinct word, however often it is typed
+    assert await _codes(client, search=repeated) == _expected(catalogue, "ky")

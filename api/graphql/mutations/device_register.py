@@ -31,9 +31,9 @@ async def register_device_mutation(info: Info, input: RegisterDeviceInput) -> Re
     ctx = info.context
     citizen_id = await ctx.citizen_id()
     try:
-        async with ctx.db.write() as session:
-            row = await register_device(session, citizen_id=citizen_id, token=input.token, platform=input.platform,
-                                        locale=input.locale, now=utc_now())
+        row = await ctx.db.transaction(lambda session: register_device(
+            session, citizen_id=citizen_id, token=input.token, platform=input.platform, locale=input.locale,
+            now=utc_now()))
     except DomainError as error:
         return RegisterDevicePayload(device=None, client_mutation_id=input.client_mutation_id,
                                      errors=[UserError.from_field_error(e, ctx.locale) for e in error.errors])

@@ -22,6 +22,6 @@ class UnregisterDevicePayload:
 
 async def unregister_device_mutation(info: Info, input: UnregisterDeviceInput) -> UnregisterDevicePayload:
     citizen_id = await info.context.citizen_id()
-    async with info.context.db.write() as session:
-        removed = await unregister_device(session, citizen_id=citizen_id, token=input.token)
+    removed = await info.context.db.transaction(
+        lambda session: unregister_device(session, citizen_id=citizen_id, token=input.token))
     return UnregisterDevicePayload(removed=removed, client_mutation_id=input.client_mutation_id)

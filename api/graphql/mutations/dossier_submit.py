@@ -42,9 +42,9 @@ async def submit_dossier_mutation(info: Info, input: SubmitDossierInput) -> Subm
     submission = Submission(procedure_code=input.procedure_code, form_data=input.form_data,
                             client_mutation_id=input.client_mutation_id)
     try:
-        async with ctx.db.write() as session:
-            row = await receive(session, citizen=citizen, submission=submission, routes=ctx.services.routes(),
-                                now=utc_now(), calendar=ctx.calendar, tz_name=ctx.settings.timezone)
+        row = await ctx.db.transaction(lambda session: receive(
+            session, citizen=citizen, submission=submission, routes=ctx.services.routes(), now=utc_now(),
+            calendar=ctx.calendar, tz_name=ctx.settings.timezone))
     except DomainError as error:
         return _failed(error, input, ctx.locale)
     except IntegrityError:

@@ -42,10 +42,10 @@ async def supplement_dossier_mutation(info: Info, input: SupplementDossierInput)
         return failed(DomainError(ErrorCode.INVALID_TYPE, field="formData", label="formData",
                                   expected="đối tượng JSON có ít nhất một trường",
                                   expected_en="a JSON object with at least one field"))
+    answers = dict(input.form_data)
     try:
-        async with ctx.db.write() as session:
-            row = await supplement_dossier(session, citizen_id=citizen_id, code=input.code,
-                                           answers=dict(input.form_data), now=utc_now())
+        row = await ctx.db.transaction(lambda session: supplement_dossier(
+            session, citizen_id=citizen_id, code=input.code, answers=answers, now=utc_now()))
     except DomainError as error:
         if error.code is ErrorCode.NOT_FOUND:
             raise

@@ -30,8 +30,8 @@ async def withdraw_dossier_mutation(info: Info, input: WithdrawDossierInput) -> 
     ctx = info.context
     citizen_id = await ctx.citizen_id()
     try:
-        async with ctx.db.write() as session:
-            row = await withdraw_dossier(session, citizen_id=citizen_id, code=input.code, now=utc_now())
+        row = await ctx.db.transaction(
+            lambda session: withdraw_dossier(session, citizen_id=citizen_id, code=input.code, now=utc_now()))
     except DomainError as error:
         if error.code is ErrorCode.NOT_FOUND:
             raise

@@ -35,10 +35,10 @@ async def update_notification_preferences_mutation(
     ctx = info.context
     citizen_id = await ctx.citizen_id()
     try:
-        async with ctx.db.write() as session:
-            row = await set_preferences(session, citizen_id=citizen_id, now=utc_now(), push_enabled=input.push_enabled,
-                                        sms_fallback=input.sms_fallback, quiet_start=input.quiet_hours_start,
-                                        quiet_end=input.quiet_hours_end, clear_quiet_hours=input.clear_quiet_hours)
+        row = await ctx.db.transaction(lambda session: set_preferences(
+            session, citizen_id=citizen_id, now=utc_now(), push_enabled=input.push_enabled,
+            sms_fallback=input.sms_fallback, quiet_start=input.quiet_hours_start, quiet_end=input.quiet_hours_end,
+            clear_quiet_hours=input.clear_quiet_hours))
     except DomainError as error:
         return UpdateNotificationPreferencesPayload(
             preferences=None, client_mutation_id=input.client_mutation_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.graphql.context import Info
 from api.graphql.types.common import UserError
@@ -31,9 +32,11 @@ async def mark_notifications_read_mutation(info: Info,
     citizen_id = await ctx.citizen_id()
     numbers = [int(i) for i in input.ids if str(i).isdigit() and len(str(i)) < 19]
     try:
-        async with ctx.db.write() as session:
+        async def mark(session: AsyncSession) -> tuple[list[int], int]:
             marked = await inbox.mark_read(session, citizen_id=citizen_id, ids=numbers, now=utc_now())
-            unread = await inbox.unread_count(session, citizen_id=citizen_id)
+            return marked, await inbox.unread_count(session, citizen_id=citizen_id)
+
+        marked, unread = await ctx.db.transaction(mark)
     except DomainError as error:
         errors: tuple[FieldError, ...] = error.errors
         return MarkNotificationsReadPayload(marked_ids=[], unread_count=0, client_mutation_id=input.client_mutation_id,

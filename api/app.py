@@ -111,7 +111,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
             await database.dispose()
 
     routes = [
-        Route("/graphql", view, methods=["GET", "POST"]),
+        Route("/graphql", view),  # every method: the view answers 405 as a GraphQL body
         WebSocketRoute("/graphql", view),
         Route("/healthz", healthz),
         Route("/readyz", readyz),

@@ -153,11 +153,11 @@ def token_header(token: str) -> dict[str, Any]:
         raise AuthError("MALFORMED_TOKEN")
     if header.get("alg") not in ALGORITHMS:
         raise AuthError("UNSUPPORTED_ALGORITHM")
-    kid = header.get("kid")
-    typ = header.get("typ")
+    kid = header.get("kid", DEV_KEY_ID)
+    typ = header.get("typ", "JWT")
     if (set(header) - _HEADER_PARAMETERS
-            or (kid is not None and not (isinstance(kid, str) and 0 < len(kid) <= _MAX_KID_LENGTH))
-            or (typ is not None and not (isinstance(typ, str) and typ.lower() in ("jwt", "at+jwt")))
+            or not (isinstance(kid, str) and 0 < len(kid) <= _MAX_KID_LENGTH)
+            or not (isinstance(typ, str) and typ.lower() in ("jwt", "at+jwt"))
             or any(not isinstance(header.get(k, ""), str) for k in ("x5t", "x5t#S256"))):
         raise AuthError("UNSUPPORTED_HEADER")
     return header

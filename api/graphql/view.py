@@ -107,7 +107,8 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         """A request error (parse, validation, variables) has no `data`, and is a 400 under the
-        `application/graphql-response+json` media type; `application/json` clients keep the legacy 200."""
+        `application/graphql-response+json` media type; `application/json` clients keep the legacy 200.
+        When every root field failed because the database is down, the answer is a 503 with Retry-After."""
         if result.errors:
             # Parse errors skip the schema extensions, so they are shaped here.
             locale = preferred_locale(request.headers.get("accept-language"))
@@ -151,8 +152,8 @@ class GraphQLView(GraphQL[Context, None]):
         except RequestRefused as refused:
             return graphql_refusal(request.headers, refused)
         except HTTPException as error:  # anything Strawberry still refuses on its own
-            refused = RequestRefused(error.status_code, ErrorCode.BAD_REQUEST, detail=error.reason)
-            return graphql_refusal(request.headers, refused)
+            other = RequestRefused(error.status_code, ErrorCode.BAD_REQUEST, detail=error.reason)
+            return graphql_refusal(request.headers, other)
 
     async def _run_http(self, request: Request, context: Any, root_value: Any) -> Response:
         """Every way a request can be wrong is refused here, before Strawberry sees it."""

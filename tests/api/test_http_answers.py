@@ -3,12 +3,16 @@ request got wrong, and hostile bodies are refused before anything runs (issue 9,
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import logging
 from typing import Any
 
 import httpx
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
 
 from core.settings import Settings
 from tests.support import citizen
@@ -197,3 +201,23 @@ async def test_request_errors_have_both_languages_and_follow_accept_language(
     assert error["extensions"]["code"] == code
     assert (error["extensions"]["messageEn"], error["extensions"]["messageVi"]) == (english, vietnamese)
     assert error["message"] == (english if language and language.startswith("en") else vietnamese)
+
+
+# --- the WebSocket reads its messages with the same parser ------------------------------------------------------
+
+@pytest.mark.parametrize("message", [
+    '{"type": "connection_init", "payload": ' + "[" * 1000 + "]" * 1000 + "}",
+    '{"type": "connection_init", "payload": {"n": ' + "9" * 5000 + "}}",
+    '{"type": "connection_init", "payload": {"authToken": "\\ud800"}}',
+], ids=["deep", "5000-digits", "lone-surrogate"])
+async def test_a_hostile_websocket_message_closes_the_socket_with_4400(
+    server: str, caplog: pytest.LogCaptureFixture, message: str,
+) -> None:
+    url = server.replace("http://", "ws://") + "/graphql"
+    async with connect(url, subprotocols=[Subprotocol("graphql-transport-ws")]) as socket:
+        await socket.send(message)
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(socket.recv(), timeout=10)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4400
+    assert not [r for r in caplog.records if r.exc_info], "a hostile message is not an incident: no traceback"

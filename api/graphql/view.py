@@ -1,5 +1,6 @@
 """The HTTP/WebSocket view: context from the bearer token and Accept-Language, GraphQL-over-HTTP status
-codes and media types, persisted documents, and HTTP caching of public persisted queries."""
+codes and media types, persisted documents, and HTTP caching of public persisted queries. Whatever is wrong
+with a request, the answer is a GraphQL body with a code (`api/refusal.py`), never Strawberry's plain text."""
 
 from __future__ import annotations
 
@@ -37,7 +38,6 @@ from services.forwarder import Forwarder
 from services.registry import ServiceRegistry
 
 _ACCEPTABLE = (GRAPHQL_RESPONSE, JSON, "application/*", "*/*", "text/html")
-__all__ = ["GRAPHQL_RESPONSE", "JSON", "GraphQLView", "preferred_locale"]
 
 
 class _RequestAdapter(StarletteRequestAdapter):

@@ -99,8 +99,6 @@ def is_outage(error: BaseException) -> bool:
         code = getattr(cause, "sqlite_errorcode", None)
         if isinstance(cause, sqlite3.Error) and isinstance(code, int) and code & 0xFF in _OUTAGE_SQLITE_CODES:
             return True
-        if type(cause).__name__ in ("ConnectionDoesNotExistError", "CannotConnectNowError"):
-            return True
     return False
 
 

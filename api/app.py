@@ -25,7 +25,7 @@ from api.graphql.schema import build_schema
 from api.graphql.view import GraphQLView
 from api.live import PostgresListener
 from core.catalogue_merge import merge_procedures
-from core.db import Database
+from core.db import Database, is_outage
 from core.deadlines import HolidayCalendar
 from core.settings import Settings
 from mobile_contract import manifest
@@ -68,8 +68,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         try:
             async with database.read() as session:
                 await session.execute(text("SELECT 1"))
-        except Exception:  # any driver error means "not ready"; the log says which
-            log.exception("readiness check: database unreachable")
+        except Exception as error:  # any driver error means "not ready"
+            if not is_outage(error):  # an outage is logged once, when it starts, by `database.availability`
+                log.exception("readiness check: database unusable")
             return JSONResponse({"status": "unavailable", "database": "unreachable", "services": states()},
                                 status_code=503)
         # A failed service degrades the app but does not take it out of rotation: the others serve.
@@ -111,7 +112,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
             await database.dispose()
 
     routes = [
-        Route("/graphql", view, methods=["GET", "POST"]),
+        Route("/graphql", view),  # every method: the view answers 405 as a GraphQL body
         WebSocketRoute("/graphql", view),
         Route("/healthz", healthz),
         Route("/readyz", readyz),

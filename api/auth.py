@@ -6,6 +6,8 @@ it, which it does by default outside production and never by default in producti
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import time
 from dataclasses import dataclass, field
@@ -17,9 +19,16 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from core.id_numbers import looks_like_id_number
+from core.json_body import JSONRefused, loads
 from core.settings import Settings
 
 ALGORITHMS = ["RS256", "ES256"]
+# What a token header may carry. Anything else is refused before any signature check, in particular `crit`
+# (no critical extension is understood here), `b64`, and key references the server must never follow
+# (`jku`, `x5u`, `jwk`, `x5c`). `x5t` is a certificate thumbprint some providers add; it is only a hint.
+_HEADER_PARAMETERS = frozenset({"alg", "kid", "typ", "x5t", "x5t#S256"})
+_MAX_KID_LENGTH = 256
+_MAX_HEADER_CHARS = 1024
 # A token is only ever checked against keys of its own algorithm's family.
 _KEY_TYPES: dict[str, type] = {"RS256": rsa.RSAPublicKey, "ES256": ec.EllipticCurvePublicKey}
 DEV_KEY_ID = "superapp-dev"
@@ -87,12 +96,7 @@ class TokenVerifier:
         self._keys = _configured_keys(settings)
 
     def _candidates(self, token: str) -> list[_Key]:
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.DecodeError as exc:
-            raise AuthError("MALFORMED_TOKEN") from exc
-        if header.get("alg") not in ALGORITHMS:
-            raise AuthError("UNSUPPORTED_ALGORITHM")
+        header = token_header(token)
         kid = header.get("kid")
         usable = [k for k in self._keys if isinstance(k.key, _KEY_TYPES[header["alg"]])]
         matching = [k for k in usable if kid is not None and k.kid == kid]
@@ -131,6 +135,32 @@ class TokenVerifier:
                 raise AuthError("BAD_SUBJECT")
             return Principal(id_number=subject, claims=claims)
         raise last
+
+
+def token_header(token: str) -> dict[str, Any]:
+    """The token's header, read by us (bounded JSON) and checked before PyJWT sees the token: PyJWT raises
+    exceptions of its own on a `kid` that is not a string or an unknown `crit`, and parses the header with
+    unbounded `json.loads`. Malformed -> MALFORMED_TOKEN; well-formed but unexpected -> UNSUPPORTED_HEADER."""
+    segments = token.split(".")
+    if len(segments) != 3 or len(segments[0]) > _MAX_HEADER_CHARS:
+        raise AuthError("MALFORMED_TOKEN")
+    try:
+        raw = base64.urlsafe_b64decode(segments[0] + "=" * (-len(segments[0]) % 4))
+        header = loads(raw)
+    except (binascii.Error, ValueError, JSONRefused) as exc:
+        raise AuthError("MALFORMED_TOKEN") from exc
+    if not isinstance(header, dict):
+        raise AuthError("MALFORMED_TOKEN")
+    if header.get("alg") not in ALGORITHMS:
+        raise AuthError("UNSUPPORTED_ALGORITHM")
+    kid = header.get("kid", DEV_KEY_ID)
+    typ = header.get("typ", "JWT")
+    if (set(header) - _HEADER_PARAMETERS
+            or not (isinstance(kid, str) and 0 < len(kid) <= _MAX_KID_LENGTH)
+            or not (isinstance(typ, str) and typ.lower() in ("jwt", "at+jwt"))
+            or any(not isinstance(header.get(k, ""), str) for k in ("x5t", "x5t#S256"))):
+        raise AuthError("UNSUPPORTED_HEADER")
+    return header
 
 
 def bearer_token(authorization: str | None) -> str | None:

@@ -1,9 +1,12 @@
-"""Refuse request bodies over a limit before reading them into memory (413), whatever the client claims."""
+"""Refuse request bodies over a limit before reading them into memory (413), whatever the client claims.
+On `/graphql` the 413 is a GraphQL response (`PAYLOAD_TOO_LARGE`), like every other answer there."""
 
 from __future__ import annotations
 
-from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.refusal import RequestRefused, refusal
+from core.errors import ErrorCode
 
 
 class BodyTooLarge(Exception):
@@ -46,5 +49,5 @@ class BodyLimit:
                 await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = PlainTextResponse(f"Request body larger than {self.max_bytes} bytes", status_code=413)
-        await response(scope, receive, send)
+        too_large = RequestRefused(413, ErrorCode.PAYLOAD_TOO_LARGE, maximum=self.max_bytes)
+        await refusal(scope, too_large)(scope, receive, send)

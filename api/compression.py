@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import zlib
 
-from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.refusal import RequestRefused, bad_request, refusal
+from core.errors import ErrorCode
 
 
 class GzipRequest:
@@ -32,14 +34,14 @@ class GzipRequest:
             body = inflater.decompress(bytes(compressed), self.max_bytes + 1)
             complete = inflater.eof
         except zlib.error:
-            await PlainTextResponse("Request body is not valid gzip", status_code=400)(scope, receive, send)
+            await refusal(scope, bad_request("BAD_GZIP"))(scope, receive, send)
             return
         if len(body) > self.max_bytes:
-            await PlainTextResponse(f"Request body larger than {self.max_bytes} bytes",
-                                    status_code=413)(scope, receive, send)
+            too_large = RequestRefused(413, ErrorCode.PAYLOAD_TOO_LARGE, maximum=self.max_bytes)
+            await refusal(scope, too_large)(scope, receive, send)
             return
         if not complete:
-            await PlainTextResponse("Request body is truncated gzip", status_code=400)(scope, receive, send)
+            await refusal(scope, bad_request("BAD_GZIP"))(scope, receive, send)
             return
         rest = [(k, v) for k, v in scope["headers"] if k not in (b"content-encoding", b"content-length")]
         scope = {**scope, "headers": [*rest, (b"content-length", str(len(body)).encode())]}

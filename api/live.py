@@ -51,6 +51,7 @@ class PostgresListener:
             log.warning("ignored a malformed status notification")
 
     async def _run(self) -> None:
+        failing = False  # warn once per outage, not once per reconnection attempt
         while True:
             connection = None
             try:
@@ -58,10 +59,15 @@ class PostgresListener:
                 lost = asyncio.Event()
                 connection.add_termination_listener(lambda _c, event=lost: event.set())
                 await connection.add_listener(CHANNEL, self._heard)
+                if failing:
+                    log.info("LISTEN connection back")
+                failing = False
                 self.ready.set()
                 await lost.wait()
             except (OSError, asyncpg.PostgresError) as error:
-                log.warning("LISTEN connection lost (%s); reconnecting", type(error).__name__)
+                if not failing:
+                    log.warning("LISTEN connection lost (%s); reconnecting", type(error).__name__)
+                failing = True
             finally:
                 self.ready.clear()
                 if connection is not None and not connection.is_closed():

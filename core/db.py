@@ -16,15 +16,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+log = logging.getLogger("superapp.db")
 
 _WRITE_OPTION = "superapp_write"
 WRITE_ATTEMPTS = 5
@@ -33,7 +38,6 @@ _RETRY_PAUSE_MAX = 0.5
 _RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
 _SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
 T = TypeVar("T")
-log = logging.getLogger("superapp.db")
 
 
 def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
@@ -66,12 +70,96 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+# SQLSTATE classes and codes that mean "the database is not there": connection exceptions, insufficient
+# resources, operator intervention (shutdown, starting up), system errors.
+_OUTAGE_SQLSTATE_CLASSES = ("08", "53", "57P", "58")
+# SQLite primary result codes for a file that cannot be opened, read or written right now.
+_OUTAGE_SQLITE_CODES = frozenset({
+    sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR,
+    sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_NOTADB,
+    sqlite3.SQLITE_PERM,
+})
+
+
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    """The error and what it wraps (`orig`, `raise ... from`), not what it happened to be raised during."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        orig = getattr(current, "orig", None)
+        current = orig if isinstance(orig, BaseException) else current.__cause__
+
+
+def _from_database(error: BaseException) -> bool:
+    return isinstance(error, sa_exc.SQLAlchemyError | sqlite3.Error | OSError) or \
+        type(error).__module__.startswith("asyncpg")
+
+
+def is_outage(error: BaseException) -> bool:
+    """True when `error` says the database cannot be reached or used right now (worth a retry later), as
+    opposed to a bug or bad data: lost or refused connections, a full pool, shutdown, an unopenable file.
+    Only database errors qualify: a DomainError raised while handling an agency's network error does not."""
+    if not _from_database(error):
+        return False
+    for cause in _chain(error):
+        if isinstance(cause, sa_exc.DBAPIError) and cause.connection_invalidated:
+            return True
+        if isinstance(cause, sa_exc.TimeoutError | OSError):
+            return True
+        sqlstate = getattr(cause, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(_OUTAGE_SQLSTATE_CLASSES):
+            return True
+        code = getattr(cause, "sqlite_errorcode", None)
+        if isinstance(cause, sqlite3.Error) and isinstance(code, int) and code & 0xFF in _OUTAGE_SQLITE_CODES:
+            return True
+    return False
+
+
+class Availability:
+    """Whether the database answered last time, logged once per outage: a warning when it starts (the error's
+    type only, no traceback: every request of the outage would repeat it) and an info line when it ends."""
+
+    def __init__(self) -> None:
+        self.down_since: float | None = None
+        self.failures = 0
+
+    def failed(self, error: BaseException) -> bool:
+        """Record `error` if it is an outage; True when it is."""
+        if not is_outage(error):
+            return False
+        self.failures += 1
+        if self.down_since is None:
+            self.down_since = time.monotonic()
+            log.warning("database unavailable (%s); answering SERVICE_UNAVAILABLE until it is back",
+                        _describe(error))
+        return True
+
+    def answered(self) -> None:
+        if self.down_since is not None:
+            log.info("database available again after %.1f s (%d failed operations)",
+                     time.monotonic() - self.down_since, self.failures)
+            self.down_since, self.failures = None, 0
+
+
+def _describe(error: BaseException) -> str:
+    """Exception types and SQLSTATE only: driver messages can quote statements and values."""
+    names = []
+    for cause in _chain(error):
+        sqlstate = getattr(cause, "sqlstate", None)
+        names.append(type(cause).__name__ + (f" {sqlstate}" if isinstance(sqlstate, str) else ""))
+    return " <- ".join(dict.fromkeys(names))
+
+
 class Database:
-    """Owns the engine and hands out sessions: `read()` for queries, `write()` for one transaction."""
+    """Owns the engine and hands out sessions: `read()` for queries, `write()` for one transaction.
+    `availability` follows whether the database answers (see `Availability`)."""
 
     def __init__(self, engine: AsyncEngine, *, write_attempts: int = WRITE_ATTEMPTS) -> None:
         self.engine = engine
         self.write_attempts = write_attempts
+        self.availability = Availability()
         self._readers = async_sessionmaker(engine, expire_on_commit=False)
         self._writers = async_sessionmaker(
             engine.execution_options(**{_WRITE_OPTION: True}), expire_on_commit=False
@@ -87,8 +175,13 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        async with self._readers() as session:
-            yield session
+        try:
+            async with self._readers() as session:
+                yield session
+        except BaseException as error:
+            self.availability.failed(error)
+            raise
+        self.availability.answered()
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -97,8 +190,14 @@ class Database:
         Application code uses `transaction`, which can run the work again; this is its building block and
         the tests' way to arrange data.
         """
-        async with self._writers() as session, session.begin():
-            yield session
+        try:
+            async with self._writers() as session, session.begin():
+                yield session
+        except BaseException as error:
+            if not (isinstance(error, DBAPIError) and retryable(error)):  # a deadlock victim is not an outage
+                self.availability.failed(error)
+            raise
+        self.availability.answered()
 
     async def transaction(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run `work` in one write transaction and return its result; run it again in a fresh transaction

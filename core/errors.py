@@ -59,6 +59,15 @@ class ErrorCode(StrEnum):
     SEQUENCE_INVALID = "SEQUENCE_INVALID"
     # Catalogue.
     SEARCH_TOO_LONG = "SEARCH_TOO_LONG"
+    # GraphQL over HTTP: request errors and refusals before execution, and outages.
+    GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+    GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+    BAD_REQUEST = "BAD_REQUEST"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    NOT_ACCEPTABLE = "NOT_ACCEPTABLE"
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 
 
 # (Vietnamese, English) templates; `{name}` placeholders come from the error's params.
@@ -209,6 +218,32 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.SEQUENCE_INVALID: (
         "Số thứ tự {seq} không hợp lệ: số thứ tự bắt đầu từ 1 và tăng liên tục trên mỗi thiết bị.",
         "Sequence number {seq} is not valid: seqs start at 1 and grow by one per install.",
+    ),
+    ErrorCode.GRAPHQL_PARSE_FAILED: ("Truy vấn GraphQL sai cú pháp: {detail}", "{detail}"),
+    ErrorCode.GRAPHQL_VALIDATION_FAILED: ("Truy vấn GraphQL không hợp lệ với lược đồ: {detail}", "{detail}"),
+    ErrorCode.BAD_REQUEST: (
+        "Yêu cầu không phải một yêu cầu GraphQL hợp lệ: {detail}.",
+        "The request is not a valid GraphQL request: {detail_en}.",
+    ),
+    ErrorCode.METHOD_NOT_ALLOWED: (
+        "Truy vấn gửi bằng GET hoặc POST, mutation chỉ gửi bằng POST; không nhận phương thức khác.",
+        "Queries may use GET or POST and mutations POST only; no other method is accepted.",
+    ),
+    ErrorCode.NOT_ACCEPTABLE: (
+        "Máy chủ chỉ trả lời dạng application/graphql-response+json hoặc application/json.",
+        "The server answers only application/graphql-response+json or application/json.",
+    ),
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: (
+        "Nội dung yêu cầu POST phải có Content-Type application/json.",
+        "A POST body must have Content-Type application/json.",
+    ),
+    ErrorCode.PAYLOAD_TOO_LARGE: (
+        "Nội dung yêu cầu lớn hơn {maximum} byte.",
+        "The request body is larger than {maximum} bytes.",
+    ),
+    ErrorCode.SERVICE_UNAVAILABLE: (
+        "Hệ thống tạm thời gián đoạn; vui lòng thử lại sau {retry_after} giây.",
+        "The service is briefly unavailable; please retry in {retry_after} seconds.",
     ),
     ErrorCode.INTERNAL_ERROR: (
         "Đã xảy ra lỗi hệ thống, vui lòng thử lại sau (mã tra cứu {reference}).",

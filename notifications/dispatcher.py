@@ -16,7 +16,7 @@ import socket
 import uuid
 
 from core.clock import utc_now
-from core.db import Database
+from core.db import Database, is_outage
 from core.settings import Settings
 from notifications import store
 from notifications.fcm import FcmSender, PushMessage, PushOutcome, PushResult
@@ -62,8 +62,9 @@ class Dispatcher:
         while not stop.is_set():
             try:
                 handled = await self.run_once()
-            except Exception:  # a database or network hiccup must not end the worker; the lease protects rows
-                log.exception("notification batch failed; retrying shortly")
+            except Exception as error:  # a database or network hiccup must not end the worker; the lease protects rows
+                if not is_outage(error):  # an outage is logged once, when it starts, by `Database.availability`
+                    log.exception("notification batch failed; retrying shortly")
                 handled = 0
             if handled == 0:
                 try:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import forwarding
 from core.clock import utc_now
-from core.db import Database
+from core.db import Database, is_outage
 from core.errors import DomainError
 from core.models import ForwardJob
 from services.registry import ServiceRegistry
@@ -51,8 +51,9 @@ class Forwarder:
             try:
                 while await self.deliver_due() > 0:
                     pass
-            except Exception:  # the loop must outlive a bad round (database blip); the log says why
-                log.exception("forwarder round failed")
+            except Exception as error:  # the loop must outlive a bad round; the log says why
+                if not is_outage(error):  # an outage is logged once, when it starts, by `db.availability`
+                    log.exception("forwarder round failed")
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.poll_seconds):
                     await self._wake.wait()

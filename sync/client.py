@@ -181,10 +181,11 @@ class OfflineClient:
             raise SyncInterrupted(f"HTTP {response.status_code}")
         errors = answer.get("errors") or []
         if errors:
-            code = (errors[0].get("extensions") or {}).get("code", "")
+            extensions = errors[0].get("extensions") or {}
+            code = extensions.get("code", "")
             if code == "UNAUTHENTICATED":
                 raise AuthExpired(code)
-            if code in ("INTERNAL_ERROR", ""):
+            if code in ("INTERNAL_ERROR", "") or extensions.get("retryable") is True:  # e.g. SERVICE_UNAVAILABLE
                 raise SyncInterrupted(code)
             raise SyncRefused(code, errors[0].get("message", ""))
         data: dict[str, Any] = answer["data"]

@@ -1,8 +1,10 @@
 """How errors leave the server: typed `extensions.code` always, internals never.
 
 Our DomainErrors keep their code and both languages; parse, validation and variable errors get GraphQL's
-well-known codes; anything unexpected is logged with a reference and answered as INTERNAL_ERROR with that
-reference only, so no exception text (or personal data inside it) reaches a client.
+well-known codes and both languages too (the English is graphql-core's own text); a database outage is
+SERVICE_UNAVAILABLE, retryable, logged once per outage by `core.db.Availability` rather than once per field;
+anything else unexpected is logged with a reference and answered as INTERNAL_ERROR with that reference only,
+so no exception text (or personal data inside it) reaches a client.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from api.graphql.context import Unauthenticated
+from api.graphql.outage import unavailable
+from core.db import is_outage
 from core.errors import DomainError, ErrorCode, render
 
 log = logging.getLogger("superapp.graphql")
+# graphql-core's wording for variable values it could not coerce (not for validation, e.g. "is never used").
+_COERCION = (" has invalid value", " got invalid value", " was not provided", " must not be null")
 
-PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
-VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 BAD_USER_INPUT = ErrorCode.BAD_USER_INPUT.value
 
 
@@ -50,25 +54,38 @@ def _internal(error: GraphQLError, locale: str) -> GraphQLError:
                                     "messageVi": vi, "messageEn": en})
 
 
-def _request_error(error: GraphQLError) -> GraphQLError:
-    if error.message.startswith("Syntax Error"):
-        code = PARSE_FAILED
-    elif error.message.startswith("Variable '$"):
-        code = BAD_USER_INPUT
-    else:
-        code = VALIDATION_FAILED
-    error.extensions = {**(error.extensions or {}), "code": code}
-    return error
+def _request_error(error: GraphQLError, locale: str) -> GraphQLError:
+    """Parse, validation and variable errors: graphql-core's English as `messageEn`, and Vietnamese around it.
+
+    Answered as a copy: the validation cache hands the same error objects to every request sending that
+    document, in whatever language each asked for. Shaping runs more than once (schema hook, extension, view),
+    so an error already carrying both messages keeps them."""
+    extensions = dict(error.extensions or {})
+    if "messageEn" not in extensions:
+        if error.message.startswith("Syntax Error"):
+            code = ErrorCode.GRAPHQL_PARSE_FAILED
+        elif error.message.startswith("Variable '$") and any(w in error.message for w in _COERCION):
+            code = ErrorCode.BAD_USER_INPUT
+        else:
+            code = ErrorCode.GRAPHQL_VALIDATION_FAILED
+        detail = error.message.rstrip(".") if code is ErrorCode.BAD_USER_INPUT else error.message
+        vi, en = render(code, {"detail": detail})
+        extensions.update(code=code.value, messageVi=vi, messageEn=en)
+    message = extensions["messageEn"] if locale == "en" else extensions["messageVi"]
+    return GraphQLError(message, nodes=error.nodes, source=error.source, positions=error.positions,
+                        path=error.path, extensions=extensions)
 
 
 def shape(error: GraphQLError, locale: str) -> GraphQLError:
     original = error.original_error
     if isinstance(original, DomainError):
         return _domain(error, original, locale)
+    if original is not None and is_outage(original):
+        return unavailable(error, locale)
     if original is not None and not isinstance(original, GraphQLError):
         return _internal(error, locale)
     if error.path is None:
-        return _request_error(error)
+        return _request_error(error, locale)
     if not (error.extensions or {}).get("code"):
         error.extensions = {**(error.extensions or {}), "code": BAD_USER_INPUT}
     return error

@@ -1,17 +1,17 @@
 """The HTTP/WebSocket view: context from the bearer token and Accept-Language, GraphQL-over-HTTP status
-codes and media types, persisted documents, and HTTP caching of public persisted queries."""
+codes and media types, persisted documents, and HTTP caching of public persisted queries. Whatever is wrong
+with a request, the answer is a GraphQL body with a code (`api/refusal.py`), never Strawberry's plain text."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import replace
 from typing import Any, cast
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from cross_web.request._starlette import StarletteRequestAdapter
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -22,32 +22,22 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from api.auth import AuthError, Principal, TokenVerifier, bearer_token
 from api.graphql.context import Context
-from api.graphql.errors import BAD_USER_INPUT, VALIDATION_FAILED, shape
+from api.graphql.errors import shape
 from api.graphql.loaders import Loaders
+from api.graphql.outage import unavailable_everywhere
 from api.graphql.persisted import Lookup, PersistedDocumentError, PersistedDocuments
-from api.graphql.request_checks import problem, read_fields
+from api.graphql.request_checks import RequestFields, check, read_fields
+from api.refusal import GRAPHQL_RESPONSE, JSON, RequestRefused, graphql_refusal, preferred_locale
 from core.clock import local_date, utc_now
 from core.db import Database
 from core.deadlines import HolidayCalendar
-from core.errors import render
+from core.errors import ErrorCode
+from core.json_body import loads
 from core.settings import Settings
 from services.forwarder import Forwarder
 from services.registry import ServiceRegistry
 
-GRAPHQL_RESPONSE = "application/graphql-response+json"
-JSON = "application/json"
 _ACCEPTABLE = (GRAPHQL_RESPONSE, JSON, "application/*", "*/*", "text/html")
-
-
-def preferred_locale(accept_language: str | None) -> str:
-    """`en` when the client prefers English, otherwise Vietnamese."""
-    for part in (accept_language or "").split(","):
-        tag = part.split(";")[0].strip().lower()
-        if tag.startswith("en"):
-            return "en"
-        if tag.startswith("vi"):
-            return "vi"
-    return "vi"
 
 
 class _RequestAdapter(StarletteRequestAdapter):
@@ -108,10 +98,7 @@ class GraphQLView(GraphQL[Context, None]):
         )
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
-        """Content negotiation (GraphQL over HTTP): answer 406 to an Accept we cannot satisfy."""
         accept = request.headers.get("accept", "")
-        if isinstance(request, Request) and accept and not any(t in accept for t in _ACCEPTABLE):
-            raise HTTPException(406, f"Acceptable media types: {GRAPHQL_RESPONSE}, {JSON}")
         sub_response = await super().get_sub_response(request)
         if GRAPHQL_RESPONSE in accept:
             sub_response.media_type = GRAPHQL_RESPONSE
@@ -120,7 +107,8 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         """A request error (parse, validation, variables) has no `data`, and is a 400 under the
-        `application/graphql-response+json` media type; `application/json` clients keep the legacy 200."""
+        `application/graphql-response+json` media type; `application/json` clients keep the legacy 200.
+        When every root field failed because the database is down, the answer is a 503 with Retry-After."""
         if result.errors:
             # Parse errors skip the schema extensions, so they are shaped here.
             locale = preferred_locale(request.headers.get("accept-language"))
@@ -130,11 +118,14 @@ class GraphQLView(GraphQL[Context, None]):
         request_error = result.data is None and bool(result.errors) and all(
             e.path is None for e in result.errors or []
         )
+        sub_response: Response = request.state.sub_response
         if request_error:
             response.pop("data", None)
-            sub_response: Response = request.state.sub_response
             if sub_response.media_type == GRAPHQL_RESPONSE:
                 sub_response.status_code = 400
+        elif (retry_after := unavailable_everywhere(result)) is not None:
+            sub_response.status_code = 503
+            sub_response.headers["retry-after"] = str(retry_after)
         return response
 
     def create_response(self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
@@ -148,24 +139,41 @@ class GraphQLView(GraphQL[Context, None]):
         """UTF-8 as is: Vietnamese escaped as \\uXXXX costs two to three times the bytes on a 2G link."""
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
+    def decode_json(self, data: str | bytes) -> object:
+        """WebSocket messages and anything else Strawberry parses: the one bounded parser (a refusal is a
+        JSONDecodeError, which the socket answers by closing with 4400)."""
+        return loads(data)
+
     async def run(self, request: Request | WebSocket, context: Any = UNSET, root_value: Any = UNSET) -> Any:
-        if not isinstance(request, Request) or request.method not in ("GET", "POST"):
+        if not isinstance(request, Request):
             return await super().run(request, context, root_value)
+        try:
+            return await self._run_http(request, context, root_value)
+        except RequestRefused as refused:
+            return graphql_refusal(request.headers, refused)
+        except HTTPException as error:  # anything Strawberry still refuses on its own
+            other = RequestRefused(error.status_code, ErrorCode.BAD_REQUEST, detail=error.reason)
+            return graphql_refusal(request.headers, other)
+
+    async def _run_http(self, request: Request, context: Any, root_value: Any) -> Response:
+        """Every way a request can be wrong is refused here, before Strawberry sees it."""
+        if request.method not in ("GET", "POST"):
+            raise RequestRefused(405, ErrorCode.METHOD_NOT_ALLOWED, headers={"allow": "GET, POST"})
+        accept = request.headers.get("accept", "")
+        if accept and not any(t in accept for t in _ACCEPTABLE):
+            raise RequestRefused(406, ErrorCode.NOT_ACCEPTABLE)
+        if self.graphql_ide and self.should_render_graphql_ide(self.request_adapter_class(request)):
+            return await self.render_graphql_ide(request)
         fields = await read_fields(request)
         try:
             lookup = self.persisted.resolve(query=fields.query, extensions=fields.extensions,
                                             document_id=fields.document_id)
         except PersistedDocumentError as error:
-            vi, en = render(error.code, {})
-            return self._request_error(request, error.code.value, vi, en)
-        found = problem(fields, lookup.text, request.method) if lookup.text else None
-        if found is not None and found.status == 405:
-            return Response(found.message_en, status_code=405, headers={"allow": "POST"}, media_type="text/plain")
-        if found is not None:
-            code = BAD_USER_INPUT if "NUL" in found.message_en else VALIDATION_FAILED
-            return self._request_error(request, code, found.message_vi, found.message_en)
-        request.state.lookup = lookup
-        response = await super().run(request, context, root_value)
+            raise RequestRefused(None, error.code) from error
+        if lookup.text:
+            check(fields, lookup.text, request.method)
+        request.state.fields, request.state.lookup = fields, lookup
+        response: Response = await super().run(request, context, root_value)
         return self._cacheable(request, lookup, response)
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
@@ -176,28 +184,13 @@ class GraphQLView(GraphQL[Context, None]):
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter
     ) -> GraphQLRequestData | list[GraphQLRequestData]:
-        data = await super().parse_http_body(request)
-        lookup: Lookup | None = getattr(request.request.state, "lookup", None) \
-            if isinstance(request, _RequestAdapter) else None
-        if isinstance(data, GraphQLRequestData) and lookup is not None and lookup.text is not None:
-            return replace(data, query=lookup.text)
-        return data
-
-    def parse_json(self, data: str | bytes) -> Any:
-        """A JSON body must be an object (or a batch, which is refused later), never a bare scalar."""
-        value = super().parse_json(data)
-        if not isinstance(value, dict | list):
-            raise HTTPException(400, "The request body must be a JSON object")
-        return value
-
-    def _request_error(self, request: Request, code: str, vi: str, en: str) -> Response:
-        """A GraphQL request error answered before execution: no `data`; 400 under graphql-response+json."""
-        locale = preferred_locale(request.headers.get("accept-language"))
-        body = {"errors": [{"message": en if locale == "en" else vi,
-                            "extensions": {"code": code, "messageVi": vi, "messageEn": en}}]}
-        accept = request.headers.get("accept", "")
-        media = GRAPHQL_RESPONSE if GRAPHQL_RESPONSE in accept else JSON
-        return JSONResponse(body, status_code=400 if media == GRAPHQL_RESPONSE else 200, media_type=media)
+        """The fields `run` already read and checked (the body is parsed once), with the persisted text."""
+        assert isinstance(request, _RequestAdapter)
+        fields: RequestFields = request.request.state.fields
+        lookup: Lookup = request.request.state.lookup
+        return GraphQLRequestData(query=lookup.text, variables=fields.variables,
+                                  operation_name=fields.operation_name, extensions=fields.extensions,
+                                  protocol="http")
 
     def _cacheable(self, request: Request, lookup: Lookup, response: Response) -> Response:
         """Public persisted GETs get an ETag and Cache-Control, and a 304 when the client has them."""

@@ -167,6 +167,65 @@ async def test_a_refused_token_answers_unauthenticated_with_its_reason_and_the_c
     assert error["message"] == VI
 
 
+# --- token headers: read by us, bounded, and anything unexpected refused before the signature is checked ----------
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _signed(settings: Settings, header: dict[str, Any] | bytes, id_number: str = DEMO_CITIZEN_ID_NUMBER) -> str:
+    """A token genuinely signed by the dev key, with exactly this header (PyJWT would refuse to write some)."""
+    raw = header if isinstance(header, bytes) else json.dumps(header).encode()
+    signing_input = f"{_b64(raw)}.{_b64(json.dumps(_claims(settings, sub=id_number)).encode())}"
+    signature = jwt.algorithms.ECAlgorithm(jwt.algorithms.ECAlgorithm.SHA256).sign(signing_input.encode(),
+                                                                                   _dev_key(settings))
+    return f"{signing_input}.{_b64(signature)}"
+
+
+ES256 = {"alg": "ES256", "kid": DEV_KEY_ID}
+# (id, header, reason)
+BAD_HEADERS: list[tuple[str, dict[str, Any] | bytes, str]] = [
+    ("kid-null", {"alg": "ES256", "kid": None}, "UNSUPPORTED_HEADER"),
+    ("kid-integer", {"alg": "ES256", "kid": 7}, "UNSUPPORTED_HEADER"),
+    ("kid-empty", {"alg": "ES256", "kid": ""}, "UNSUPPORTED_HEADER"),
+    ("kid-object", {"alg": "ES256", "kid": {"a": 1}}, "UNSUPPORTED_HEADER"),
+    ("crit", {**ES256, "crit": ["exp"], "exp": 1}, "UNSUPPORTED_HEADER"),
+    ("crit-b64", {**ES256, "crit": ["b64"], "b64": False}, "UNSUPPORTED_HEADER"),
+    ("jku", {**ES256, "jku": "https://keys.evil.example/jwks.json"}, "UNSUPPORTED_HEADER"),
+    ("jwk", {**ES256, "jwk": {"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"}}, "UNSUPPORTED_HEADER"),
+    ("x5u", {**ES256, "x5u": "https://keys.evil.example/cert.pem"}, "UNSUPPORTED_HEADER"),
+    ("typ-other", {**ES256, "typ": "JOSE+JSON"}, "UNSUPPORTED_HEADER"),
+    ("alg-not-a-string", {"alg": ["ES256"], "kid": DEV_KEY_ID}, "UNSUPPORTED_ALGORITHM"),
+    ("deep", b'{"alg": "ES256", "kid": ' + b"[" * 100 + b"]" * 100 + b"}", "MALFORMED_TOKEN"),
+    ("5000-digits", b'{"alg": "ES256", "kid": ' + b"9" * 5000 + b"}", "MALFORMED_TOKEN"),
+    ("long-number", b'{"alg": "ES256", "x": ' + b"9" * 100 + b', "kid": "superapp-dev"}', "MALFORMED_TOKEN"),
+    ("not-an-object", b'["ES256"]', "MALFORMED_TOKEN"),
+    ("not-utf8", b'{"alg": "ES256", "kid": "\xff"}', "MALFORMED_TOKEN"),
+    ("lone-surrogate", b'{"alg": "ES256", "kid": "\\ud800"}', "MALFORMED_TOKEN"),
+    ("not-json", b"alg=ES256", "MALFORMED_TOKEN"),
+]
+
+
+@pytest.mark.parametrize(("header", "reason"), [c[1:] for c in BAD_HEADERS], ids=[c[0] for c in BAD_HEADERS])
+async def test_an_unexpected_token_header_is_unauthenticated_with_a_reason(
+    client: httpx.AsyncClient, settings: Settings, caplog: pytest.LogCaptureFixture,
+    header: dict[str, Any] | bytes, reason: str,
+) -> None:
+    body = await gql(client, ME_AND_CATALOGUE, headers=_bearer(_signed(settings, header)))
+    assert body["data"]["me"] is None
+    assert body["data"]["procedures"] == {"edges": [{"node": {"code": "1.000045"}}]}
+    assert _single_unauthenticated(body, ["me"])["extensions"]["reason"] == reason
+    assert not [r for r in caplog.records if r.exc_info], "a bad token is not an incident: no traceback"
+
+
+@pytest.mark.parametrize("header", [ES256, {**ES256, "typ": "JWT"}, {**ES256, "typ": "at+jwt", "x5t": "abc"}],
+                         ids=["plain", "typ-jwt", "access-token-typ-and-thumbprint"])
+async def test_the_headers_providers_send_are_accepted(client: httpx.AsyncClient, settings: Settings,
+                                                       header: dict[str, Any]) -> None:
+    body = await gql(client, ME, headers=_bearer(_signed(settings, header)))
+    assert body == {"data": {"me": {"idNumber": DEMO_CITIZEN_ID_NUMBER, "fullName": "Nguyễn Văn An"}}}
+
+
 @pytest.mark.parametrize("authorization", ["Basic dXNlcjpwYXNz", "Token abc.def.ghi", "Bearer"])
 async def test_a_non_bearer_authorization_header_is_a_malformed_header(client: httpx.AsyncClient,
                                                                        authorization: str) -> None:

@@ -1,0 +1,192 @@
+"""A real database outage, as clients and operators see it (issue 9, item 20): a typed, retryable
+SERVICE_UNAVAILABLE; HTTP 503 with Retry-After when nothing could be answered; one warning when the outage
+starts and one info line when it ends, never a traceback per request.
+
+The outage is real and restorable. PostgreSQL: the server reaches the database through a TCP proxy on
+loopback that the test closes (refusing new connections and cutting live ones) and reopens on the same port.
+SQLite: the server's database path is a directory (the file cannot be opened) until the test moves the
+migrated file into place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from api.app import create_app
+from core.migrate import upgrade
+from core.settings import Environment, Settings
+from services.registry import ServiceRegistry
+from tests.support import citizen, serve
+
+ALL_FROM_THE_DATABASE = '{ procedures(first: 1) { edges { node { code } } } procedure(code: "1.001193") { code } }'
+PARTLY = "{ __typename procedures(first: 1) { edges { node { code } } } }"
+SUBMIT = ('mutation { submitDossier(input: {procedureCode: "1.001193", formData: {}}) '
+          '{ dossier { code } errors { code } } }')
+
+
+@dataclass
+class _Proxy:
+    """A TCP proxy to the database that can be taken down (new connections refused, live ones cut) and
+    brought back on the same port."""
+
+    target: tuple[str, int]
+    port: int = 0
+    _server: asyncio.Server | None = None
+    _writers: list[asyncio.StreamWriter] = field(default_factory=list)
+    _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    async def up(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def down(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in self._writers:
+            writer.transport.abort()
+        self._writers.clear()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._server.wait_closed()
+
+    async def _serve(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        self._writers.append(client_writer)
+        try:
+            reader, writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            client_writer.transport.abort()
+            return
+        self._writers.append(writer)
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError, ConnectionError):
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            sink.transport.abort()
+
+        await asyncio.gather(pipe(client_reader, writer), pipe(reader, client_writer))
+
+
+@dataclass
+class _Outage:
+    url: str
+    down: Callable[[], Awaitable[None]]
+    up: Callable[[], Awaitable[None]]
+    can_fail_again: bool
+
+
+@contextlib.asynccontextmanager
+async def _database_that_is_down(settings: Settings, tmp_path: Path) -> AsyncIterator[_Outage]:
+    if settings.is_sqlite:
+        path, ready = tmp_path / "outage.db", tmp_path / "ready.db"
+        await asyncio.to_thread(upgrade, f"sqlite+aiosqlite:///{ready}")  # it runs its own event loop
+        path.mkdir()  # a directory where the database file should be: it cannot be opened
+
+        async def nothing() -> None:
+            raise AssertionError("SQLite keeps its open file: only the first outage can be staged")
+
+        async def restore() -> None:
+            path.rmdir()
+            os.replace(ready, path)
+
+        yield _Outage(f"sqlite+aiosqlite:///{path}", nothing, restore, can_fail_again=False)
+        return
+    real = make_url(settings.database_url)
+    proxy = _Proxy((real.host or "127.0.0.1", real.port or 5432))
+    await proxy.up()
+    await proxy.down()
+    yield _Outage(real.set(port=proxy.port).render_as_string(hide_password=False), proxy.down, proxy.up,
+                  can_fail_again=True)
+    with contextlib.suppress(AssertionError):
+        await proxy.down()
+
+
+def _codes(body: dict[str, Any]) -> list[str]:
+    return [e["extensions"]["code"] for e in body.get("errors", [])]
+
+
+async def _assert_unavailable(http: httpx.AsyncClient, settings: Settings) -> None:
+    for accept in ("application/json", "application/graphql-response+json"):
+        response = await http.post("/graphql", json={"query": ALL_FROM_THE_DATABASE}, headers={"Accept": accept})
+        assert response.status_code == 503, response.text
+        assert response.headers["retry-after"] == "5"
+        body = response.json()
+        assert body["data"] == {"procedures": None, "procedure": None}
+        assert _codes(body) == ["SERVICE_UNAVAILABLE"] * 2
+        extensions = body["errors"][0]["extensions"]
+        assert (extensions["retryable"], extensions["retryAfter"]) == (True, 5)
+        assert extensions["messageEn"] == "The service is briefly unavailable; please retry in 5 seconds."
+
+    partly = await http.post("/graphql", json={"query": PARTLY}, headers={"Accept-Language": "en"})
+    assert partly.status_code == 200, partly.text
+    assert "retry-after" not in partly.headers
+    assert partly.json()["data"] == {"__typename": "Query", "procedures": None}
+    assert partly.json()["errors"][0]["message"] == "The service is briefly unavailable; please retry in 5 seconds."
+
+    mutation = await http.post("/graphql", json={"query": SUBMIT}, headers=citizen(settings).headers)
+    assert mutation.status_code == 503, mutation.text
+    assert _codes(mutation.json()) == ["SERVICE_UNAVAILABLE"]
+
+    for _ in range(10):  # a client retrying in a loop
+        again = await http.post("/graphql", json={"query": ALL_FROM_THE_DATABASE})
+        assert again.status_code == 503
+    ready = await http.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["database"] == "unreachable"
+
+
+async def _assert_served(http: httpx.AsyncClient) -> None:
+    response = await http.post("/graphql", json={"query": ALL_FROM_THE_DATABASE})
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["procedures"] is not None, response.text
+    assert "SERVICE_UNAVAILABLE" not in _codes(response.json())
+    assert (await http.get("/readyz")).json()["database"] == "ok"
+
+
+def _db_log(caplog: pytest.LogCaptureFixture) -> list[tuple[int, str]]:
+    return [(r.levelno, r.getMessage().split(" (")[0].split(" after")[0]) for r in caplog.records
+            if r.name == "superapp.db"]
+
+
+async def test_a_database_outage_is_typed_retryable_and_logged_once(
+    settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    async with _database_that_is_down(settings, tmp_path) as outage:
+        configured = Settings(env=Environment.TEST, data_dir=settings.data_dir, database_url=outage.url,
+                              forward_poll_seconds=0.2)
+        app = create_app(configured, registry=ServiceRegistry([], []))
+        with serve(app) as url:
+            async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+                await _assert_unavailable(http, settings)
+                await outage.up()
+                await _assert_served(http)
+                outage_log = [(logging.WARNING, "database unavailable"), (logging.INFO, "database available again")]
+                assert _db_log(caplog) == outage_log
+                if outage.can_fail_again:  # the database goes away under a running server with open connections
+                    await outage.down()
+                    await _assert_unavailable(http, settings)
+                    await outage.up()
+                    await _assert_served(http)
+                    assert _db_log(caplog) == outage_log * 2
+    tracebacks = [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.exc_info]
+    assert tracebacks == []
+    # Besides the database's own two lines, at most the LISTEN connection's one warning per outage.
+    others = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING and r.name != "superapp.db"]
+    assert all(m.startswith("LISTEN connection lost") for m in others), others
+    assert len(others) <= (2 if outage.can_fail_again else 1), others

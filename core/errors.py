@@ -55,6 +55,8 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_LOCALE = "UNSUPPORTED_LOCALE"
     INVALID_QUIET_HOURS = "INVALID_QUIET_HOURS"
     TOO_MANY_IDS = "TOO_MANY_IDS"
+    # WebSocket transport.
+    SUBSCRIPTIONS_ONLY = "SUBSCRIPTIONS_ONLY"
 
 
 # (Vietnamese, English) templates; `{name}` placeholders come from the error's params.
@@ -205,6 +207,10 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.INTERNAL_ERROR: (
         "Đã xảy ra lỗi hệ thống, vui lòng thử lại sau (mã tra cứu {reference}).",
         "Something went wrong on our side; please try again later (reference {reference}).",
+    ),
+    ErrorCode.SUBSCRIPTIONS_ONLY: (
+        "Kết nối WebSocket chỉ dùng cho đăng ký nhận cập nhật; hãy gửi truy vấn và thao tác qua HTTP.",
+        "The WebSocket carries subscriptions only; send queries and mutations over HTTP.",
     ),
 }
 

@@ -24,8 +24,8 @@ class SyncMutationInput:
     base_version: int | None = strawberry.field(default=None, description="The record version the edit was made on.")
     # No default: graphql-core cannot print `{}` as a JSON default (the introspection query fails at
     # `defaultValue`, codegen chokes on the SDL), so the field is nullable and null or absent means no args.
-    args: JSON | None = strawberry.field(default=strawberry.UNSET, description="Changed fields only, e.g. {fields: {...}}; "
-                                                                   "null or omitted means none.")
+    args: JSON | None = strawberry.field(
+        default=strawberry.UNSET, description="Changed fields only, e.g. {fields: {...}}; null or omitted means none.")
     client_time: str | None = strawberry.field(default=None, description="Audit only; never orders anything.")
 
 

@@ -33,9 +33,15 @@ let server;
 before(async () => { server = await startProductionServer(); });
 after(async () => { await server?.stop(); });
 
+// What each request carried: the JSON body of a POST, or the query parameters of a GET.
 function recordingFetch(sent) {
   return async (url, init) => {
-    sent.push(JSON.parse(init.body));
+    if (init.body) {
+      sent.push(JSON.parse(init.body));
+    } else {
+      const params = new URL(url).searchParams;
+      sent.push({ query: params.get("query") ?? undefined, extensions: JSON.parse(params.get("extensions") ?? "{}") });
+    }
     return fetch(url, init);
   };
 }
@@ -86,7 +92,7 @@ describe("urql", () => {
       url: server.url,
       fetch: recordingFetch(sent),
       fetchOptions: { headers: { authorization: `Bearer ${server.token}` } },
-      exchanges: [cacheExchange, persistedExchange({ preferGetForPersistedQueries: false }), fetchExchange],
+      exchanges: [cacheExchange, persistedExchange({ preferGetForPersistedQueries: true }), fetchExchange],
     });
   }
 

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from graphql import parse
 
 from api.app import create_app
 from core.settings import Environment, Settings
 from mobile_contract import manifest
-from mobile_contract.client_forms import printed, with_typename
+from mobile_contract.client_forms import executable, printed, with_typename
 from mobile_contract.manifest import document_hash, operation_text
 from tests.support import citizen, serve
 
@@ -128,10 +129,11 @@ async def test_citizen_data_is_never_cacheable(client: httpx.AsyncClient, settin
 async def test_standard_client_forms_of_a_manifest_document_run_in_production(
     production_server: str, settings: Settings
 ) -> None:
-    """Apollo Client and urql hash the printed document with `__typename` added; both forms are trusted."""
+    """Apollo Client and urql hash the printed document with `__typename` added, graphql-codegen a sorted
+    one-line print: every such form of a manifest document is trusted."""
     who = citizen(settings)
     async with httpx.AsyncClient(base_url=production_server) as http:
-        for text in (with_typename(WALLET), printed(WALLET)):
+        for text in (with_typename(WALLET), printed(WALLET), executable(parse(WALLET))):
             by_hash = await http.post("/graphql", json={"extensions": _apq(document_hash(text))}, headers=who.headers)
             assert by_hash.status_code == 200
             assert by_hash.json()["data"]["me"]["documents"] == [], by_hash.json()
@@ -170,3 +172,11 @@ def test_an_apollo_manifest_whose_id_is_not_the_hash_of_its_body_is_refused(tmp_
     path.write_text(json.dumps({"format": manifest.APOLLO_FORMAT, "version": 1, "operations": [
         {"id": document_hash(body), "name": "Q", "type": "query", "body": body}]}), encoding="utf-8")
     assert manifest.load(path) == {document_hash(body): body}
+
+
+def test_codegen_form_sorts_selections_and_variables_on_one_line() -> None:
+    """The text @graphql-tools/documents prints (compared with the real library in tests/js)."""
+    text = "query Q($b: Int, $a: Int) { z(b: $b, a: $a) { y id __typename } a }"
+    assert executable(parse(text)) == "query Q($a: Int, $b: Int) { a z(b: $b, a: $a) { __typename id y } }"
+    mutation = "mutation M { z { b a } a }"
+    assert executable(parse(mutation)) == "mutation M { z { a b } a }"

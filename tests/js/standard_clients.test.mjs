@@ -3,11 +3,14 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { parse } from "graphql";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 
 import { ApolloClient, HttpLink, InMemoryCache, gql as apolloGql } from "@apollo/client";
 import { PersistedQueryLink } from "@apollo/client/link/persisted-queries";
+import { addTypenameToDocument } from "@apollo/client/utilities";
+import { printExecutableGraphQLDocument } from "@graphql-tools/documents";
 import { generatePersistedQueryIdsFromManifest } from "@apollo/persisted-query-lists";
 import { Client, cacheExchange, fetchExchange, gql as urqlGql } from "@urql/core";
 import { persistedExchange } from "@urql/exchange-persisted";
@@ -113,5 +116,25 @@ describe("urql", () => {
     const result = await urql(sent).query(urqlGql(AD_HOC), {}).toPromise();
     assert.deepEqual(sent.map((b) => b.query === undefined), [true, false], "hash first, then the text");
     assert.deepEqual(result.error.graphQLErrors.map((e) => e.extensions.code), ["PERSISTED_QUERY_REQUIRED"]);
+  });
+});
+
+describe("graphql-codegen", () => {
+  // The client preset's `persistedDocuments` hashes printExecutableGraphQLDocument (@graphql-tools/documents)
+  // of each document, with or without its addTypename document transform, and sends `documentId`.
+  test("its persisted-document hashes run every screen, with and without __typename", async () => {
+    for (const name of QUERIES) {
+      for (const document of [parse(operation(name)), addTypenameToDocument(parse(operation(name)))]) {
+        const hash = sha256(printExecutableGraphQLDocument(document));
+        const response = await fetch(server.url, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${server.token}` },
+          body: JSON.stringify({ documentId: `sha256:${hash}`, variables: variables(name) }),
+        });
+        const body = await response.json();
+        assert.equal(body.errors, undefined, `${name}: ${JSON.stringify(body.errors)}`);
+        assert.ok(Object.values(body.data).every((v) => v !== null), name);
+      }
+    }
   });
 });

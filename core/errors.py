@@ -215,6 +215,12 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
 }
 
 
+# Codes whose GraphQL `message` is a fixed wording that standard clients match on (the localized text stays in
+# `extensions.messageVi` / `messageEn`): urql's persisted exchange and Apollo's link recognise a persisted-query
+# miss, and resend the text, only by Apollo Server's message.
+WIRE_MESSAGES: dict[ErrorCode, str] = {ErrorCode.PERSISTED_QUERY_NOT_FOUND: "PersistedQueryNotFound"}
+
+
 class _Defaults(dict[str, Any]):
     """Lets a template's English placeholder fall back to its Vietnamese one (`what_en` -> `what`)."""
 

@@ -17,17 +17,12 @@ from typing import Any
 
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse
 
-from core.errors import ErrorCode
+from core.errors import WIRE_MESSAGES, ErrorCode
 from mobile_contract.client_forms import forms
 from mobile_contract.manifest import document_hash
 
 PUBLIC_ROOT_FIELDS = frozenset({"procedures", "procedure", "services", "__typename"})
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-
-
-# The ecosystem's wording of a miss: urql's persisted exchange and Apollo's link recognise a miss (and resend
-# the text) by this exact `message`, Apollo Server's; the localized text goes in `extensions`.
-ECOSYSTEM_MESSAGES = {ErrorCode.PERSISTED_QUERY_NOT_FOUND: "PersistedQueryNotFound"}
 
 
 class PersistedDocumentError(Exception):
@@ -38,7 +33,7 @@ class PersistedDocumentError(Exception):
     @property
     def wire_message(self) -> str | None:
         """The `message` standard clients expect for this code, if they expect one."""
-        return ECOSYSTEM_MESSAGES.get(self.code)
+        return WIRE_MESSAGES.get(self.code)
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,15 @@
 # The two commands: `make run` (demo server) and `make test` (lint, types, tests on SQLite and, when
-# SUPERAPP_TEST_POSTGRES_URL is set, again on PostgreSQL). Everything else is set up on the way.
+# SUPERAPP_TEST_POSTGRES_URL is set, again on PostgreSQL, then Apollo Client and urql against a production-mode
+# server from tests/js with Node.js). Everything else is set up on the way.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+JS := tests/js
 
-.PHONY: run test lint typecheck pytest venv clean
+.PHONY: run test lint typecheck pytest jstest venv clean
 
 venv: $(VENV)/.installed
 
@@ -51,7 +53,21 @@ pytest: venv
 		echo "(SUPERAPP_TEST_POSTGRES_URL not set: PostgreSQL run skipped)"; \
 	fi
 
-test: lint typecheck pytest
+# Standard clients (tests/js): installed with `npm ci` from the pinned lock file when missing or stale.
+# Without Node.js the tests are skipped with the reason, except in CI (CI=true), where they must run.
+jstest: venv
+	@if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
+		if [ "$$CI" = true ]; then echo "tests/js: node and npm are required in CI" >&2; exit 1; fi; \
+		echo "(node/npm not found: the Apollo Client and urql tests in $(JS) are skipped; install Node.js >= 20)"; \
+	else \
+		echo "== standard clients (Node.js $$(node --version)) =="; \
+		if [ ! -f $(JS)/node_modules/.installed ] || [ $(JS)/package-lock.json -nt $(JS)/node_modules/.installed ]; then \
+			(cd $(JS) && npm ci --no-audit --no-fund --loglevel=error) && touch $(JS)/node_modules/.installed || exit 1; \
+		fi; \
+		cd $(JS) && SUPERAPP_BIN="$(CURDIR)/$(BIN)/superapp" node --test --test-concurrency=1; \
+	fi
+
+test: lint typecheck pytest jstest
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .hypothesis $(JS)/node_modules

@@ -50,7 +50,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         log.warning("SUPERAPP_EID_ACCEPT_DEV_KEY is on in production: development tokens are trusted")
     database = db or Database.from_url(settings.database_url)
     owns_db = db is None
-    persisted = PersistedDocuments(manifest.load(settings.persisted_manifest or manifest.MANIFEST),
+    manifests = [settings.persisted_manifest] if settings.persisted_manifest else None
+    persisted = PersistedDocuments(manifest.load_all(manifests),
                                    persisted_only=bool(settings.persisted_only),
                                    cache_size=settings.apq_cache_size)
     services = registry or load_registry(settings, overrides=agencies)

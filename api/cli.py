@@ -103,9 +103,8 @@ def _schema_check(settings: Settings, args: argparse.Namespace) -> int:
 def _contract_build(settings: Settings, _: argparse.Namespace) -> int:
     from mobile_contract import manifest
 
-    built = manifest.build()
-    manifest.MANIFEST.write_text(manifest.render(built), encoding="utf-8")
-    print(f"{len(built)} persisted documents written to {manifest.MANIFEST}")
+    count = manifest.write()
+    print(f"{count} persisted documents written to {manifest.MANIFEST} and {manifest.APOLLO_MANIFEST}")
     return 0
 
 
@@ -211,7 +210,7 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(handler=_schema_check)
     contract = sub.add_parser("contract", help="the app's persisted documents")
     contract_sub = contract.add_subparsers(dest="contract_command", required=True)
-    contract_sub.add_parser("build", help="write mobile_contract/persisted.json from operations/").set_defaults(
+    contract_sub.add_parser("build", help="write both persisted manifests from operations/").set_defaults(
         handler=_contract_build)
     return parser
 

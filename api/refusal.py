@@ -15,7 +15,7 @@ from starlette.datastructures import Headers
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import Scope
 
-from core.errors import ErrorCode, render
+from core.errors import WIRE_MESSAGES, ErrorCode, render
 from core.json_body import MAX_DEPTH, MAX_NUMBER_CHARS
 
 GRAPHQL_PATH = "/graphql"
@@ -91,8 +91,9 @@ def graphql_refusal(headers: Headers, refused: RequestRefused) -> Response:
                                   "messageEn": refused.message_en}
     if refused.reason is not None:
         extensions["reason"] = refused.reason
-    body = {"errors": [{"message": refused.message_en if locale == "en" else refused.message_vi,
-                        "extensions": extensions}]}
+    localized = refused.message_en if locale == "en" else refused.message_vi
+    # Some codes keep the ecosystem's fixed wording in `message` (clients match on it); the text is in extensions.
+    body = {"errors": [{"message": WIRE_MESSAGES.get(refused.code, localized), "extensions": extensions}]}
     media = media_type(headers.get("accept"))
     status = refused.status or (400 if media == GRAPHQL_RESPONSE else 200)
     content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -68,6 +68,8 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+    # WebSocket transport.
+    SUBSCRIPTIONS_ONLY = "SUBSCRIPTIONS_ONLY"
 
 
 # (Vietnamese, English) templates; `{name}` placeholders come from the error's params.
@@ -253,7 +255,17 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
         "Từ khoá tìm kiếm quá dài: tối đa {max_chars} ký tự và {max_words} từ.",
         "The search is too long: at most {max_chars} characters and {max_words} words.",
     ),
+    ErrorCode.SUBSCRIPTIONS_ONLY: (
+        "Kết nối WebSocket chỉ dùng cho đăng ký nhận cập nhật; hãy gửi truy vấn và thao tác qua HTTP.",
+        "The WebSocket carries subscriptions only; send queries and mutations over HTTP.",
+    ),
 }
+
+
+# Codes whose GraphQL `message` is a fixed wording that standard clients match on (the localized text stays in
+# `extensions.messageVi` / `messageEn`): urql's persisted exchange and Apollo's link recognise a persisted-query
+# miss, and resend the text, only by Apollo Server's message.
+WIRE_MESSAGES: dict[ErrorCode, str] = {ErrorCode.PERSISTED_QUERY_NOT_FOUND: "PersistedQueryNotFound"}
 
 
 class _Defaults(dict[str, Any]):

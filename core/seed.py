@@ -20,7 +20,7 @@ from core.dossier_status import DossierStatus
 from core.dossiers import Submission, change_status, submit_dossier
 from core.id_numbers import Sex, validate_id_number
 from core.models import Agency, Citizen, Dossier, Procedure
-from core.seed_data import AGENCIES, CITIZENS, DEMO_DOSSIERS, PROCEDURES
+from core.seed_data import AGENCIES, CITIZENS, DEMO_DOSSIERS, PROCEDURES, RETURNED_DEMO_RECEIVED_AT
 
 DEMO_CITIZEN_ID_NUMBER = CITIZENS[0]["id_number"]
 
@@ -83,14 +83,16 @@ async def _seed_dossier(session: AsyncSession, citizen: Citizen, demo: Demo, *,
     assert citizen.id is not None
     code, path, days_ago = demo
     sample = next(p["sample"] for p in PROCEDURES if p["code"] == code)
-    submitted = now - timedelta(days=days_ago, hours=1)
+    returned = bool(path) and path[-1] == DossierStatus.RETURNED
+    # The returned one is received on a fixed day, so its code (the guide's example) is the same everywhere.
+    submitted = RETURNED_DEMO_RECEIVED_AT if returned else now - timedelta(days=days_ago, hours=1)
     dossier = await submit_dossier(session, citizen=citizen, now=submitted, calendar=calendar, tz_name=tz_name,
                                    submission=Submission(procedure_code=code, form_data=sample))
     for step, status in enumerate(path, start=1):
         at = submitted + timedelta(hours=step * 5)
         await change_status(session, dossier=dossier, target=DossierStatus(status), source="agency",
                             occurred_at=at, external_id=f"seed-{dossier.code}-{step}", notify=False)
-    if path and path[-1] == DossierStatus.RETURNED:
+    if returned:
         assert dossier.id is not None
         await issue_document(session, citizen_id=citizen.id, dossier_id=dossier.id, agency_id=dossier.agency_id,
                              kind="birth_certificate", title_vi="Giấy khai sinh (bản điện tử)",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 AGENCIES: list[dict[str, str]] = [
@@ -179,8 +180,13 @@ CITIZENS: list[dict[str, Any]] = [
      "phone": "0211000111", "email": None},
 ]
 
+# The returned demo dossier is received at a fixed time, so its code is the same in every demo database:
+# `mobile_contract/operations/DossierDetail.variables.json` names it, and pasting that file works.
+RETURNED_DEMO_RECEIVED_AT = datetime(2026, 10, 1, 2, 0, tzinfo=UTC)
+RETURNED_DEMO_DOSSIER_CODE = "000.20.31.H26-261001-0001"
+
 # How the demo citizen's dossiers reach every national status: (procedure code, statuses after submission,
-# days ago submitted).
+# days ago submitted; a returned dossier is received at RETURNED_DEMO_RECEIVED_AT instead).
 DEMO_DOSSIERS: list[tuple[str, list[str], int]] = [
     ("1.004206", [], 0),
     ("1.004194", ["accepted"], 2),

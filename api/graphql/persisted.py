@@ -1,8 +1,11 @@
 """Persisted documents: Apollo's automatic persisted queries and GraphQL-over-HTTP `documentId`.
 
-The manifest (`mobile_contract/persisted.json`) holds the app's own operations. Outside persisted-only
-mode, APQ may also register new documents in a bounded in-memory cache; in persisted-only mode (production
-by default) the manifest is the whole list of what runs, so an ad-hoc document is refused.
+The manifests (`mobile_contract/persisted.json` and its Apollo-format twin) hold the app's own operations.
+Each trusted document is known under every form a standard client sends it in (the file's text, printed,
+printed with `__typename`: see `mobile_contract/client_forms.py`), so Apollo Client and urql work unchanged.
+Outside persisted-only mode, APQ may also register new documents in a bounded in-memory cache; in
+persisted-only mode (production by default) the manifests are the whole list of what runs, on every
+transport (HTTP and WebSocket), so an ad-hoc document is refused.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from typing import Any
 
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse
 
-from core.errors import ErrorCode
+from core.errors import WIRE_MESSAGES, ErrorCode
+from mobile_contract.client_forms import forms
 from mobile_contract.manifest import document_hash
 
 PUBLIC_ROOT_FIELDS = frozenset({"procedures", "procedure", "services", "__typename"})
@@ -25,6 +29,11 @@ class PersistedDocumentError(Exception):
     def __init__(self, code: ErrorCode) -> None:
         super().__init__(code.value)
         self.code = code
+
+    @property
+    def wire_message(self) -> str | None:
+        """The `message` standard clients expect for this code, if they expect one."""
+        return WIRE_MESSAGES.get(self.code)
 
 
 @dataclass(frozen=True)
@@ -55,8 +64,8 @@ def _only_public(text: str) -> bool:
 
 class PersistedDocuments:
     def __init__(self, manifest: dict[str, str], *, persisted_only: bool, cache_size: int) -> None:
-        self._manifest = dict(manifest)
-        self._public = {h: _only_public(t) for h, t in manifest.items()}
+        self._manifest = {document_hash(form): form for text in manifest.values() for form in _forms(text)}
+        self._public = {h: _only_public(t) for h, t in self._manifest.items()}
         self._registered: OrderedDict[str, str] = OrderedDict()
         self.persisted_only = persisted_only
         self._cache_size = cache_size
@@ -103,6 +112,13 @@ class PersistedDocuments:
         if text is None:
             raise PersistedDocumentError(ErrorCode.PERSISTED_QUERY_NOT_FOUND)
         return Lookup(text=text, persisted=True, public=self._is_public(digest, text))
+
+
+def _forms(text: str) -> tuple[str, ...]:
+    try:
+        return forms(text)
+    except GraphQLError:  # a manifest entry that does not parse can only ever be sent as it is
+        return (text,)
 
 
 def _requested_hash(extensions: dict[str, Any] | None, document_id: str | None) -> str | None:

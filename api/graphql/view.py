@@ -14,9 +14,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
@@ -27,6 +27,7 @@ from api.graphql.loaders import Loaders
 from api.graphql.outage import unavailable_everywhere
 from api.graphql.persisted import Lookup, PersistedDocumentError, PersistedDocuments
 from api.graphql.request_checks import RequestFields, check, read_fields
+from api.graphql.socket import SocketRejected, TrustedSocketHandler
 from api.refusal import GRAPHQL_RESPONSE, JSON, RequestRefused, graphql_refusal, preferred_locale
 from core.clock import local_date, utc_now
 from core.db import Database
@@ -50,6 +51,7 @@ class _RequestAdapter(StarletteRequestAdapter):
 
 class GraphQLView(GraphQL[Context, None]):
     request_adapter_class = _RequestAdapter
+    graphql_transport_ws_handler_class = TrustedSocketHandler
 
     def __init__(self, *, schema: object, settings: Settings, db: Database, calendar: HolidayCalendar,
                  verifier: TokenVerifier, persisted: PersistedDocuments, services: ServiceRegistry,
@@ -59,6 +61,9 @@ class GraphQLView(GraphQL[Context, None]):
             graphql_ide="graphiql" if settings.graphiql else None,
             allow_queries_via_get=True,
             multipart_uploads_enabled=False,
+            # One socket protocol, guarded by the trusted-documents rule (api/graphql/socket.py); the
+            # legacy `graphql-ws` (subscriptions-transport-ws) is unmaintained and would need its own guard.
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         )
         self.settings, self.db, self.calendar, self.verifier = settings, db, calendar, verifier
         self.persisted = persisted
@@ -66,17 +71,20 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """graphql-transport-ws: a token in the `connection_init` payload (`Authorization` or
-        `authToken`) overrides the handshake's header; a bad one closes the socket (4403)."""
+        `authToken`) overrides the handshake's header. A bad token, in either place, closes the socket
+        with 4403 and the reason (`TOKEN_EXPIRED`, ...) as close reason; no token at all is accepted, and
+        a subscription then answers `UNAUTHENTICATED` (`MISSING_TOKEN`)."""
         params = context.connection_params if isinstance(context.connection_params, dict) else {}
         raw = params.get("Authorization") or params.get("authorization")
         if raw is None and isinstance(params.get("authToken"), str):
             raw = f"Bearer {params['authToken']}"
         if raw is None:
+            if context.auth_error is not None:
+                raise SocketRejected(context.auth_error.reason)
             return cast(UnsetType, UNSET)
         principal, error = self._authenticate(str(raw))
         if error is not None or principal is None:
-            raise ConnectionRejectionError({"code": "UNAUTHENTICATED",
-                                            "reason": error.reason if error else "MALFORMED_HEADER"})
+            raise SocketRejected(error.reason if error else "MALFORMED_HEADER")
         context.principal, context.auth_error = principal, None
         return cast(UnsetType, UNSET)
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
+from graphql import parse
 
 from api.app import create_app
 from core.settings import Environment, Settings
 from mobile_contract import manifest
+from mobile_contract.client_forms import executable, printed, with_typename
 from mobile_contract.manifest import document_hash, operation_text
 from tests.support import citizen, serve
 
@@ -121,3 +124,59 @@ async def test_citizen_data_is_never_cacheable(client: httpx.AsyncClient, settin
     assert catalogue_with_token.headers["cache-control"] == "no-store"
     ad_hoc_get = await client.get("/graphql", params={"query": AD_HOC})
     assert ad_hoc_get.headers["cache-control"] == "no-store"
+
+
+async def test_standard_client_forms_of_a_manifest_document_run_in_production(
+    production_server: str, settings: Settings
+) -> None:
+    """Apollo Client and urql hash the printed document with `__typename` added, graphql-codegen a sorted
+    one-line print: every such form of a manifest document is trusted."""
+    who = citizen(settings)
+    async with httpx.AsyncClient(base_url=production_server) as http:
+        for text in (with_typename(WALLET), printed(WALLET), executable(parse(WALLET))):
+            by_hash = await http.post("/graphql", json={"extensions": _apq(document_hash(text))}, headers=who.headers)
+            assert by_hash.status_code == 200
+            assert by_hash.json()["data"]["me"]["documents"] == [], by_hash.json()
+            by_text = await http.post("/graphql", json={"query": text, "extensions": _apq(document_hash(text))},
+                                      headers=who.headers)
+            assert by_text.json() == by_hash.json()
+        typename = await http.post("/graphql", json={"extensions": _apq(document_hash(with_typename(WALLET)))},
+                                   headers=who.headers)
+        assert typename.json()["data"]["me"]["__typename"] == "Me"
+
+
+async def test_a_miss_says_persisted_query_not_found_as_standard_clients_expect(production_server: str) -> None:
+    async with httpx.AsyncClient(base_url=production_server) as http:
+        miss = await http.post("/graphql", json={"extensions": _apq("d" * 64)}, headers={"accept-language": "en"})
+    error = miss.json()["errors"][0]
+    assert error["message"] == "PersistedQueryNotFound"
+    assert error["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+    assert error["extensions"]["messageVi"].startswith("Máy chủ chưa có")
+
+
+def test_the_apollo_manifest_is_built_from_the_operations() -> None:
+    committed = manifest.APOLLO_MANIFEST.read_text(encoding="utf-8")
+    assert committed == manifest.render_apollo(manifest.build_apollo()), f"run `{manifest.BUILD_COMMAND}`"
+    loaded = manifest.load(manifest.APOLLO_MANIFEST)
+    assert len(loaded) == len(manifest.operation_files())
+    assert all("__typename" in text for text in loaded.values())
+
+
+def test_an_apollo_manifest_whose_id_is_not_the_hash_of_its_body_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "persisted-query-manifest.json"
+    body = "query Q { __typename }"
+    path.write_text(json.dumps({"format": manifest.APOLLO_FORMAT, "version": 1, "operations": [
+        {"id": "0" * 64, "name": "Q", "type": "query", "body": body}]}), encoding="utf-8")
+    with pytest.raises(ValueError, match="contract build"):
+        manifest.load(path)
+    path.write_text(json.dumps({"format": manifest.APOLLO_FORMAT, "version": 1, "operations": [
+        {"id": document_hash(body), "name": "Q", "type": "query", "body": body}]}), encoding="utf-8")
+    assert manifest.load(path) == {document_hash(body): body}
+
+
+def test_codegen_form_sorts_selections_and_variables_on_one_line() -> None:
+    """The text @graphql-tools/documents prints (compared with the real library in tests/js)."""
+    text = "query Q($b: Int, $a: Int) { z(b: $b, a: $a) { y id __typename } a }"
+    assert executable(parse(text)) == "query Q($a: Int, $b: Int) { a z(b: $b, a: $a) { __typename id y } }"
+    mutation = "mutation M { z { b a } a }"
+    assert executable(parse(mutation)) == "mutation M { z { a b } a }"

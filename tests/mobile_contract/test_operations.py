@@ -23,6 +23,7 @@ from core.dossier_status import DossierStatus
 from core.dossiers import change_status
 from core.models import Dossier
 from core.seed import DEMO_CITIZEN_ID_NUMBER
+from core.seed_data import RETURNED_DEMO_DOSSIER_CODE
 from core.settings import Settings
 from mobile_contract.manifest import operation_files, operation_text
 from tests.support import Citizen, citizen, gql
@@ -76,11 +77,6 @@ def test_operation_is_valid_against_the_schema(settings: Settings, path: Path) -
     assert [d.name.value for d in document.definitions if d.name] == [path.stem]  # type: ignore[attr-defined]
 
 
-async def _demo_dossier_code(client: httpx.AsyncClient, demo: Citizen) -> str:
-    body = await gql(client, '{ myDossiers(status: [RETURNED], first: 1) { edges { node { code } } } }', who=demo)
-    return str(body["data"]["myDossiers"]["edges"][0]["node"]["code"])
-
-
 async def _submitted_dossier_code(client: httpx.AsyncClient, who: Citizen) -> str:
     variables = json.loads((operation_files()[0].parent / "SubmitDossier.variables.json").read_text())
     variables["input"]["clientMutationId"] = None
@@ -120,8 +116,6 @@ async def test_operation_runs_and_answers_like_its_example(
     variables_file = path.with_suffix(".variables.json")
     variables = json.loads(variables_file.read_text(encoding="utf-8")) if variables_file.exists() else {}
     replacements: dict[str, str] = {}
-    if "$demoDossierCode" in json.dumps(variables):
-        replacements["demoDossierCode"] = await _demo_dossier_code(client, demo)
     if "$ownSubmittedDossierCode" in json.dumps(variables):
         replacements["ownSubmittedDossierCode"] = await _submitted_dossier_code(client, who)
     if "$ownSupplementRequestedDossierCode" in json.dumps(variables):
@@ -135,3 +129,25 @@ async def test_operation_runs_and_answers_like_its_example(
     assert example_file.exists(), f"no example; run pytest {__file__} --update-contract-examples"
     example = json.loads(example_file.read_text(encoding="utf-8"))
     assert _shape_mismatches(example, body) == []
+
+
+@pytest.mark.parametrize("path", [p for p in operation_files() if p.stem not in MUTATIONS_AS_FRESH_CITIZEN],
+                         ids=lambda p: p.stem)
+def test_the_demo_citizens_variables_hold_real_values(path: Path) -> None:
+    """Pasted into GraphiQL with the demo token (`make run`), these variables must work as they are."""
+    variables_file = path.with_suffix(".variables.json")
+    text = variables_file.read_text(encoding="utf-8") if variables_file.exists() else "{}"
+    assert '"$' not in text, f"{variables_file.name} holds a placeholder"
+
+
+async def test_dossier_detail_variables_name_the_demo_citizens_returned_dossier(
+    settings: Settings, client: httpx.AsyncClient
+) -> None:
+    demo = Citizen(DEMO_CITIZEN_ID_NUMBER, issue_dev_token(settings, id_number=DEMO_CITIZEN_ID_NUMBER))
+    path = operation_files()[0].parent / "DossierDetail.graphql"
+    variables = json.loads(path.with_suffix(".variables.json").read_text(encoding="utf-8"))
+    assert variables == {"code": RETURNED_DEMO_DOSSIER_CODE}
+    body = await gql(client, operation_text(path), variables, who=demo)
+    assert "errors" not in body, body
+    assert (body["data"]["dossier"]["code"], body["data"]["dossier"]["status"]) == (RETURNED_DEMO_DOSSIER_CODE,
+                                                                                    "RETURNED")

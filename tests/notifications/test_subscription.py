@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,6 +26,11 @@ from tests.notifications.support import agency_event, forwarded_dossier
 from tests.support import Citizen, RunningSandbox, citizen
 
 SUBSCRIPTION = operation_text(OPERATIONS / "DossierStatusChanged.graphql")
+
+
+def _global_id(dossier_code: str) -> str:
+    """The dossier's Relay id, as DossierDetail reads it: the key a normalized cache updates."""
+    return base64.b64encode(f"Dossier:{dossier_code}".encode()).decode()
 
 
 def _ws_url(server: str) -> str:
@@ -68,7 +74,7 @@ async def test_each_citizen_hears_only_their_own_dossiers(
         assert change | {"occurredAt": None} == {
             "dossierCode": alice_code, "status": "ACCEPTED", "statusCode": 2,
             "statusLabel": {"vi": "Được tiếp nhận", "en": "Accepted"}, "occurredAt": None,
-            "dossier": {"code": alice_code, "status": "ACCEPTED", "version": 2}}
+            "dossier": {"id": _global_id(alice_code), "code": alice_code, "status": "ACCEPTED", "version": 2}}
         with pytest.raises(TimeoutError):
             await _next(bob_ws, seconds=0.5)
         # Bob's subscription works: his own change arrives, and Alice hears nothing of it.

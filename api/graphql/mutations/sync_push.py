@@ -25,7 +25,10 @@ class SyncMutationInput:
                                                "notifications.markRead | dossier.rate")
     record_id: str | None = strawberry.field(default=None, description="Draft UUID or dossier code.")
     base_version: int | None = strawberry.field(default=None, description="The record version the edit was made on.")
-    args: JSON = strawberry.field(default_factory=dict, description="Changed fields only, e.g. {fields: {...}}.")
+    # No default: graphql-core cannot print `{}` as a JSON default (the introspection query fails at
+    # `defaultValue`, codegen chokes on the SDL), so the field is nullable and null or absent means no args.
+    args: JSON | None = strawberry.field(
+        default=strawberry.UNSET, description="Changed fields only, e.g. {fields: {...}}; null or omitted means none.")
     client_time: str | None = strawberry.field(default=None, description="Audit only; never orders anything.")
 
 
@@ -51,7 +54,8 @@ async def sync_push_mutation(info: Info, input: SyncPushInput) -> SyncPushPayloa
     citizen = await ctx.citizen()
     assert citizen.id is not None
     mutations = [MutationIn(client_mutation_id=m.client_mutation_id, seq=m.seq, intent=m.intent,
-                            record_id=m.record_id, base_version=m.base_version, args=m.args)
+                            record_id=m.record_id, base_version=m.base_version,
+                            args={} if m.args in (None, strawberry.UNSET) else m.args)
                  for m in input.mutations]
     outcome = await push(ctx.db, citizen=citizen, client_id=input.client_id, schema_version=input.schema_version,
                          mutations=mutations, routes=ctx.services.routes(), calendar=ctx.calendar,

@@ -49,7 +49,7 @@ class Refusal(StrEnum):
 
 _STATUS = {Outcome.APPLIED: 200, Outcome.DUPLICATE: 200, Outcome.CONFLICT: 409, Outcome.REJECTED: 409,
            Outcome.UNKNOWN_DOSSIER: 404}
-_DETAIL: dict[Outcome, dict[str, str]] = {
+OUTCOME_DETAIL: dict[Outcome, dict[str, str]] = {
     Outcome.CONFLICT: {"reason": "EVENT_ID_REUSED",
                        "message": "this event id was already used for an event with other content; "
                                   "send a new event id for a new event"},
@@ -114,6 +114,6 @@ def events_endpoint(*, settings: Settings, db: Database,
             outcome = await apply_event(session, service_code=code, event=event, now=now)
         log.info("event %s from %s for dossier %s -> %s: %s", event.event_id, code, event.dossier_code,
                  event.status, outcome)
-        return JSONResponse({"outcome": outcome.value, **_DETAIL.get(outcome, {})}, status_code=_STATUS[outcome])
+        return JSONResponse({"outcome": outcome.value, **OUTCOME_DETAIL.get(outcome, {})}, status_code=_STATUS[outcome])
 
     return receive

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -124,3 +125,16 @@ async def test_a_restarted_sandbox_never_reuses_an_event_id_so_no_status_is_lost
         answers.append((status, callback.status_code, callback.json()))
     assert answers == [("2", 200, {"outcome": "applied"}), ("4", 200, {"outcome": "applied"})]
     assert (await gql(client, STATUS, {"c": code}, who=who))["data"]["dossier"]["status"] == "PROCESSING"
+
+
+async def test_an_event_recorded_before_fingerprints_is_compared_on_its_dossier_and_status(client, settings, sandboxes,
+                                                                                         db: Database):
+    who, code = await _forwarded_dossier(client, settings, sandboxes)
+    async with db.write() as session:
+        session.add(AgencyEventRecord(service_code="residence", event_id="legacy-1", dossier_code=code,
+                                      status="accepted", outcome="applied", occurred_at=datetime.now(UTC)))
+    same = await _post(client, _event(code, "legacy-1", "2"))
+    other = await _post(client, _event(code, "legacy-1", "4"))
+    assert (same.status_code, same.json()) == (200, {"outcome": "duplicate"})
+    assert (other.status_code, other.json()["outcome"]) == (409, "conflict")
+    assert (await gql(client, STATUS, {"c": code}, who=who))["data"]["dossier"]["status"] == "SUBMITTED"

@@ -79,6 +79,17 @@ def text_problem(name: str, value: object, *, maximum: int, single_token: bool,
     return None
 
 
+def instant_in_range(value: object) -> bool:
+    """An aware datetime that still exists in UTC (`0001-01-01T00:00+14:00` does not: it would overflow)."""
+    if not isinstance(value, datetime) or value.utcoffset() is None:
+        return False
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class StatusEvent:
     """An agency's event translated to national terms by its plug-in; raises InvalidEvent if unstorable."""
@@ -100,8 +111,9 @@ class StatusEvent:
         ) if p is not None]
         if not isinstance(self.status, DossierStatus):
             problems.append(FieldProblem("status", "INVALID_VALUE", "not a national status"))
-        if not isinstance(self.occurred_at, datetime) or self.occurred_at.utcoffset() is None:
-            problems.append(FieldProblem("occurred_at", "INVALID_FORMAT", "needs a date, a time and a time zone"))
+        if not instant_in_range(self.occurred_at):
+            problems.append(FieldProblem("occurred_at", "INVALID_FORMAT", "an ISO 8601 date and time with a time "
+                                         "zone, between years 1 and 9999 in UTC"))
         if problems:
             raise InvalidEvent(problems)
         object.__setattr__(self, "fingerprint", self._content_fingerprint())

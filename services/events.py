@@ -21,6 +21,7 @@ from core.agency_events import (
     FieldProblem,
     InvalidEvent,
     StatusEvent,
+    instant_in_range,
     text_problem,
 )
 from core.dossier_status import DossierStatus
@@ -40,14 +41,15 @@ def _text(maximum: int, *, single_token: bool, optional: bool = False) -> Before
 
 def _instant(value: Any) -> datetime:
     """ISO 8601 text with a time zone, nothing else (no Unix numbers, no local times)."""
-    problem = FieldProblem("occurred_at", "INVALID_FORMAT", "an ISO 8601 date and time with a time zone")
+    problem = FieldProblem("occurred_at", "INVALID_FORMAT", "an ISO 8601 date and time with a time zone, "
+                           "between years 1 and 9999 in UTC")
     if not isinstance(value, str) or len(value) > 64:
         raise _Problem(problem)
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise _Problem(problem) from None
-    if parsed.utcoffset() is None:
+    if not instant_in_range(parsed):
         raise _Problem(problem)
     return parsed
 

@@ -57,6 +57,8 @@ BAD_FIELDS = [
     ({"occurred_at": "2026-11-20T08:00:00"}, "occurred_at", "INVALID_FORMAT"),
     ({"occurred_at": 1763600000}, "occurred_at", "INVALID_FORMAT"),
     ({"occurred_at": "9" * 5000}, "occurred_at", "INVALID_FORMAT"),
+    ({"occurred_at": "0001-01-01T00:00:00+14:00"}, "occurred_at", "INVALID_FORMAT"),
+    ({"occurred_at": "9999-12-31T23:59:59-14:00"}, "occurred_at", "INVALID_FORMAT"),
 ]
 
 

@@ -16,14 +16,16 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 import pydantic_core
+from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from core.agency_events import FieldProblem, InvalidEvent, Outcome, apply_event
+from core.agency_events import FieldProblem, InvalidEvent, Outcome, StatusEvent, apply_event
 from core.clock import utc_now
 from core.db import Database
 from core.settings import Settings
@@ -70,6 +72,17 @@ def _parse_json(body: bytes) -> Any:
     return pydantic_core.from_json(body, allow_inf_nan=False)
 
 
+async def _apply(db: Database, code: str, event: StatusEvent, now: datetime) -> Outcome:
+    """One transaction; once more if a concurrent delivery of the same event id won the insert (the second
+    try sees its record and answers `duplicate` or `conflict`)."""
+    try:
+        async with db.write() as session:
+            return await apply_event(session, service_code=code, event=event, now=now)
+    except IntegrityError:
+        async with db.write() as session:
+            return await apply_event(session, service_code=code, event=event, now=now)
+
+
 def events_endpoint(*, settings: Settings, db: Database,
                     registry: ServiceRegistry) -> Callable[[Request], Awaitable[JSONResponse]]:
     async def receive(request: Request) -> JSONResponse:
@@ -110,8 +123,7 @@ def events_endpoint(*, settings: Settings, db: Database,
             log.warning("event from %s refused by its plug-in: %s", code, type(error).__name__)
             return _refuse(400, Refusal.BAD_EVENT, "the event cannot be applied as sent",
                            [FieldProblem(None, "INVALID_VALUE", "this service cannot read the event")])
-        async with db.write() as session:
-            outcome = await apply_event(session, service_code=code, event=event, now=now)
+        outcome = await _apply(db, code, event, now)
         log.info("event %s from %s for dossier %s -> %s: %s", event.event_id, code, event.dossier_code,
                  event.status, outcome)
         return JSONResponse({"outcome": outcome.value, **OUTCOME_DETAIL.get(outcome, {})}, status_code=_STATUS[outcome])

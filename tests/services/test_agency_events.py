@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import time
@@ -138,3 +139,13 @@ async def test_an_event_recorded_before_fingerprints_is_compared_on_its_dossier_
     assert (same.status_code, same.json()) == (200, {"outcome": "duplicate"})
     assert (other.status_code, other.json()["outcome"]) == (409, "conflict")
     assert (await gql(client, STATUS, {"c": code}, who=who))["data"]["dossier"]["status"] == "SUBMITTED"
+
+
+async def test_concurrent_deliveries_of_one_event_apply_it_once(client, settings, sandboxes):
+    who, code = await _forwarded_dossier(client, settings, sandboxes)
+    event = _event(code, "burst-1", "2")
+    answers = await asyncio.gather(*(_post(client, event) for _ in range(8)))
+    assert sorted((a.status_code, a.json()["outcome"]) for a in answers) == [(200, "applied")] + [
+        (200, "duplicate")] * 7
+    assert (await gql(client, STATUS, {"c": code}, who=who))["data"]["dossier"] == {"status": "ACCEPTED",
+                                                                                   "version": 2}

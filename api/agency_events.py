@@ -40,6 +40,7 @@ _SIGNATURE = re.compile(r"sha256=[0-9a-fA-F]{64}")
 
 
 class Refusal(StrEnum):
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
     UNKNOWN_SERVICE = "UNKNOWN_SERVICE"
     BAD_TIMESTAMP = "BAD_TIMESTAMP"
     STALE_TIMESTAMP = "STALE_TIMESTAMP"
@@ -86,6 +87,10 @@ async def _apply(db: Database, code: str, event: StatusEvent, now: datetime) -> 
 def events_endpoint(*, settings: Settings, db: Database,
                     registry: ServiceRegistry) -> Callable[[Request], Awaitable[JSONResponse]]:
     async def receive(request: Request) -> JSONResponse:
+        if request.method != "POST":
+            refusal = _refuse(405, Refusal.METHOD_NOT_ALLOWED, "status events are sent with POST")
+            refusal.headers["Allow"] = "POST"
+            return refusal
         code = request.path_params["service"]
         plugin = registry.get(code)
         if plugin is None or plugin.settings is None:

@@ -155,3 +155,10 @@ async def test_an_upper_case_signature_of_the_right_body_is_accepted_as_it_is_th
     signature = sign(sandbox_secret("residence"), stamp, body)
     response = await _post_raw(client, body, _headers(stamp, "sha256=" + signature.removeprefix("sha256=").upper()))
     assert (response.status_code, response.json()) == (200, {"outcome": "applied"})
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])
+async def test_another_method_is_a_typed_405(client, method):
+    response = await client.request(method, "/agencies/residence/events")
+    assert (response.status_code, _typed(response)["reason"], response.headers["allow"]) == (
+        405, "METHOD_NOT_ALLOWED", "POST")

@@ -1,21 +1,32 @@
 """`POST /agencies/{service}/events`: status events from agencies.
 
-Checks, in order: the service is loaded (404), the timestamp is inside the replay window (401), the
-HMAC-SHA256 signature over `timestamp + "." + body` matches the agency's secret (401), the body is an event
-the service understands (400). Then core applies it: a repeated event id answers 200 `duplicate`, an
-impossible transition 409 `rejected` (recorded, dossier unchanged), a dossier not forwarded to this agency
-404. Nothing from the body is logged but ids and statuses.
+Checks, in order: the service is loaded (404), the timestamp header is ASCII digits (401 BAD_TIMESTAMP)
+inside the replay window (401 STALE_TIMESTAMP), the signature header is `sha256=<64 hex>` and the
+HMAC-SHA256 over `timestamp + "." + body` matches the agency's secret (401 BAD_SIGNATURE), the body is UTF-8
+JSON of bounded size and depth (413 BODY_TOO_LARGE, 400 BAD_JSON) and an event the service understands
+(400 BAD_EVENT, with each problem by field). Then core applies it: a repeat of an event answers 200
+`duplicate`, an event id reused with other content 409 `conflict`, an impossible transition 409 `rejected`
+(recorded, dossier unchanged), a dossier not forwarded to this agency 404. Every answer is a JSON object
+with `outcome`; refusals add `reason`: an agency can branch on both and never sees a 500 for what it sent.
+Nothing from the body is logged but ids and statuses. docs/PLUGGING_IN_A_SERVICE.md is the contract.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import re
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
 
+import pydantic_core
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from core.agency_events import Outcome, apply_event
+from core.agency_events import FieldProblem, InvalidEvent, Outcome, StatusEvent, apply_event
 from core.clock import utc_now
 from core.db import Database
 from core.settings import Settings
@@ -24,36 +35,104 @@ from services.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
 log = logging.getLogger("superapp.agency_events")
 
-_STATUS = {Outcome.APPLIED: 200, Outcome.DUPLICATE: 200, Outcome.REJECTED: 409, Outcome.UNKNOWN_DOSSIER: 404}
+MAX_EVENT_BYTES = 65_536  # an event is a few small fields: two 2,000-character notes fit many times over
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")  # ASCII digits only: str.isdigit() also takes "²" and "١"
+_SIGNATURE = re.compile(r"sha256=[0-9a-fA-F]{64}")
 
 
-def _refuse(status: int, reason: str) -> JSONResponse:
-    return JSONResponse({"outcome": "refused", "reason": reason}, status_code=status)
+class Refusal(StrEnum):
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    UNKNOWN_SERVICE = "UNKNOWN_SERVICE"
+    BAD_TIMESTAMP = "BAD_TIMESTAMP"
+    STALE_TIMESTAMP = "STALE_TIMESTAMP"
+    BAD_SIGNATURE = "BAD_SIGNATURE"
+    BODY_TOO_LARGE = "BODY_TOO_LARGE"
+    BAD_JSON = "BAD_JSON"
+    BAD_EVENT = "BAD_EVENT"
 
 
-def events_endpoint(*, settings: Settings, db: Database, registry: ServiceRegistry):  # type: ignore[no-untyped-def]
+_STATUS = {Outcome.APPLIED: 200, Outcome.DUPLICATE: 200, Outcome.CONFLICT: 409, Outcome.REJECTED: 409,
+           Outcome.UNKNOWN_DOSSIER: 404}
+OUTCOME_DETAIL: dict[Outcome, dict[str, str]] = {
+    Outcome.CONFLICT: {"reason": "EVENT_ID_REUSED",
+                       "message": "this event id was already used for an event with other content; "
+                                  "send a new event id for a new event"},
+    Outcome.REJECTED: {"reason": "INVALID_TRANSITION"},
+}
+
+
+def _refuse(status: int, reason: Refusal, message: str, problems: list[FieldProblem] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"outcome": "refused", "reason": reason.value, "message": message}
+    if problems is not None:
+        body["errors"] = [problem.as_json() for problem in problems]
+    return JSONResponse(body, status_code=status)
+
+
+def _parse_json(body: bytes) -> Any:
+    """Raise ValueError for anything but UTF-8 JSON: invalid UTF-8, lone surrogates, numbers beyond range,
+    NaN, and nesting deeper than 200 levels (jiter's limit; `json.loads` would raise RecursionError)."""
+    return pydantic_core.from_json(body, allow_inf_nan=False)
+
+
+async def _apply(db: Database, code: str, event: StatusEvent, now: datetime) -> Outcome:
+    """One transaction; once more if a concurrent delivery of the same event id won the insert (the second
+    try sees its record and answers `duplicate` or `conflict`)."""
+    async def apply(session: AsyncSession) -> Outcome:
+        return await apply_event(session, service_code=code, event=event, now=now)
+
+    try:
+        return await db.transaction(apply)
+    except IntegrityError:
+        return await db.transaction(apply)
+
+
+def events_endpoint(*, settings: Settings, db: Database,
+                    registry: ServiceRegistry) -> Callable[[Request], Awaitable[JSONResponse]]:
     async def receive(request: Request) -> JSONResponse:
+        if request.method != "POST":
+            refusal = _refuse(405, Refusal.METHOD_NOT_ALLOWED, "status events are sent with POST")
+            refusal.headers["Allow"] = "POST"
+            return refusal
         code = request.path_params["service"]
         plugin = registry.get(code)
         if plugin is None or plugin.settings is None:
-            return _refuse(404, "UNKNOWN_SERVICE")
+            return _refuse(404, Refusal.UNKNOWN_SERVICE, "no such service here")
         stamp = request.headers.get(TIMESTAMP_HEADER, "")
-        body = await request.body()
+        if not _TIMESTAMP.fullmatch(stamp):
+            return _refuse(401, Refusal.BAD_TIMESTAMP, f"{TIMESTAMP_HEADER} must be Unix seconds (ASCII digits)")
         now = utc_now()
-        if not stamp.isdigit() or abs(now.timestamp() - int(stamp)) > settings.agency_event_window_seconds:
+        if abs(now.timestamp() - int(stamp)) > settings.agency_event_window_seconds:
             log.warning("event from %s refused: timestamp outside the replay window", code)
-            return _refuse(401, "STALE_TIMESTAMP")
-        if not verify(plugin.settings.secret_bytes, stamp, body, request.headers.get(SIGNATURE_HEADER, "")):
+            return _refuse(401, Refusal.STALE_TIMESTAMP,
+                           f"{TIMESTAMP_HEADER} is more than {settings.agency_event_window_seconds} s from our clock")
+        body = await request.body()
+        signature = request.headers.get(SIGNATURE_HEADER, "")
+        if not (_SIGNATURE.fullmatch(signature)
+                and verify(plugin.settings.secret_bytes, stamp, body, signature.lower())):
             log.warning("event from %s refused: bad signature", code)
-            return _refuse(401, "BAD_SIGNATURE")
+            return _refuse(401, Refusal.BAD_SIGNATURE, f"{SIGNATURE_HEADER} does not match the body")
+        if len(body) > MAX_EVENT_BYTES:
+            return _refuse(413, Refusal.BODY_TOO_LARGE, f"an event body is at most {MAX_EVENT_BYTES} bytes")
         try:
-            event = plugin.parse_event(json.loads(body))
-        except (ValueError, TypeError, AttributeError, NotImplementedError) as error:
-            log.warning("event from %s refused: %s", code, error)
-            return _refuse(400, "BAD_EVENT")
-        outcome = await db.transaction(lambda session: apply_event(session, service_code=code, event=event, now=now))
+            payload = _parse_json(body)
+        except ValueError:
+            return _refuse(400, Refusal.BAD_JSON, "the body is not UTF-8 JSON (or is nested too deeply)")
+        if not isinstance(payload, dict):
+            return _refuse(400, Refusal.BAD_EVENT, "the body must be a JSON object",
+                           [FieldProblem(None, "INVALID_TYPE", "must be a JSON object")])
+        try:
+            event = plugin.parse_event(payload)
+        except InvalidEvent as invalid:
+            log.warning("event from %s refused: %s", code, invalid)  # field names and codes, never values
+            return _refuse(400, Refusal.BAD_EVENT, "the event cannot be applied as sent", invalid.problems)
+        except (ValueError, TypeError, LookupError, AttributeError, NotImplementedError) as error:
+            # A plug-in's own parse_event refused it without saying which field.
+            log.warning("event from %s refused by its plug-in: %s", code, type(error).__name__)
+            return _refuse(400, Refusal.BAD_EVENT, "the event cannot be applied as sent",
+                           [FieldProblem(None, "INVALID_VALUE", "this service cannot read the event")])
+        outcome = await _apply(db, code, event, now)
         log.info("event %s from %s for dossier %s -> %s: %s", event.event_id, code, event.dossier_code,
                  event.status, outcome)
-        return JSONResponse({"outcome": outcome.value}, status_code=_STATUS[outcome])
+        return JSONResponse({"outcome": outcome.value, **OUTCOME_DETAIL.get(outcome, {})}, status_code=_STATUS[outcome])
 
     return receive

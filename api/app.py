@@ -118,8 +118,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),
+        # Every method reaches the endpoint, so a wrong one gets the callback's typed JSON 405 too.
         Route("/agencies/{service}/events", events_endpoint(settings=settings, db=database, registry=services),
-              methods=["POST"]),
+              methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
     ]
     if settings.graphiql:
         routes.append(Route("/", home))

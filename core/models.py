@@ -172,6 +172,8 @@ class AgencyEventRecord(SQLModel, table=True):
     status: str = Field(max_length=32)
     outcome: str = Field(max_length=16, description="applied | rejected")
     detail: str | None = Field(default=None, max_length=255)
+    fingerprint: str | None = Field(default=None, max_length=64,
+                                    description="SHA-256 of the event's content (all but its id)")
     occurred_at: datetime
     received_at: datetime = Field(default_factory=utc_now)
 

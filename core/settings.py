@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     forward_max_backoff_seconds: float = Field(default=300.0, gt=0)
     sandbox_callback_url: str = "http://127.0.0.1:8000"
     sandbox_advance_seconds: float = Field(default=10.0, ge=0)
+    sandbox_port_offset: int = Field(default=0, ge=-8000, le=50000,
+                                     description="moves every sandbox's default loopback port (8101-8104)")
 
     sync_epoch: int = Field(default=1, ge=1, description="bump after a breaking change: every device resets")
     sync_tombstone_retention_days: int = Field(default=180, ge=1)

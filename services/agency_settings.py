@@ -1,16 +1,21 @@
 """Per-agency settings, read from `SUPERAPP_AGENCY_<CODE>_*` (CODE is the service code in capitals).
 
 Base URL, secret and timeouts are configuration, never code. Outside production a service without a
-configured URL talks to its local sandbox and signs with a development secret; production refuses that.
+configured URL talks to its local sandbox (its `default_base_url`, moved by `SUPERAPP_SANDBOX_PORT_OFFSET`)
+and signs with a development secret; production refuses that. `superapp sandbox` reads the same settings to
+choose its ports, so the server and the sandboxes always agree.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_LOOPBACK = ("127.0.0.1", "localhost")
 
 
 class AgencySettings(BaseSettings):
@@ -34,14 +39,25 @@ def env_prefix(code: str) -> str:
     return f"SUPERAPP_AGENCY_{code.upper()}_"
 
 
+def sandbox_url(default_base_url: str, offset: int) -> str:
+    """A loopback default URL with its port moved by `offset` (other URLs are returned as they are)."""
+    url = urlsplit(default_base_url)
+    if offset == 0 or url.hostname not in _LOOPBACK or url.port is None:
+        return default_base_url
+    port = url.port + offset
+    if not 0 < port < 65536:
+        raise ValueError(f"SUPERAPP_SANDBOX_PORT_OFFSET {offset} moves port {url.port} out of range")
+    return urlunsplit(url._replace(netloc=f"{url.hostname}:{port}"))
+
+
 def load_agency_settings(code: str, *, production: bool, default_base_url: str | None,
-                         override: Mapping[str, Any] | None = None) -> AgencySettings:
+                         override: Mapping[str, Any] | None = None, sandbox_port_offset: int = 0) -> AgencySettings:
     """Environment first, then `override` (tests, embedding); raises ValueError or ValidationError."""
     settings = AgencySettings(_env_prefix=env_prefix(code), **dict(override or {}))
     if settings.base_url is None:
         if production or default_base_url is None:
             raise ValueError(f"{env_prefix(code)}BASE_URL is not set")
-        settings.base_url = default_base_url
+        settings.base_url = sandbox_url(default_base_url, sandbox_port_offset)
     if settings.secret is None:
         if production:
             raise ValueError(f"{env_prefix(code)}SECRET is not set")

@@ -159,7 +159,8 @@ def _instantiate(entry: EntryPoint, settings: Settings, override: Mapping[str, A
     agency = None
     if plugin_class.calls_agency:
         agency = load_agency_settings(plugin_class.code, production=settings.is_production,
-                                      default_base_url=plugin_class.default_base_url, override=override)
+                                      default_base_url=plugin_class.default_base_url, override=override,
+                                      sandbox_port_offset=settings.sandbox_port_offset)
     return plugin_class(agency)
 
 

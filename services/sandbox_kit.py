@@ -2,11 +2,13 @@
 
 It stores the dossiers it receives (deduplicated on `Idempotency-Key`), advances them along the agency's
 own status road on a timer or on command, and reports each step to our `POST /agencies/{code}/events`
-with an HMAC-signed event. It also takes a citizen's withdrawal (`POST /dossiers/{code}/withdrawal`) and
-supplement (`POST /dossiers/{code}/supplements`), deduplicated the same way: after a withdrawal the next
-step is the agency's own word for "processing stopped" (`stop_status`) and the dossier moves no more;
-after a supplement the answers join the stored form and the dossier continues its road. For fault tests
-it can be told to be slow, to fail with 5xx, to answer garbage, or to hang (`POST /_control/fault`).
+with an HMAC-signed event whose id is random (ids and references survive a restart: no counter starts
+again at 1, which the server would refuse as an event id reused with other content). It also takes a
+citizen's withdrawal (`POST /dossiers/{code}/withdrawal`) and supplement (`POST /dossiers/{code}/supplements`),
+deduplicated the same way: after a withdrawal the next step is the agency's own word for "processing
+stopped" (`stop_status`) and the dossier moves no more; after a supplement the answers join the stored form
+and the dossier continues its road. For fault tests it can be told to be slow, to fail with 5xx, to answer
+garbage, or to hang (`POST /_control/fault`).
 Sandboxes are for development, demos and tests only.
 """
 
@@ -17,6 +19,7 @@ import contextlib
 import itertools
 import json
 import logging
+import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,7 +75,6 @@ class AgencySandbox:
     actions: dict[str, ReceivedAction] = field(default_factory=dict)
     requests_seen: int = 0
     _release: asyncio.Event | None = None
-    _events: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _arrivals: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     async def fault_gate(self) -> Response | None:
@@ -111,7 +113,7 @@ class AgencySandbox:
         if key in self.received:
             return JSONResponse({"reference": self.received[key].reference, "repeat": True})
         body = await request.json()
-        reference = f"{self.code.upper()}-{len(self.received) + 1:06d}"
+        reference = f"{self.code.upper()}-{uuid.uuid4().hex[:12].upper()}"
         self.received[key] = Received(reference=reference, dossier_code=str(body["dossier_code"]), body=body,
                                       arrival=next(self._arrivals))
         return JSONResponse({"reference": reference}, status_code=201)
@@ -196,6 +198,11 @@ class AgencySandbox:
         return JSONResponse({"status": status, "callback_status": callback.status_code,
                              "callback": callback.json() if callback.content else None})
 
+    def new_event_id(self) -> str:
+        """Random, so a restarted sandbox never reuses an id it sent before (a counter would start again at 1,
+        and the server answers a reused id with other content 409 `conflict`)."""
+        return f"{self.code}-{uuid.uuid4()}"
+
     def moves(self, item: Received) -> bool:
         """Whether a plain step (timer or advance without a status) has somewhere to go."""
         if item.stopped:
@@ -209,7 +216,7 @@ class AgencySandbox:
         elif status is None:
             item.step = min(item.step + 1, len(self.road))
             status = self.road[item.step - 1]
-        event = {"event_id": event_id or f"{self.code}-evt-{next(self._events)}-{item.reference}",
+        event = {"event_id": event_id or self.new_event_id(),
                  "dossier_ref": item.dossier_code, "status": status, "occurred_at": utc_now().isoformat()}
         return status, await self.send(event)
 

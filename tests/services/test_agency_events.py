@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -12,6 +15,7 @@ from sqlmodel import select
 from core.db import Database
 from core.models import AgencyEventRecord
 from core.settings import Settings
+from services.residence import sandbox as residence_sandbox
 from services.signing import signed_headers
 from tests.support import SUBMIT, citizen, gql, sandbox_secret, until_received
 
@@ -71,7 +75,7 @@ async def test_an_impossible_transition_is_409_recorded_and_changes_nothing(clie
     who, code = await _forwarded_dossier(client, settings, sandboxes)
     answer = await sandboxes["residence"].advance(code, status="10", event_id="jump-1")  # submitted -> returned
     assert answer["callback_status"] == 409
-    assert answer["callback"] == {"outcome": "rejected"}
+    assert answer["callback"] == {"outcome": "rejected", "reason": "INVALID_TRANSITION"}
     assert (await gql(client, STATUS, {"c": code}, who=who))["data"]["dossier"] == {"status": "SUBMITTED",
                                                                                    "version": 1}
     async with db.read() as session:
@@ -84,3 +88,64 @@ async def test_an_event_the_service_cannot_read_is_400(client, settings, sandbox
     _, code = await _forwarded_dossier(client, settings, sandboxes)
     response = await _post(client, _event(code, "b-1", "NOT_A_STATUS"))
     assert (response.status_code, response.json()["reason"]) == (400, "BAD_EVENT")
+    assert response.json()["errors"] == [{"field": "status", "code": "UNKNOWN_STATUS",
+                                          "message": "not a status word of this service",
+                                          "allowed": [str(n) for n in range(1, 11)]}]
+
+
+async def test_a_repeat_is_the_same_event_and_a_reused_id_with_other_content_is_409(client, settings, sandboxes):
+    who, code = await _forwarded_dossier(client, settings, sandboxes)
+    first = await _post(client, {**_event(code, "same-id", "2"), "note_vi": "Đã nhận"})
+    # The same event spelled differently (key order, another time zone for the same instant) is a repeat.
+    repeat = await _post(client, {"note_vi": "Đã nhận", "occurred_at": "2026-11-20T01:00:00+00:00",
+                                  "status": "2", "dossier_ref": code, "event_id": "same-id"})
+    other_status = await _post(client, _event(code, "same-id", "4"))
+    other_note = await _post(client, {**_event(code, "same-id", "2"), "note_vi": "Khác"})
+    assert (first.status_code, first.json()) == (200, {"outcome": "applied"})
+    assert (repeat.status_code, repeat.json()) == (200, {"outcome": "duplicate"})
+    for conflict in (other_status, other_note):
+        assert conflict.status_code == 409
+        assert conflict.json()["outcome"] == "conflict"
+        assert conflict.json()["reason"] == "EVENT_ID_REUSED"
+    assert (await gql(client, STATUS, {"c": code}, who=who))["data"]["dossier"] == {"status": "ACCEPTED",
+                                                                                   "version": 2}
+
+
+async def test_a_restarted_sandbox_never_reuses_an_event_id_so_no_status_is_lost(client, settings, sandboxes,
+                                                                                  server):
+    who, code = await _forwarded_dossier(client, settings, sandboxes)
+    held = sandboxes["residence"].sandbox.dossier(code)
+    assert held is not None
+    answers = []
+    for _ in range(2):  # the sandbox process restarts before each step: a fresh instance holding the dossier
+        restarted = residence_sandbox.create_sandbox(secret=sandbox_secret("residence"), callback_url=server,
+                                                     advance_seconds=0)
+        held = dataclasses.replace(held)
+        restarted.received = {"key": held}
+        status, callback = await restarted.step(held)
+        answers.append((status, callback.status_code, callback.json()))
+    assert answers == [("2", 200, {"outcome": "applied"}), ("4", 200, {"outcome": "applied"})]
+    assert (await gql(client, STATUS, {"c": code}, who=who))["data"]["dossier"]["status"] == "PROCESSING"
+
+
+async def test_an_event_recorded_before_fingerprints_is_compared_on_its_dossier_and_status(client, settings, sandboxes,
+                                                                                         db: Database):
+    who, code = await _forwarded_dossier(client, settings, sandboxes)
+    async with db.write() as session:
+        session.add(AgencyEventRecord(service_code="residence", event_id="legacy-1", dossier_code=code,
+                                      status="accepted", outcome="applied", occurred_at=datetime.now(UTC)))
+    same = await _post(client, _event(code, "legacy-1", "2"))
+    other = await _post(client, _event(code, "legacy-1", "4"))
+    assert (same.status_code, same.json()) == (200, {"outcome": "duplicate"})
+    assert (other.status_code, other.json()["outcome"]) == (409, "conflict")
+    assert (await gql(client, STATUS, {"c": code}, who=who))["data"]["dossier"]["status"] == "SUBMITTED"
+
+
+async def test_concurrent_deliveries_of_one_event_apply_it_once(client, settings, sandboxes):
+    who, code = await _forwarded_dossier(client, settings, sandboxes)
+    event = _event(code, "burst-1", "2")
+    answers = await asyncio.gather(*(_post(client, event) for _ in range(8)))
+    assert sorted((a.status_code, a.json()["outcome"]) for a in answers) == [(200, "applied")] + [
+        (200, "duplicate")] * 7
+    assert (await gql(client, STATUS, {"c": code}, who=who))["data"]["dossier"] == {"status": "ACCEPTED",
+                                                                                   "version": 2}

@@ -55,6 +55,9 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_LOCALE = "UNSUPPORTED_LOCALE"
     INVALID_QUIET_HOURS = "INVALID_QUIET_HOURS"
     TOO_MANY_IDS = "TOO_MANY_IDS"
+    # Forms: limits on what the app sends, and a cut list of errors.
+    FORM_TOO_LARGE = "FORM_TOO_LARGE"
+    MORE_ERRORS = "MORE_ERRORS"
 
 
 # (Vietnamese, English) templates; `{name}` placeholders come from the error's params.
@@ -205,6 +208,14 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.INTERNAL_ERROR: (
         "Đã xảy ra lỗi hệ thống, vui lòng thử lại sau (mã tra cứu {reference}).",
         "Something went wrong on our side; please try again later (reference {reference}).",
+    ),
+    ErrorCode.FORM_TOO_LARGE: (
+        "Biểu mẫu vượt giới hạn: {limit}.",
+        "The form is over a limit: {limit_en}.",
+    ),
+    ErrorCode.MORE_ERRORS: (
+        "Còn {more} lỗi khác chưa liệt kê; hãy sửa các lỗi trên rồi gửi lại.",
+        "{more} more problems are not listed; fix the ones above and send again.",
     ),
 }
 

@@ -63,6 +63,10 @@ async def enrol_citizen(session: AsyncSession, *, id_number: str, claims: dict[s
     return citizen
 
 
+PROFILE_FIELDS = frozenset({"id_number", "full_name", "birth_date", "sex", "hometown", "permanent_address",
+                            "phone", "email"})
+
+
 def profile_of(citizen: Citizen) -> dict[str, Any]:
     """The values a form's `x-prefill` may name."""
     return {

@@ -22,7 +22,7 @@ from importlib.metadata import EntryPoint, entry_points
 from typing import Any, ClassVar, Protocol
 
 from core.agency_events import StatusEvent
-from core.citizens import ProfileSource
+from core.citizens import PROFILE_FIELDS, ProfileSource
 from core.dossier_status import DossierStatus
 from core.errors import DomainError
 from core.forwarding import ActionRequest, ForwardRequest
@@ -190,6 +190,9 @@ def _instantiate(entry: EntryPoint, settings: Settings, override: Mapping[str, A
         raise TypeError(f"{entry.value} is not a ServicePlugin subclass")
     if plugin_class.code != entry.name:
         raise ValueError(f"entry point {entry.name!r} names a service whose code is {plugin_class.code!r}")
+    if not plugin_class.profile_fields <= PROFILE_FIELDS:
+        unknown = sorted(plugin_class.profile_fields - PROFILE_FIELDS)
+        raise ValueError(f"profile_fields {unknown} are not profile fields (core.citizens.PROFILE_FIELDS)")
     agency = None
     if plugin_class.calls_agency:
         agency = load_agency_settings(plugin_class.code, production=settings.is_production,

@@ -1,9 +1,9 @@
 """E-forms: put together what the citizen sent, pre-fill from their profile, validate.
 
-A property may carry `x-prefill` naming a profile field (`core.citizens.profile_of`). Identity fields
-marked `readOnly` are set by the server only: from the profile, or, when the profile does not know them,
-kept from what the server stored before; whatever the app sends for them is dropped. Other pre-filled
-fields are only filled when the citizen left them out.
+A property may carry `x-prefill` naming a profile field (`core.citizens.profile_of`). Fields marked
+`readOnly` (the applicant's identity) are set by the server only: from the profile, or, when the profile
+does not know them, kept from what the server stored before; whatever the app sends for them is dropped.
+Other pre-filled fields are only filled when the citizen left them out.
 
 `complete_form` is the one way form data is merged (a submission, each part of an interconnected one, a
 supplement over GraphQL or sync): it re-applies pre-fill after the merge, so no path can overwrite identity.
@@ -39,8 +39,12 @@ def prefill_sources(schema: Mapping[str, Any]) -> frozenset[str]:
 
 
 def read_only_fields(schema: Mapping[str, Any]) -> frozenset[str]:
-    """The pre-filled fields the citizen cannot set."""
-    return frozenset(name for name, (_, read_only) in _prefilled(schema).items() if read_only)
+    """The top-level fields marked `readOnly`: the citizen cannot set them (pre-filled or not)."""
+    properties = schema.get("properties", {})
+    if not isinstance(properties, Mapping):
+        return frozenset()
+    return frozenset(str(name) for name, prop in properties.items()
+                     if isinstance(prop, Mapping) and prop.get("readOnly") is True)
 
 
 def prefill(schema: Mapping[str, Any], form: Mapping[str, Any], profile: Mapping[str, Any]) -> dict[str, Any]:

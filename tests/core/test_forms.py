@@ -386,3 +386,11 @@ def test_a_read_only_field_an_unavailable_agency_would_fill_says_so() -> None:
     # A stored value needs no agency.
     assert complete_form(SCHEMA, stored=STORED, changes={"copies": 4}, profile=profile)["applicant_name"] == \
         STORED["applicant_name"]
+
+
+def test_a_read_only_field_without_pre_fill_is_not_the_citizens_to_set_either() -> None:
+    schema = {"type": "object", "properties": {**SCHEMA["properties"],
+                                               "registered_at": {"type": "string", "readOnly": True}}}
+    stored = {**STORED, "registered_at": "2026-01-01"}
+    form = complete_form(schema, stored=stored, changes={"registered_at": "1999-01-01"}, profile=Profile(PROFILE))
+    assert form["registered_at"] == "2026-01-01"

@@ -20,13 +20,13 @@ from sqlmodel import col, select
 
 from core.catalogue import procedure_by_code
 from core.change_log import citizen_scope, stamp
-from core.citizens import profile_of
+from core.citizens import Profile
 from core.clock import local_date
 from core.deadlines import HolidayCalendar
 from core.dossier_codes import next_dossier_code
 from core.dossier_status import WITHDRAWABLE, DossierStatus, check_transition
 from core.errors import DomainError, ErrorCode, not_found
-from core.forms import prefill, validate_form
+from core.forms import complete_form, read_only_fields
 from core.forwarding import ForwardAction, enqueue_action
 from core.locks import Lock, take
 from core.models import Agency, Citizen, Dossier, DossierEvent, Procedure
@@ -75,11 +75,10 @@ async def available_procedure(session: AsyncSession, code: str) -> Procedure:
     return procedure
 
 
-def checked_form(procedure: Procedure, form_data: dict[str, Any], citizen: Citizen) -> dict[str, Any]:
-    """The answers with the profile's pre-fill applied, valid against the procedure's e-form (or raises)."""
-    form = prefill(procedure.form_schema, form_data, profile_of(citizen))
-    validate_form(procedure.form_schema, form)
-    return form
+def checked_form(procedure: Procedure, form_data: dict[str, Any], profile: Profile) -> dict[str, Any]:
+    """The answers completed by `complete_form` (pre-fill over read-only fields), valid against the
+    procedure's e-form (or raises)."""
+    return complete_form(procedure.form_schema, stored={}, changes=form_data, profile=profile)
 
 
 async def submit_dossier(
@@ -90,14 +89,16 @@ async def submit_dossier(
     now: datetime,
     calendar: HolidayCalendar,
     tz_name: str,
+    profile: Profile | None = None,
 ) -> Dossier:
-    """Store a new dossier and its first event; a repeated `client_mutation_id` returns the first one."""
+    """Store a new dossier and its first event; a repeated `client_mutation_id` returns the first one.
+    `profile` pre-fills the form (default: what the e-ID token said, asking no agency)."""
     assert citizen.id is not None
     existing = await _existing_submission(session, citizen_id=citizen.id, submission=submission)
     if existing is not None:
         return existing
     procedure = await available_procedure(session, submission.procedure_code)
-    form = checked_form(procedure, submission.form_data, citizen)
+    form = checked_form(procedure, submission.form_data, profile or Profile.own(citizen))
     agency = await session.get(Agency, procedure.agency_id)
     assert agency is not None
     code = await next_dossier_code(session, agency_code=agency.code, received=local_date(now, tz_name))
@@ -290,10 +291,15 @@ SERVER_OWNED = frozenset({"status", "code", "fees", "feeVnd", "fee_vnd", "dueDat
 
 
 async def supplement_dossier(
-    session: AsyncSession, *, citizen_id: int, code: str, answers: dict[str, Any], now: datetime
+    session: AsyncSession, *, citizen_id: int, code: str, answers: dict[str, Any], now: datetime,
+    profile: Profile | None = None,
 ) -> Dossier:
     """The citizen sends what the agency asked for: the answers join the form, processing resumes, and the
-    agency holding the dossier is sent the answers (a forward job in the same transaction)."""
+    agency holding the dossier is sent the answers (a forward job in the same transaction).
+
+    The form is completed like a submission's (`complete_form`): read-only identity fields keep the
+    profile's (or the filed) values whatever the answers say, and only the answers the citizen may give
+    are forwarded. `profile` defaults to what the e-ID token said."""
     dossier = await citizen_dossier(session, citizen_id=citizen_id, code=code, for_update=True)
     for name in answers:
         if name in SERVER_OWNED:
@@ -305,12 +311,17 @@ async def supplement_dossier(
                           target_en=DossierStatus.PROCESSING.label_en)
     procedure = await session.get(Procedure, dossier.procedure_id)
     assert procedure is not None
-    merged = {**dossier.form_data, **answers}
-    validate_form(procedure.form_schema, merged)
-    dossier.form_data = merged
+    if profile is None:
+        citizen = await session.get(Citizen, citizen_id)
+        assert citizen is not None
+        profile = Profile.own(citizen)
+    dossier.form_data = complete_form(procedure.form_schema, stored=dossier.form_data, changes=answers,
+                                      profile=profile)
+    read_only = read_only_fields(procedure.form_schema)
     event = await change_status(session, dossier=dossier, target=DossierStatus.PROCESSING, source="citizen",
                                 occurred_at=now, note_vi="Công dân đã bổ sung giấy tờ",
                                 note_en="The citizen supplemented")
     await enqueue_action(session, dossier=dossier, action=ForwardAction.SUPPLEMENT, event_seq=event.seq, now=now,
-                         answers=answers)
+                         answers={name: dossier.form_data[name] for name in answers
+                                  if name not in read_only and name in dossier.form_data})
     return dossier

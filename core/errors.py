@@ -70,6 +70,9 @@ class ErrorCode(StrEnum):
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     # WebSocket transport.
     SUBSCRIPTIONS_ONLY = "SUBSCRIPTIONS_ONLY"
+    # Forms: limits on what the app sends, and a cut list of errors.
+    FORM_TOO_LARGE = "FORM_TOO_LARGE"
+    MORE_ERRORS = "MORE_ERRORS"
 
 
 # (Vietnamese, English) templates; `{name}` placeholders come from the error's params.
@@ -258,6 +261,14 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.SUBSCRIPTIONS_ONLY: (
         "Kết nối WebSocket chỉ dùng cho đăng ký nhận cập nhật; hãy gửi truy vấn và thao tác qua HTTP.",
         "The WebSocket carries subscriptions only; send queries and mutations over HTTP.",
+    ),
+    ErrorCode.FORM_TOO_LARGE: (
+        "Biểu mẫu vượt giới hạn: {limit}.",
+        "The form is over a limit: {limit_en}.",
+    ),
+    ErrorCode.MORE_ERRORS: (
+        "Còn {more} lỗi khác chưa liệt kê; hãy sửa các lỗi trên rồi gửi lại.",
+        "{more} more problems are not listed; fix the ones above and send again.",
     ),
 }
 

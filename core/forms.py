@@ -1,9 +1,12 @@
-"""E-forms: pre-fill from the citizen's profile, then validate against the procedure's JSON Schema.
+"""E-forms: put together what the citizen sent, pre-fill from their profile, validate.
 
-A property may carry `x-prefill` naming a profile field. Identity fields marked `readOnly` are always
-taken from the profile (a citizen cannot file in someone else's name); other pre-filled fields are only
-filled when the citizen left them out. Every schema violation becomes one typed `FieldError` whose
-`field` is the dotted path under `formData`, so the app can put the message under the right input.
+A property may carry `x-prefill` naming a profile field (`core.citizens.profile_of`). Fields marked
+`readOnly` (the applicant's identity) are set by the server only: from the profile, or, when the profile
+does not know them, kept from what the server stored before; whatever the app sends for them is dropped.
+Other pre-filled fields are only filled when the citizen left them out.
+
+`complete_form` is the one way form data is merged (a submission, each part of an interconnected one, a
+supplement over GraphQL or sync): it re-applies pre-fill after the merge, so no path can overwrite identity.
 """
 
 from __future__ import annotations
@@ -11,88 +14,72 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError
+from core.citizens import Profile, known
+from core.errors import DomainError, FieldError
+from core.form_limits import check_form_size
+from core.form_validation import validate_form
 
-from core.errors import DomainError, ErrorCode, FieldError
+__all__ = ["complete_form", "prefill", "prefill_sources", "read_only_fields", "validate_form"]
 
-_CODES: dict[str, ErrorCode] = {
-    "required": ErrorCode.REQUIRED,
-    "type": ErrorCode.INVALID_TYPE,
-    "format": ErrorCode.INVALID_FORMAT,
-    "pattern": ErrorCode.INVALID_FORMAT,
-    "minLength": ErrorCode.INVALID_LENGTH,
-    "maxLength": ErrorCode.INVALID_LENGTH,
-    "minItems": ErrorCode.INVALID_LENGTH,
-    "maxItems": ErrorCode.INVALID_LENGTH,
-    "minimum": ErrorCode.OUT_OF_RANGE,
-    "maximum": ErrorCode.OUT_OF_RANGE,
-    "exclusiveMinimum": ErrorCode.OUT_OF_RANGE,
-    "exclusiveMaximum": ErrorCode.OUT_OF_RANGE,
-    "enum": ErrorCode.NOT_ALLOWED_VALUE,
-    "const": ErrorCode.NOT_ALLOWED_VALUE,
-    "additionalProperties": ErrorCode.UNKNOWN_FIELD,
-}
 
-_TYPE_NAMES: dict[str, tuple[str, str]] = {
-    "string": ("chuỗi ký tự", "text"),
-    "integer": ("số nguyên", "a whole number"),
-    "number": ("số", "a number"),
-    "boolean": ("đúng/sai", "true or false"),
-    "object": ("một nhóm trường", "a group of fields"),
-    "array": ("một danh sách", "a list"),
-}
+def _prefilled(schema: Mapping[str, Any]) -> dict[str, tuple[str, bool]]:
+    """Field name -> (profile field, read-only) for every top-level property with `x-prefill`."""
+    found: dict[str, tuple[str, bool]] = {}
+    properties = schema.get("properties", {})
+    for name, prop in (properties.items() if isinstance(properties, Mapping) else ()):
+        source = prop.get("x-prefill") if isinstance(prop, Mapping) else None
+        if isinstance(source, str):
+            found[str(name)] = (source, bool(prop.get("readOnly")))
+    return found
+
+
+def prefill_sources(schema: Mapping[str, Any]) -> frozenset[str]:
+    """The profile fields the form pre-fills: the only gaps worth asking an agency about."""
+    return frozenset(source for source, _ in _prefilled(schema).values())
+
+
+def read_only_fields(schema: Mapping[str, Any]) -> frozenset[str]:
+    """The top-level fields marked `readOnly`: the citizen cannot set them (pre-filled or not)."""
+    properties = schema.get("properties", {})
+    if not isinstance(properties, Mapping):
+        return frozenset()
+    return frozenset(str(name) for name, prop in properties.items()
+                     if isinstance(prop, Mapping) and prop.get("readOnly") is True)
 
 
 def prefill(schema: Mapping[str, Any], form: Mapping[str, Any], profile: Mapping[str, Any]) -> dict[str, Any]:
-    """Return a copy of `form` with profile values put where the schema asks for them."""
+    """Return a copy of `form` with the profile's known values put where the schema asks for them."""
     result = dict(form)
-    for name, prop in schema.get("properties", {}).items():
-        source = prop.get("x-prefill")
-        if source is None:
-            continue
+    for name, (source, read_only) in _prefilled(schema).items():
         value = profile.get(source)
-        if value is None:
-            continue
-        if prop.get("readOnly") or name not in result:
+        if known(value) and (read_only or name not in result):
             result[name] = value
     return result
 
 
-def _label(schema: Mapping[str, Any], path: list[str]) -> tuple[str, str]:
-    node: Mapping[str, Any] = schema
-    for part in path:
-        items = node.get("items")
-        node = items if part.isdigit() and isinstance(items, Mapping) else node.get("properties", {}).get(part, {})
-    name = path[-1] if path else "formData"
-    return str(node.get("title", name)), str(node.get("x-title-en", node.get("title", name)))
+def _unknown_identity(schema: Mapping[str, Any], form: Mapping[str, Any], profile: Profile) -> list[FieldError]:
+    """A read-only field left empty because the agency that vouches for it did not answer: say so
+    (AGENCY_UNAVAILABLE / AGENCY_TIMEOUT, retry later) rather than REQUIRED for a field nobody can type."""
+    errors = []
+    for name, (source, read_only) in _prefilled(schema).items():
+        failure = profile.unavailable.get(source)
+        if read_only and failure is not None and not known(form.get(name)):
+            errors.append(FieldError(code=failure.code, field=f"formData.{name}", message_vi=failure.message_vi,
+                                     message_en=failure.message_en))
+    return errors
 
 
-def _field_errors(schema: Mapping[str, Any], error: ValidationError) -> list[FieldError]:
-    path = [str(p) for p in error.absolute_path]
-    if error.validator == "required":
-        return [_field_error(schema, error, [*path, str(error.message.split("'")[1])])]
-    if error.validator == "additionalProperties":
-        declared = error.schema.get("properties", {}) if isinstance(error.schema, Mapping) else {}
-        instance = error.instance if isinstance(error.instance, Mapping) else {}
-        return [_field_error(schema, error, [*path, str(name)]) for name in sorted(set(instance) - set(declared))]
-    return [_field_error(schema, error, path)]
-
-
-def _field_error(schema: Mapping[str, Any], error: ValidationError, path: list[str]) -> FieldError:
-    code = _CODES.get(str(error.validator), ErrorCode.INVALID_VALUE)
-    label, label_en = _label(schema, path)
-    params: dict[str, Any] = {"label": label, "label_en": label_en}
-    if code is ErrorCode.INVALID_TYPE:
-        expected = error.validator_value if isinstance(error.validator_value, str) else "string"
-        params["expected"], params["expected_en"] = _TYPE_NAMES.get(expected, (expected, expected))
-    return FieldError.of(code, ".".join(["formData", *path]), **params)
-
-
-def validate_form(schema: Mapping[str, Any], form: Mapping[str, Any]) -> None:
-    """Raise one DomainError carrying every field error, in a stable order (by field path)."""
-    validator = Draft202012Validator(schema, format_checker=FormatChecker())
-    errors = [f for e in validator.iter_errors(form) for f in _field_errors(schema, e)]
-    if errors:
-        errors.sort(key=lambda e: (e.field or "", e.code))
-        raise DomainError.from_fields(errors)
+def complete_form(schema: Mapping[str, Any], *, stored: Mapping[str, Any], changes: Mapping[str, Any],
+                  profile: Profile) -> dict[str, Any]:
+    """`changes` (from the app) over `stored` (the server's: empty for a submission, the dossier's form
+    for a supplement), read-only fields dropped from `changes`, pre-filled again, validated. Returns the
+    form to store; raises one DomainError with every field error."""
+    check_form_size(changes)
+    read_only = read_only_fields(schema)
+    merged = {**stored, **{name: value for name, value in changes.items() if name not in read_only}}
+    form = prefill(schema, merged, profile.values)
+    unknown = _unknown_identity(schema, form, profile)
+    if unknown:
+        raise DomainError.from_fields(unknown)
+    validate_form(schema, form)
+    return form

@@ -42,14 +42,19 @@ def century_sex_digit(birth_date: date, sex: Sex) -> int:
     return century_index * 2 + (1 if sex is Sex.FEMALE else 0)
 
 
-def validate_id_number(id_number: str, *, birth_date: date, sex: Sex, today: date) -> str:
-    """Return the number if it is well formed and agrees with `birth_date` and `sex`; else raise."""
+def _check_shape(id_number: str) -> None:
+    """Twelve ASCII digits, whole string (`fullmatch`: a trailing newline is not a digit)."""
     if not id_number:
         raise _reject("chưa nhập", "missing")
     if len(id_number) != 12:
         raise _reject("phải có đúng 12 chữ số", "must have exactly 12 digits")
     if not _SHAPE.fullmatch(id_number):
         raise _reject("chỉ được chứa chữ số 0-9", "may contain only the digits 0-9")
+
+
+def validate_id_number(id_number: str, *, birth_date: date, sex: Sex, today: date) -> str:
+    """Return the number if it is well formed and agrees with `birth_date` and `sex`; else raise."""
+    _check_shape(id_number)
     if birth_date > today:
         raise _reject("ngày sinh ở tương lai", "birth date is in the future")
     if id_number[:3] not in PROVINCE_CODES:
@@ -62,6 +67,20 @@ def validate_id_number(id_number: str, *, birth_date: date, sex: Sex, today: dat
         raise _reject("mã giới tính không khớp giới tính", "sex digit does not match the sex")
     if id_number[4:6] != f"{birth_date.year % 100:02d}":
         raise _reject("hai số năm sinh không khớp ngày sinh", "birth-year digits do not match")
+    if id_number[6:] == "000000":
+        raise _reject("số thứ tự không hợp lệ", "the serial part cannot be all zeros")
+    return id_number
+
+
+def check_id_number(id_number: str, *, this_year: int) -> str:
+    """A number typed into a form for someone whose birth date and sex we do not know (a spouse, a
+    licence holder): well formed, a known province, a birth year (from G and YY) not after `this_year`,
+    a serial that is not all zeros. Returns it unchanged; raises INVALID_ID_NUMBER with the reason."""
+    _check_shape(id_number)
+    if id_number[:3] not in PROVINCE_CODES:
+        raise _reject("mã tỉnh nơi đăng ký khai sinh không tồn tại", "unknown province code")
+    if 1900 + int(id_number[3]) // 2 * 100 + int(id_number[4:6]) > this_year:
+        raise _reject("năm sinh trong số nằm ở tương lai", "the birth year it encodes is in the future")
     if id_number[6:] == "000000":
         raise _reject("số thứ tự không hợp lệ", "the serial part cannot be all zeros")
     return id_number

@@ -21,7 +21,7 @@ _APPLICANT: dict[str, Any] = {
                        "x-prefill": "full_name", "readOnly": True, "minLength": 1},
     "applicant_id_number": {"type": "string", "title": "Số định danh cá nhân",
                             "x-title-en": "Personal identification number", "pattern": "^[0-9]{12}$",
-                            "x-prefill": "id_number", "readOnly": True},
+                            "format": "id-number", "x-prefill": "id_number", "readOnly": True},
     "phone": {"type": "string", "title": "Số điện thoại", "x-title-en": "Phone number",
               "pattern": "^\\+?[0-9]{9,12}$", "x-prefill": "phone"},
 }
@@ -86,7 +86,7 @@ PROCEDURES: list[dict[str, Any]] = [
      "form_schema": _form({"partner_name": _text("Họ và tên người kết hôn", "Partner's full name"),
                            "partner_id_number": _text("Số định danh của người kết hôn",
                                                       "Partner's identification number",
-                                                      pattern="^[0-9]{12}$"),
+                                                      pattern="^[0-9]{12}$", format="id-number"),
                            "partner_birth_date": _date("Ngày sinh người kết hôn", "Partner's birth date")},
                           ["partner_name", "partner_id_number", "partner_birth_date"]),
      "sample": {"partner_name": "Phạm Thị Hoa", "partner_id_number": "001190002233",

@@ -15,13 +15,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.citizens import profile_of
+from core.catalogue import procedure_by_code
+from core.citizens import Profile
 from core.clock import local_date
 from core.deadlines import HolidayCalendar
 from core.dossier_codes import next_dossier_codes
 from core.dossiers import Submission, available_procedure, checked_form, find_submission, store_dossier
 from core.errors import DomainError, FieldError
-from core.forms import prefill, validate_form
+from core.form_limits import check_form_size
+from core.forms import complete_form, prefill_sources
 from core.forwarding import enqueue
 from core.interconnected import part_form, part_procedures
 from core.models import Agency, Citizen, Dossier, Procedure
@@ -36,18 +38,22 @@ async def receive(
     now: datetime,
     calendar: HolidayCalendar,
     tz_name: str,
+    profile: Profile | None = None,
 ) -> Dossier:
     """`routes` maps a procedure code to the service that forwards it (from the enabled plug-ins).
 
     A dossier whose procedure no enabled service handles is kept as received: the agency's desk takes it.
+    `profile` pre-fills the forms (default: what the e-ID token said; see `prefill_wanted`).
     """
     assert citizen.id is not None
+    check_form_size(submission.form_data)  # before the fingerprint or anything else walks it
+    profile = profile or Profile.own(citizen)
     existing = await find_submission(session, citizen_id=citizen.id, submission=submission)
     if existing is not None:
         return existing
     procedure = await available_procedure(session, submission.procedure_code)
-    form = checked_form(procedure, submission.form_data, citizen)
-    parts = _checked_parts(await part_procedures(session, procedure), form, citizen)
+    form = checked_form(procedure, submission.form_data, profile)
+    parts = _checked_parts(await part_procedures(session, procedure), form, profile)
     wanted = [procedure, *(part for part, _ in parts)]
     codes = await next_dossier_codes(session, agency_codes=[await _agency_code(session, p) for p in wanted],
                                      received=local_date(now, tz_name))
@@ -64,14 +70,13 @@ async def receive(
 
 
 def _checked_parts(parts: list[Procedure], form: dict[str, Any],
-                   citizen: Citizen) -> list[tuple[Procedure, dict[str, Any]]]:
+                   profile: Profile) -> list[tuple[Procedure, dict[str, Any]]]:
     """Each part's answers (the parent's it asks for, pre-filled); every part's mistakes at once."""
     checked: list[tuple[Procedure, dict[str, Any]]] = []
     errors: list[FieldError] = []
     for part in parts:
-        answers = prefill(part.form_schema, part_form(part, form), profile_of(citizen))
         try:
-            validate_form(part.form_schema, answers)
+            answers = complete_form(part.form_schema, stored=part_form(part, form), changes={}, profile=profile)
         except DomainError as error:
             errors.extend(error.errors)
             continue
@@ -91,3 +96,15 @@ async def _enqueue(session: AsyncSession, dossier: Dossier, procedure: Procedure
                    now: datetime) -> None:
     if procedure.code in routes:
         await enqueue(session, dossier=dossier, service_code=routes[procedure.code], now=now)
+
+
+async def prefill_wanted(session: AsyncSession, procedure_code: str) -> frozenset[str]:
+    """The profile fields a submission of this procedure (and of its parts) pre-fills: read before the
+    write transaction, so the caller asks an agency only for gaps that matter, and never while holding it."""
+    procedure = await procedure_by_code(session, procedure_code)
+    if procedure is None:
+        return frozenset()
+    wanted = set(prefill_sources(procedure.form_schema))
+    for part in await part_procedures(session, procedure):
+        wanted |= prefill_sources(part.form_schema)
+    return frozenset(wanted)

@@ -2,9 +2,10 @@
 entry-point group.
 
 A service is a subclass of `ServicePlugin` that declares data (code, agency, procedures, the GraphQL
-fields it adds, its `vocabulary` of status words) and overrides at most three methods: `forward` (deliver a
+fields it adds, its `vocabulary` of status words) and overrides at most four methods: `forward` (deliver a
 submitted dossier to its agency), `forward_action` (tell the agency the citizen withdrew or supplemented a
-dossier it holds) and `parse_event` (translate the agency's status event to national terms). The defaults
+dossier it holds), `parse_event` (translate the agency's status event to national terms) and
+`profile_values` (vouch for profile fields the e-ID token left empty, to pre-fill forms). The defaults
 speak the shared dossier API (`services/dossier_api.py`) and translate with `vocabulary`. It never patches
 the core and never imports another service. The registry loads every installed service that
 `SUPERAPP_SERVICES` enables; one that fails to load (import error, bad settings) is
@@ -14,20 +15,23 @@ left out, logged and reported with state `failed`, and the others serve.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any, ClassVar, Protocol
 
 from core.agency_events import StatusEvent
+from core.citizens import PROFILE_FIELDS, ProfileSource
 from core.dossier_status import DossierStatus
+from core.errors import DomainError
 from core.forwarding import ActionRequest, ForwardRequest
 from core.models import Citizen
 from core.settings import Settings
 from services.agency_settings import AgencySettings, load_agency_settings
 from services.client import AgencyClient
 from services.dossier_api import forward_action, forward_dossier
+from services.errors import AgencyUnavailable
 from services.events import status_event
 
 log = logging.getLogger("superapp.services")
@@ -68,6 +72,9 @@ class ServicePlugin:
     default_base_url: ClassVar[str | None] = None
     # The agency's own status words and the national statuses they mean (used by the default parse_event).
     vocabulary: ClassVar[Mapping[str, DossierStatus]] = {}
+    # Profile fields (keys of `core.citizens.profile_of`) this agency vouches for; `profile_values` is asked
+    # for them only when the citizen's e-ID left one empty and a form pre-fills it.
+    profile_fields: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, settings: AgencySettings | None) -> None:
         self.settings = settings
@@ -98,6 +105,13 @@ class ServicePlugin:
             raise NotImplementedError(f"service {self.code} sends no status events")
         return status_event(payload, self.vocabulary)
 
+    async def profile_values(self, citizen: Citizen) -> Mapping[str, Any]:
+        """The citizen's values of `profile_fields` as the agency records them (missing ones left out).
+        Raise `AgencyUnavailable`/`AgencyTimeout` (what `self.client` raises) when the agency cannot
+        answer: the form then falls back to what the citizen types, or says the agency is unavailable
+        for a read-only field."""
+        return {}
+
     async def aclose(self) -> None:
         if self.client is not None:
             await self.client.aclose()
@@ -127,6 +141,12 @@ class ServiceRegistry:
         """Procedure code -> the service that forwards it."""
         return {procedure: p.code for p in self.plugins.values() for procedure in p.procedure_codes}
 
+    def profile_sources(self) -> list[ProfileSource]:
+        """The services that vouch for profile fields, by code; a plug-in's own bug in `profile_values`
+        is answered as its agency being unavailable, never as a failed submission."""
+        return [ProfileSource(name=p.code, fields=p.profile_fields, fetch=_guarded(p))
+                for p in sorted(self.plugins.values(), key=lambda p: p.code) if p.profile_fields]
+
     def state(self, code: str) -> ServiceState:
         plugin = self.plugins.get(code)
         if plugin is None:
@@ -146,6 +166,20 @@ class ServiceRegistry:
             await plugin.aclose()
 
 
+def _guarded(plugin: ServicePlugin) -> Callable[[Citizen], Awaitable[Mapping[str, Any]]]:
+    async def fetch(citizen: Citizen) -> Mapping[str, Any]:
+        try:
+            return await plugin.profile_values(citizen)
+        except DomainError:
+            raise
+        except Exception as error:  # third-party code: contain it like a failing agency
+            log.error("service %s failed in profile_values: %s", plugin.code, type(error).__name__)
+            raise AgencyUnavailable(service=plugin.code, agency_vi=plugin.name_vi, agency_en=plugin.name_en,
+                                    reason="PLUGIN_ERROR") from error
+
+    return fetch
+
+
 class ServiceConflict(Exception):
     """Two services claim the same thing; serving would be ambiguous, so start-up stops."""
 
@@ -156,6 +190,9 @@ def _instantiate(entry: EntryPoint, settings: Settings, override: Mapping[str, A
         raise TypeError(f"{entry.value} is not a ServicePlugin subclass")
     if plugin_class.code != entry.name:
         raise ValueError(f"entry point {entry.name!r} names a service whose code is {plugin_class.code!r}")
+    if not plugin_class.profile_fields <= PROFILE_FIELDS:
+        unknown = sorted(plugin_class.profile_fields - PROFILE_FIELDS)
+        raise ValueError(f"profile_fields {unknown} are not profile fields (core.citizens.PROFILE_FIELDS)")
     agency = None
     if plugin_class.calls_agency:
         agency = load_agency_settings(plugin_class.code, production=settings.is_production,

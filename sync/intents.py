@@ -17,10 +17,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.catalogue import procedure_by_code
+from core.citizens import Profile
 from core.deadlines import HolidayCalendar
 from core.dossiers import SERVER_OWNED, Submission, supplement_dossier, withdraw_dossier
 from core.drafts import DELETED, OPEN, SUBMITTED, TRASH_DAYS, draft_for_update, keep_revision, save_draft
 from core.errors import DomainError, ErrorCode, not_found
+from core.form_limits import check_form_size
 from core.inbox import mark_read
 from core.models import Citizen, Draft
 from core.submission import receive
@@ -62,6 +64,7 @@ class IntentContext:
     calendar: HolidayCalendar
     tz_name: str
     now: datetime
+    profile: Profile | None = None  # pre-fill for draft.submit, resolved before the push (PREFILLING_INTENTS)
 
     @property
     def citizen_id(self) -> int:
@@ -82,6 +85,7 @@ def _fields(args: dict[str, Any]) -> dict[str, Any]:
     value = args.get("fields", {})
     if not isinstance(value, dict):
         raise Unreadable("'fields' is not an object")
+    check_form_size(value, field="fields")
     return value
 
 
@@ -199,7 +203,7 @@ async def draft_submit(ctx: IntentContext, record_id: str | None, base: int | No
     submission = Submission(procedure_code=draft.procedure_code, form_data=dict(draft.fields),
                             client_mutation_id=f"sync:{ctx.client_mutation_id}")
     dossier = await receive(ctx.session, citizen=ctx.citizen, submission=submission, routes=ctx.routes,
-                            now=ctx.now, calendar=ctx.calendar, tz_name=ctx.tz_name)
+                            now=ctx.now, calendar=ctx.calendar, tz_name=ctx.tz_name, profile=ctx.profile)
     draft.status, draft.dossier_code, draft.version = SUBMITTED, dossier.code, draft.version + 1
     await save_draft(ctx.session, draft, now=ctx.now)
     answer = await _draft_answer(ctx, draft, Status.APPLIED)
@@ -224,8 +228,9 @@ async def dossier_withdraw(ctx: IntentContext, record_id: str | None, base: int 
 async def dossier_supplement(ctx: IntentContext, record_id: str | None, base: int | None,
                              args: dict[str, Any]) -> Applied:
     _only(args, {"fields"})
+    # Completed like a GraphQL supplement (core.forms.complete_form): read-only identity fields cannot change.
     dossier = await supplement_dossier(ctx.session, citizen_id=ctx.citizen_id, code=str(record_id),
-                                       answers=_fields(args), now=ctx.now)
+                                       answers=_fields(args), now=ctx.now, profile=ctx.profile)
     answer = await _dossier_answer(ctx, dossier.code, dossier.version)
     answer.submitted = True  # the agency is owed the answers
     return answer
@@ -241,6 +246,10 @@ async def notifications_mark_read(ctx: IntentContext, record_id: str | None, bas
     marked = await mark_read(ctx.session, citizen_id=ctx.citizen_id, ids=ids, now=ctx.now)
     return Applied(Status.APPLIED, record_type="notification", record={"ids": [str(i) for i in marked]})
 
+
+# Intents that file a form: a push holding one resolves the citizen's pre-fill profile (which may ask an
+# agency) once, before its transactions. A supplement keeps the identity stored at filing and needs none.
+PREFILLING_INTENTS = frozenset({"draft.submit"})
 
 Handler = Callable[[IntentContext, str | None, int | None, dict[str, Any]], Awaitable[Applied]]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -10,7 +11,7 @@ import strawberry
 
 from api.auth import AuthError, Principal
 from api.graphql.loaders import Loaders
-from core.citizens import citizen_by_id_number, enrol_citizen
+from core.citizens import Profile, citizen_by_id_number, citizen_profile, enrol_citizen
 from core.db import Database
 from core.deadlines import HolidayCalendar
 from core.errors import DomainError, ErrorCode
@@ -55,6 +56,11 @@ class Context:
                     self._citizen = await self.db.transaction(lambda session: enrol_citizen(
                         session, id_number=principal.id_number, claims=principal.claims))
             return self._citizen
+
+    async def profile(self, *, wanted: Collection[str] | None = None) -> Profile:
+        """The citizen's profile for pre-fill: the e-ID's values, gaps among `wanted` filled by the services
+        that vouch for them (`ServicePlugin.profile_values`). Call it before opening a write transaction."""
+        return await citizen_profile(await self.citizen(), self.services.profile_sources(), wanted=wanted)
 
     def service(self, code: str) -> ServicePlugin:
         """A loaded service; its fields are in the schema only when it is, so this cannot miss."""

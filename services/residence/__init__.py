@@ -3,8 +3,13 @@ record in the national population database, which pre-fills e-forms."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from core.dossier_status import DossierStatus
+from core.models import Citizen
 from services.registry import ServicePlugin
+from services.residence import client
 from services.residence.schema import MeResidence, PopulationAddress, PopulationRecord
 
 # This agency reports the national status codes themselves (1-10).
@@ -21,3 +26,13 @@ class ResidenceService(ServicePlugin):
     types = (PopulationRecord, PopulationAddress)
     vocabulary = VOCABULARY
     default_base_url = "http://127.0.0.1:8102"
+    profile_fields = frozenset({"full_name", "birth_date", "sex", "hometown", "permanent_address"})
+
+    async def profile_values(self, citizen: Citizen) -> Mapping[str, Any]:
+        """The population record pre-fills what the e-ID token did not carry (name, address, ...)."""
+        assert self.client is not None
+        record = await client.population_record(self.client, citizen.id_number)
+        if record is None:
+            return {}
+        return {"full_name": record.full_name, "birth_date": record.birth_date.isoformat(), "sex": record.sex,
+                "hometown": record.hometown, "permanent_address": record.permanent_address.text}

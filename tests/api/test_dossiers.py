@@ -327,7 +327,8 @@ async def test_form_errors_speak_english_when_asked(client: httpx.AsyncClient, s
     ("1.004222", {"copies": 0}, ("OUT_OF_RANGE", "formData.copies")),
     ("1.004222", {"copies": "two"}, ("INVALID_TYPE", "formData.copies")),
     ("1.000045", {"card_number": "12345"}, ("INVALID_FORMAT", "formData.card_number")),
-    ("1.004194", {"new_address": ""}, ("INVALID_LENGTH", "formData.new_address")),
+    ("1.004194", {"new_address": "x" * 201}, ("INVALID_LENGTH", "formData.new_address")),
+    ("1.004194", {"new_address": " "}, ("REQUIRED", "formData.new_address")),
     ("1.002809", {"licence_class": "Z"}, ("NOT_ALLOWED_VALUE", "formData.licence_class")),
 ])
 async def test_each_kind_of_form_mistake_has_its_code(client: httpx.AsyncClient, settings: Settings,

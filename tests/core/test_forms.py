@@ -6,8 +6,10 @@ from typing import Any
 
 import pytest
 
+from core.citizens import Profile
 from core.errors import DomainError, ErrorCode, FieldError
-from core.forms import prefill, validate_form
+from core.form_validation import MAX_ERRORS
+from core.forms import complete_form, prefill, validate_form
 
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -186,8 +188,14 @@ def test_length(note: str) -> None:
     assert "Note" in errors[0].message_en
 
 
-def test_empty_read_only_name_is_invalid_length() -> None:
-    assert _codes({**VALID, "applicant_name": ""}) == [(ErrorCode.INVALID_LENGTH, "formData.applicant_name")]
+@pytest.mark.parametrize("blank", ["", " ", "\t\n ", "\u3000"])
+def test_a_blank_required_string_is_missing_and_only_that(blank: str) -> None:
+    assert _codes({**VALID, "applicant_name": blank}) == [(ErrorCode.REQUIRED, "formData.applicant_name")]
+    assert _codes({**VALID, "child": {"name": blank}}) == [(ErrorCode.REQUIRED, "formData.child.name")]
+
+
+def test_a_blank_optional_string_is_still_checked_as_given() -> None:
+    assert _codes({**VALID, "note": " "}) == [(ErrorCode.INVALID_LENGTH, "formData.note")]
 
 
 def test_nested_paths_and_labels() -> None:
@@ -272,3 +280,117 @@ def test_several_errors_at_once_are_sorted_by_field() -> None:
         assert field_error.message_vi
         assert field_error.message_en
         assert field_error.message_vi != field_error.message_en
+
+
+# --- patterns are ECMA-262, as JSON Schema says --------------------------------------------------------------
+
+
+ARABIC_INDIC_DIGITS = "".join(chr(0x0660 + i) for i in (0, 9, 1, 2, 3, 4, 5, 6, 7, 8))
+
+
+@pytest.mark.parametrize("value", ["0912345678\n", "0912345678\r\n", ARABIC_INDIC_DIGITS])
+def test_a_pattern_matches_the_whole_value(value: str) -> None:
+    # Python's `$` matches before a trailing newline and `\d` takes other scripts' digits; ECMA's do not.
+    schema = {"type": "object", "properties": {"a": {"type": "string", "pattern": "^[0-9]{10}$"},
+                                               "b": {"type": "string", "pattern": "^\\d{10}$"}}}
+    with pytest.raises(DomainError) as caught:
+        validate_form(schema, {"a": value, "b": value})
+    assert [(e.code, e.field) for e in caught.value.errors] == [(ErrorCode.INVALID_FORMAT, "formData.a"),
+                                                               (ErrorCode.INVALID_FORMAT, "formData.b")]
+    validate_form(schema, {"a": "0912345678", "b": "0912345678"})
+
+
+def test_pattern_properties_use_the_same_rules() -> None:
+    schema = {"type": "object", "patternProperties": {"^x$": {"type": "integer"}}}
+    validate_form(schema, {"x\n": "not checked: the key is not x"})
+    assert [(e.code, e.field) for e in _errors({"x": "a"}, schema)] == [(ErrorCode.INVALID_TYPE, "formData.x")]
+
+
+# --- ID-number fields --------------------------------------------------------------------------------------
+
+ID_SCHEMA: dict[str, Any] = {"type": "object", "properties": {
+    "partner_id_number": {"type": "string", "format": "id-number", "pattern": "^[0-9]{12}$",
+                          "title": "Số định danh", "x-title-en": "ID number"}}}
+
+
+@pytest.mark.parametrize(("value", "reason"), [
+    ("001190002233\n", "12"),
+    ("00119000223\n", "digits"),
+    ("003190002233", "province"),
+    ("001190000000", "serial"),
+    ("001299002233", "future"),  # G = 2, YY = 99: born in 2099
+    ("001490002233", "future"),  # G = 4: born in the 2100s
+])
+def test_id_number_fields_follow_the_id_number_rules(value: str, reason: str) -> None:
+    [error] = _errors({"partner_id_number": value}, ID_SCHEMA)
+    assert (error.code, error.field) == (ErrorCode.INVALID_ID_NUMBER, "formData.partner_id_number")
+    assert reason in error.message_en
+    assert error.message_vi != error.message_en
+
+
+def test_a_valid_id_number_field_passes() -> None:
+    validate_form(ID_SCHEMA, {"partner_id_number": "001190002233"})
+    validate_form(ID_SCHEMA, {"partner_id_number": "079301123456"})
+
+
+def test_seeded_id_number_fields_use_the_id_number_rules() -> None:
+    from core.seed_data import PROCEDURES
+
+    fields = {name: prop for p in PROCEDURES for name, prop in p["form_schema"]["properties"].items()
+              if "id_number" in name}
+    assert set(fields) == {"applicant_id_number", "partner_id_number"}
+    assert all(prop["format"] == "id-number" for prop in fields.values())
+
+
+# --- a hostile form cannot make a huge answer --------------------------------------------------------------
+
+
+def test_the_error_list_is_capped_and_says_how_many_more() -> None:
+    errors = _errors({**VALID, **{f"k{i:05d}": i for i in range(5_000)}})
+    assert len(errors) == MAX_ERRORS + 1
+    assert all(e.code is ErrorCode.UNKNOWN_FIELD for e in errors[:MAX_ERRORS])
+    assert (errors[-1].code, errors[-1].field) == (ErrorCode.MORE_ERRORS, "formData")
+    assert str(5_000 - MAX_ERRORS) in errors[-1].message_en
+    assert str(5_000 - MAX_ERRORS) in errors[-1].message_vi
+
+
+# --- complete_form: the one merge, pre-fill re-applied ----------------------------------------------------
+
+STORED = {**VALID, "phone": "0912345678"}
+IMPOSTOR = {"applicant_name": "Kẻ Mạo Danh", "applicant_id_number": "079301123456"}
+
+
+def test_a_merge_cannot_change_read_only_fields() -> None:
+    form = complete_form(SCHEMA, stored=STORED, changes={**IMPOSTOR, "copies": 3}, profile=Profile(PROFILE))
+    assert form == {**STORED, "copies": 3}
+
+
+def test_read_only_fields_the_profile_does_not_know_keep_the_stored_value_not_the_sent_one() -> None:
+    form = complete_form(SCHEMA, stored=STORED, changes=IMPOSTOR, profile=Profile({}))
+    assert form == STORED
+    # On a new submission nothing is stored: the field is missing, whatever the app sent.
+    with pytest.raises(DomainError) as caught:
+        complete_form(SCHEMA, stored={}, changes={**IMPOSTOR, "copies": 1}, profile=Profile({"full_name": " "}))
+    assert [(e.code, e.field) for e in caught.value.errors] == [
+        (ErrorCode.REQUIRED, "formData.applicant_id_number"), (ErrorCode.REQUIRED, "formData.applicant_name")]
+
+
+def test_a_read_only_field_an_unavailable_agency_would_fill_says_so() -> None:
+    down = DomainError(ErrorCode.AGENCY_UNAVAILABLE, agency="Bộ Công an", agency_en="Ministry of Public Security")
+    profile = Profile({"id_number": "001085123456", "full_name": ""}, unavailable={"full_name": down})
+    with pytest.raises(DomainError) as caught:
+        complete_form(SCHEMA, stored={}, changes={"copies": 1, "applicant_name": "Kẻ Mạo Danh"}, profile=profile)
+    [error] = caught.value.errors
+    assert (error.code, error.field) == (ErrorCode.AGENCY_UNAVAILABLE, "formData.applicant_name")
+    assert "Ministry of Public Security" in error.message_en
+    # A stored value needs no agency.
+    assert complete_form(SCHEMA, stored=STORED, changes={"copies": 4}, profile=profile)["applicant_name"] == \
+        STORED["applicant_name"]
+
+
+def test_a_read_only_field_without_pre_fill_is_not_the_citizens_to_set_either() -> None:
+    schema = {"type": "object", "properties": {**SCHEMA["properties"],
+                                               "registered_at": {"type": "string", "readOnly": True}}}
+    stored = {**STORED, "registered_at": "2026-01-01"}
+    form = complete_form(schema, stored=stored, changes={"registered_at": "1999-01-01"}, profile=Profile(PROFILE))
+    assert form["registered_at"] == "2026-01-01"

@@ -63,6 +63,6 @@ async def test_one_submission_reaches_three_agencies_and_the_parent_follows_the_
 
 async def test_a_part_form_error_points_at_the_parent_field(client: httpx.AsyncClient, settings: Settings):
     who = citizen(settings)
-    body = await gql(client, SUBMIT, {"p": "LT.KS-TT-BHYT", "f": {**FORM, "clinic": ""}}, who=who)
+    body = await gql(client, SUBMIT, {"p": "LT.KS-TT-BHYT", "f": {**FORM, "clinic": "x" * 201}}, who=who)
     assert body["data"]["submitDossier"]["dossier"] is None
     assert {"code": "INVALID_LENGTH", "field": "formData.clinic"} in body["data"]["submitDossier"]["errors"]

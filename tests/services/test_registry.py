@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from importlib.metadata import EntryPoint
+from typing import Any
 
 import httpx
 import pytest
 import strawberry
 
 from api.app import create_app
+from core.citizens import citizen_profile
+from core.errors import ErrorCode
+from core.models import Citizen as CitizenRow
 from core.settings import Settings
 from services.registry import GROUP, ServiceConflict, ServicePlugin, ServiceRegistry, load_registry
+from services.residence import ResidenceService
 from tests.support import citizen, gql
 
 
@@ -119,3 +125,43 @@ async def test_the_example_plugin_package_answers_through_the_schema(client, set
     assert body["data"]["me"]["libraryCard"] == {"number": f"TV-{who.id_number[-6:]}", "branch": "Thư viện Hà Nội"}
     catalogue = await gql(client, '{ procedure(code: "EX.000001") { name { en } } }')
     assert catalogue["data"]["procedure"] == {"name": {"en": "Library card (example)"}}
+
+
+class _UnknownProfileField(ServicePlugin):
+    code = "shoe_registry"
+    name_vi = name_en = "Shoe registry"
+    profile_fields = frozenset({"full_name", "shoe_size"})
+    calls_agency = False
+
+
+class _BuggyProfile(ServicePlugin):
+    code = "buggy_profile"
+    name_vi = name_en = "Buggy profile"
+    profile_fields = frozenset({"hometown"})
+    calls_agency = False
+
+    async def profile_values(self, citizen: CitizenRow) -> Mapping[str, Any]:
+        raise RuntimeError("a bug in third-party code")
+
+
+def test_a_plugin_vouching_for_an_unknown_profile_field_is_left_out(settings: Settings, caplog):
+    entries = [*BUILT_INS, _entry("shoe_registry", f"{__name__}:_UnknownProfileField")]
+    with caplog.at_level(logging.ERROR, logger="superapp.services"):
+        registry = load_registry(settings, entries=entries)
+    assert sorted(registry.plugins) == ["residence", "traffic_fines"]
+    assert "profile_fields ['shoe_size'] are not profile fields" in caplog.text
+    assert [(s.name, s.fields) for s in registry.profile_sources()] == [("residence", ResidenceService.profile_fields)]
+
+
+async def test_a_plugin_failing_in_profile_values_is_an_unavailable_agency_not_a_crash(settings: Settings, caplog):
+    registry = ServiceRegistry([_BuggyProfile(None)], [])
+    citizen_row = CitizenRow(id=1, id_number="001085012345", full_name="Nguyễn Văn An")
+    with caplog.at_level(logging.ERROR, logger="superapp.services"):
+        profile = await citizen_profile(citizen_row, registry.profile_sources(), wanted={"hometown"})
+    assert profile.values["hometown"] is None
+    failure = profile.unavailable["hometown"]
+    assert (failure.code, failure.params["reason"], failure.params["service"]) == (
+        ErrorCode.AGENCY_UNAVAILABLE, "PLUGIN_ERROR", "buggy_profile")
+    assert "service buggy_profile failed in profile_values: RuntimeError" in caplog.text
+    # A form that does not pre-fill the gap never asks.
+    assert (await citizen_profile(citizen_row, registry.profile_sources(), wanted={"phone"})).unavailable == {}

@@ -12,7 +12,7 @@ from api.graphql.types.dossier import Dossier
 from core.clock import utc_now
 from core.dossiers import Submission, find_submission
 from core.errors import DomainError, ErrorCode
-from core.submission import receive
+from core.submission import prefill_wanted, receive
 
 
 @strawberry.input
@@ -41,10 +41,13 @@ async def submit_dossier_mutation(info: Info, input: SubmitDossierInput) -> Subm
         return _failed(error, input, ctx.locale)
     submission = Submission(procedure_code=input.procedure_code, form_data=input.form_data,
                             client_mutation_id=input.client_mutation_id)
+    async with ctx.db.read() as session:
+        wanted = await prefill_wanted(session, input.procedure_code)
+    profile = await ctx.profile(wanted=wanted)  # may ask an agency: never inside the write transaction
     try:
         row = await ctx.db.transaction(lambda session: receive(
             session, citizen=citizen, submission=submission, routes=ctx.services.routes(), now=utc_now(),
-            calendar=ctx.calendar, tz_name=ctx.settings.timezone))
+            calendar=ctx.calendar, tz_name=ctx.settings.timezone, profile=profile))
     except DomainError as error:
         return _failed(error, input, ctx.locale)
     except IntegrityError:

@@ -9,6 +9,7 @@ from api.graphql.context import Info
 from api.graphql.sync_query import pull_request
 from api.graphql.types.sync import SyncMutationResult, SyncPage
 from core.clock import utc_now
+from sync.intents import PREFILLING_INTENTS
 from sync.pull import pull
 from sync.push import MutationIn, push
 
@@ -57,9 +58,12 @@ async def sync_push_mutation(info: Info, input: SyncPushInput) -> SyncPushPayloa
                             record_id=m.record_id, base_version=m.base_version,
                             args={} if m.args in (None, strawberry.UNSET) else m.args)
                  for m in input.mutations]
+    # Resolved before the push's transactions (it may ask an agency), and only when a form is filed.
+    profile = await ctx.profile() if any(m.intent in PREFILLING_INTENTS for m in mutations) else None
     outcome = await push(ctx.db, citizen=citizen, client_id=input.client_id, schema_version=input.schema_version,
                          mutations=mutations, routes=ctx.services.routes(), calendar=ctx.calendar,
-                         tz_name=ctx.settings.timezone, max_mutations=ctx.settings.sync_push_max_mutations)
+                         tz_name=ctx.settings.timezone, max_mutations=ctx.settings.sync_push_max_mutations,
+                         profile=profile)
     if outcome.submitted and ctx.forwarder is not None:
         ctx.forwarder.kick()
     page = None

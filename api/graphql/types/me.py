@@ -12,10 +12,9 @@ from api.graphql.context import Info
 from api.graphql.types.dossier import Document
 from core import models
 from core.catalogue import procedure_by_code
-from core.citizens import profile_of
 from core.documents import citizen_documents
 from core.errors import DomainError, ErrorCode
-from core.forms import prefill
+from core.forms import prefill, prefill_sources
 
 
 @strawberry.type(description="The signed-in citizen.")
@@ -38,12 +37,14 @@ class Me:
 
     @strawberry.field(description="The procedure's e-form with the fields we already know filled in.")
     async def form_prefill(self, info: Info, procedure_code: str) -> JSON:
+        """From the e-ID and, where it is silent, the services that vouch for the citizen (population
+        record); a field an unavailable agency would fill is left out for the citizen to type."""
         async with info.context.db.read() as session:
             procedure = await procedure_by_code(session, procedure_code)
         if procedure is None or not procedure.active:
             raise DomainError(ErrorCode.PROCEDURE_NOT_AVAILABLE, field="procedureCode", code=procedure_code)
-        citizen = await info.context.citizen()
-        filled: dict[str, Any] = prefill(procedure.form_schema, {}, profile_of(citizen))
+        profile = await info.context.profile(wanted=prefill_sources(procedure.form_schema))
+        filled: dict[str, Any] = prefill(procedure.form_schema, {}, profile.values)
         return cast(JSON, filled)
 
     @classmethod

@@ -43,7 +43,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     """Everything the app needs is built here from `settings`; nothing is created at import time.
 
     `agencies` overrides per-agency settings by service code (tests point services at their sandboxes);
-    `registry` replaces discovery altogether. A conflict between services raises here: start-up stops.
+    `registry` replaces discovery altogether. A plug-in that clashes with another is refused (FAILED) and the
+    rest serve.
     """
     settings = settings or Settings()
     if settings.is_production and settings.eid_accept_dev_key:
@@ -56,7 +57,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     services = registry or load_registry(settings, overrides=agencies)
     forwarder = Forwarder(db=database, registry=services, poll_seconds=settings.forward_poll_seconds,
                           max_backoff=settings.forward_max_backoff_seconds)
-    view = GraphQLView(schema=build_schema(settings, list(services.plugins.values())), settings=settings,
+    schema = build_schema(settings, services)  # refuses clashing plug-ins on `services` before anything reports
+    view = GraphQLView(schema=schema, settings=settings,
                        db=database, calendar=HolidayCalendar.load(settings.holidays_file),
                        verifier=TokenVerifier(settings), persisted=persisted, services=services,
                        forwarder=forwarder)
@@ -75,10 +77,14 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         # A failed service degrades the app but does not take it out of rotation: the others serve.
         report = states()
         status = "ok" if all(state == "ready" for state in report.values()) else "degraded"
-        return JSONResponse({"status": status, "database": "ok", "services": report})
+        return JSONResponse({"status": status, "database": "ok", "services": report, "failures": failures()})
 
     def states() -> dict[str, str]:
-        return {code: state.value for code, _, _, state in services.report()}
+        return {row.code: row.state.value for row in services.report()}
+
+    def failures() -> dict[str, str]:
+        """Why each FAILED service is not serving (settings missing, a clash, not installed)."""
+        return {row.code: row.reason for row in services.report() if row.reason is not None}
 
     async def metrics(_: Request) -> PlainTextResponse:
         """Sync, outbox and inbox counts (Prometheus text): failed notifications show here and in the inbox."""
@@ -126,7 +132,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
                                 Middleware(GzipRequest, max_bytes=settings.max_body_bytes),
                                 Middleware(GZipMiddleware, minimum_size=512)])
     app.state.settings, app.state.db = settings, database
-    app.state.services, app.state.forwarder = services, forwarder
+    app.state.services, app.state.forwarder, app.state.schema = services, forwarder, schema
     return app
 
 

@@ -24,6 +24,7 @@ from api.graphql.persisted import PersistedDocuments
 from api.graphql.schema import build_schema
 from api.graphql.view import GraphQLView
 from api.live import PostgresListener
+from core import log_redaction
 from core.catalogue_merge import merge_procedures
 from core.db import Database
 from core.deadlines import HolidayCalendar
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     rest serve.
     """
     settings = settings or Settings()
+    log_redaction.install()  # however the app is served, no log line carries an ID number or a token
     if settings.is_production and settings.eid_accept_dev_key:
         log.warning("SUPERAPP_EID_ACCEPT_DEV_KEY is on in production: development tokens are trusted")
     database = db or Database.from_url(settings.database_url)
@@ -77,7 +79,10 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         # A failed service degrades the app but does not take it out of rotation: the others serve.
         report = states()
         status = "ok" if all(state == "ready" for state in report.values()) else "degraded"
-        return JSONResponse({"status": status, "database": "ok", "services": report, "failures": failures()})
+        body: dict[str, object] = {"status": status, "database": "ok", "services": report}
+        if why := failures():
+            body["failures"] = why
+        return JSONResponse(body)
 
     def states() -> dict[str, str]:
         return {row.code: row.state.value for row in services.report()}

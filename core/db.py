@@ -7,6 +7,7 @@ with `BEGIN IMMEDIATE` (they queue on the busy timeout), while readers keep plai
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,6 +21,10 @@ _WRITE_OPTION = "superapp_write"
 
 
 def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
+    # aiosqlite logs every call with its arguments (the bound values) at DEBUG: never let it, whatever the
+    # log level. SQLAlchemy's own loggers stay at their WARNING default; with `hide_parameters` even its INFO
+    # statement log carries no values.
+    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.getLogger("aiosqlite").level))
     url = make_url(database_url)
     # Bound parameters carry ID numbers and names: keep them out of exception texts and logs.
     if url.get_backend_name() != "sqlite":

@@ -33,6 +33,8 @@ _DATABASE_MODULES = ("asyncpg", "sqlite3", "_sqlite3", "aiosqlite", "psycopg", "
                      "sqlalchemy.connectors")
 _SAFE_ARGS = (int, float, bool, type(None))
 _MARK = "_superapp_redacted"
+_CAUSE = "\nThe above exception was the direct cause of the following exception:\n\n"
+_CONTEXT = "\nDuring handling of the above exception, another exception occurred:\n\n"
 
 
 def redact(text: str) -> str:
@@ -79,9 +81,9 @@ def exception_text(error: BaseException) -> str:
         seen.add(id(current))
         chain.append((current, link))
         if current.__cause__ is not None:
-            current, link = current.__cause__, "\nThe above exception was the direct cause of the following exception:\n\n"
+            current, link = current.__cause__, _CAUSE
         elif current.__context__ is not None and not current.__suppress_context__:
-            current, link = current.__context__, "\nDuring handling of the above exception, another exception occurred:\n\n"
+            current, link = current.__context__, _CONTEXT
         else:
             current = None
     parts: list[str] = []
@@ -137,6 +139,10 @@ class RedactingFilter(logging.Filter):
 
 
 _installed = False
+
+
+def installed() -> bool:
+    return _installed
 
 
 def install() -> None:

@@ -3,15 +3,16 @@ SQLAlchemy, asyncpg, aiosqlite, ...), at DEBUG and up, is checked for personal d
 
 Personal data means the seeded citizens' ID numbers, names, phones and e-mails (core/seed_data.py, with the
 catalogue's sample answers), every ID number, name and token the tests make (tests/support.py), and any
-JWT at all. The watch wraps the log-record factory after `core.log_redaction.install()`, so it sees each
-record as a handler would get it (redacted), including those of loggers that do not propagate to the root
-(uvicorn's): a handler on the root logger alone would miss them.
+JWT at all. The watch wraps the log-record factory, so it sees every record, including those of loggers
+that do not propagate to the root (uvicorn's), which a handler on the root logger alone would miss; it
+judges each as a handler would get it: redacted once the app has installed `core.log_redaction`.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +26,7 @@ from tests.support import ISSUED_ID_NUMBERS, ISSUED_NAMES, ISSUED_TOKENS
 _DIGIT_RUN = re.compile(r"[0-9]{9,}")
 _BETWEEN_DIGITS = re.compile(r"(?<=[0-9])[ .-](?=[0-9])")
 _TOKEN_PART = re.compile(r"[A-Za-z0-9_-]{20,}")
-_MAX_KEPT = 50
+_MAX_KEPT = 20
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,9 @@ class LeakWatch:
     phones: set[str]  # as their 9 significant digits
     words: set[str]  # names, e-mail addresses
     tokens: set[str]
-    leaks: list[Leak] = field(default_factory=list)
+    leaks: list[Leak] = field(default_factory=list)  # the first ones, as examples
     count: int = 0  # records with a leak
+    by_source: Counter[tuple[str, str]] = field(default_factory=Counter)  # (logger, kind) -> records
 
     @classmethod
     def for_suite(cls) -> LeakWatch:
@@ -84,9 +86,11 @@ class LeakWatch:
         except Exception:  # a malformed call: judge what is there
             message = f"{record.msg} {record.args}"
         text = "\n".join(part for part in (message, record.exc_text, record.stack_info) if part)
-        found = [Leak(record.name, record.levelname, kind, _masked(value)) for kind, value in dict.fromkeys(self._scan(text))]
+        found = [Leak(record.name, record.levelname, kind, _masked(value))
+                 for kind, value in dict.fromkeys(self._scan(text))]
         if found:
             self.count += 1
+            self.by_source.update({(leak.logger, leak.kind) for leak in found})
             self.leaks.extend(found[: max(_MAX_KEPT - len(self.leaks), 0)])
         return found
 
@@ -115,16 +119,18 @@ class LeakWatch:
 
         def watching_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
             record = make(*args, **kwargs)
+            if log_redaction.installed():  # the app installed it (create_app): judge what it leaves
+                log_redaction.scrub(record)  # (idempotent: whichever factory runs first does the work)
             self.inspect(record)
             return record
 
         logging.setLogRecordFactory(watching_factory)
 
     def report(self) -> str:
-        lines = [f"{self.count} log record(s) of the test run carried personal data:"]
+        lines = [f"{self.count} log record(s) of the test run carried personal data, by logger and kind:"]
+        lines += [f"  {n:6d}  {logger}: {kind}" for (logger, kind), n in self.by_source.most_common()]
+        lines.append("first ones:")
         lines += [f"  {leak}" for leak in self.leaks]
-        if len(self.leaks) == _MAX_KEPT:
-            lines.append("  ... (only the first ones are kept)")
         return "\n".join(lines)
 
 
@@ -132,7 +138,6 @@ _WATCH_KEY = pytest.StashKey[LeakWatch]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    log_redaction.install()  # as the app's own start-up does; the watch sees what it leaves
     logging.getLogger().setLevel(logging.DEBUG)
     watch = LeakWatch.for_suite()
     watch.install()

@@ -204,10 +204,6 @@ class ServiceRegistry:
             await plugin.aclose()
 
 
-class ServiceConflict(Exception):
-    """Two services claim the same thing (raised while composing; the later one is refused)."""
-
-
 def _load_class(entry: EntryPoint) -> type[ServicePlugin]:
     plugin_class = entry.load()
     if not (isinstance(plugin_class, type) and issubclass(plugin_class, ServicePlugin)):

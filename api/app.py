@@ -24,6 +24,7 @@ from api.graphql.persisted import PersistedDocuments
 from api.graphql.schema import build_schema
 from api.graphql.view import GraphQLView
 from api.live import PostgresListener
+from core import log_redaction
 from core.catalogue_merge import merge_procedures
 from core.db import Database, is_outage
 from core.deadlines import HolidayCalendar
@@ -43,9 +44,11 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     """Everything the app needs is built here from `settings`; nothing is created at import time.
 
     `agencies` overrides per-agency settings by service code (tests point services at their sandboxes);
-    `registry` replaces discovery altogether. A conflict between services raises here: start-up stops.
+    `registry` replaces discovery altogether. A plug-in that clashes with another is refused (FAILED) and the
+    rest serve.
     """
     settings = settings or Settings()
+    log_redaction.install()  # however the app is served, no log line carries an ID number or a token
     if settings.is_production and settings.eid_accept_dev_key:
         log.warning("SUPERAPP_EID_ACCEPT_DEV_KEY is on in production: development tokens are trusted")
     database = db or Database.from_url(settings.database_url)
@@ -57,7 +60,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     services = registry or load_registry(settings, overrides=agencies)
     forwarder = Forwarder(db=database, registry=services, poll_seconds=settings.forward_poll_seconds,
                           max_backoff=settings.forward_max_backoff_seconds)
-    view = GraphQLView(schema=build_schema(settings, list(services.plugins.values())), settings=settings,
+    schema = build_schema(settings, services)  # refuses clashing plug-ins on `services` before anything reports
+    view = GraphQLView(schema=schema, settings=settings,
                        db=database, calendar=HolidayCalendar.load(settings.holidays_file),
                        verifier=TokenVerifier(settings), persisted=persisted, services=services,
                        forwarder=forwarder)
@@ -77,10 +81,17 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         # A failed service degrades the app but does not take it out of rotation: the others serve.
         report = states()
         status = "ok" if all(state == "ready" for state in report.values()) else "degraded"
-        return JSONResponse({"status": status, "database": "ok", "services": report})
+        body: dict[str, object] = {"status": status, "database": "ok", "services": report}
+        if why := failures():
+            body["failures"] = why
+        return JSONResponse(body)
 
     def states() -> dict[str, str]:
-        return {code: state.value for code, _, _, state in services.report()}
+        return {row.code: row.state.value for row in services.report()}
+
+    def failures() -> dict[str, str]:
+        """Why each FAILED service is not serving (settings missing, a clash, not installed)."""
+        return {row.code: row.reason for row in services.report() if row.reason is not None}
 
     async def metrics(_: Request) -> PlainTextResponse:
         """Sync, outbox and inbox counts (Prometheus text): failed notifications show here and in the inbox."""
@@ -129,7 +140,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
                                 Middleware(GzipRequest, max_bytes=settings.max_body_bytes),
                                 Middleware(GZipMiddleware, minimum_size=512)])
     app.state.settings, app.state.db = settings, database
-    app.state.services, app.state.forwarder = services, forwarder
+    app.state.services, app.state.forwarder, app.state.schema = services, forwarder, schema
     return app
 
 

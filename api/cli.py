@@ -89,15 +89,25 @@ def _schema_export(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _schema_check(settings: Settings, args: argparse.Namespace) -> int:
-    from api.graphql.schema import contract_schema
+    """Compare the schema this server would serve (its settings, SUPERAPP_SERVICES, the installed plug-ins) with
+    the released contract; any breaking change exits 1 with a message that says so."""
+    from api.graphql.schema import served_schema
     from mobile_contract.compatibility import check, render
     from mobile_contract.snapshot import RELEASED, sdl
 
     released = Path(args.against) if args.against else RELEASED
-    current = Path(args.current).read_text(encoding="utf-8") if args.current else sdl(contract_schema(settings))
+    current = Path(args.current).read_text(encoding="utf-8") if args.current else sdl(served_schema(settings))
     report = check(released.read_text(encoding="utf-8"), current)
     print(render(report))
-    return 0 if report.ok else 1
+    if report.ok:
+        return 0
+    what = f"--current {args.current}" if args.current else "the schema this server would serve"
+    print(f"\nSCHEMA CHECK FAILED: {what} breaks the released contract {released} "
+          f"({len(report.breaking)} breaking change(s), {len(report.undated_deprecations)} undated "
+          "deprecation(s)). Released apps would fail against it: restore what is missing (an agency service "
+          "disabled by SUPERAPP_SERVICES or not installed?) or follow the deprecation rule in "
+          "mobile_contract/README.md.", file=sys.stderr)
+    return 1
 
 
 def _contract_build(settings: Settings, _: argparse.Namespace) -> int:
@@ -204,9 +214,10 @@ def _parser() -> argparse.ArgumentParser:
     export = schema_sub.add_parser("export", help="write the schema's SDL (default mobile_contract/schema.graphql)")
     export.add_argument("--output", metavar="FILE")
     export.set_defaults(handler=_schema_export)
-    check = schema_sub.add_parser("check", help="list breaking and dangerous changes against a released snapshot")
+    check = schema_sub.add_parser("check", help="list breaking and dangerous changes of the served schema against the "
+                                                "released snapshot; exit 1 on a breaking one")
     check.add_argument("--against", metavar="FILE", help="default mobile_contract/released/schema.graphql")
-    check.add_argument("--current", metavar="FILE", help="default: the schema of this code")
+    check.add_argument("--current", metavar="FILE", help="default: the schema `serve` would serve with these settings")
     check.set_defaults(handler=_schema_check)
     contract = sub.add_parser("contract", help="the app's persisted documents")
     contract_sub = contract.add_subparsers(dest="contract_command", required=True)
@@ -215,12 +226,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def configure_logging(level: str) -> None:
+    """The process's logging: one format, and every record of every library redacted (core.log_redaction)."""
+    from core.log_redaction import install
+
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    install()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = Settings()
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging(settings.log_level)
     return int(args.handler(settings, args))
 
 

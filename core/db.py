@@ -41,6 +41,10 @@ T = TypeVar("T")
 
 
 def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
+    # aiosqlite logs every call with its arguments (the bound values) at DEBUG: never let it, whatever the
+    # log level. SQLAlchemy's loggers keep their own WARNING default, whatever SUPERAPP_LOG_LEVEL says (its
+    # INFO statement log shows no values thanks to `hide_parameters`; its DEBUG row log would show data).
+    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.getLogger("aiosqlite").level))
     url = make_url(database_url)
     # Bound parameters carry ID numbers and names: keep them out of exception texts and logs.
     if url.get_backend_name() != "sqlite":

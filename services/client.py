@@ -2,6 +2,8 @@
 circuit breaker, all per agency, so one slow or broken agency never drags the others down.
 
 - one `httpx.AsyncClient` per agency (connection pooling), created lazily inside the running loop;
+- identifiers never travel in URLs: a lookup by ID number is a `lookup` (POST with a JSON body), and a URL
+  that carries an ID number is refused before it is sent;
 - `timeout` is the budget of the whole call: waiting for a slot, every attempt and the backoff between;
 - retries with jittered exponential backoff (tenacity) only for idempotent calls: GET, or a POST that
   carries an idempotency key the agency dedupes on; network errors and 5xx are retried, 4xx never;
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import httpx
@@ -24,6 +27,7 @@ from purgatory.domain.model import OpenedState
 from pydantic import TypeAdapter, ValidationError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
+from core.log_redaction import ID_NUMBER
 from services.agency_settings import AgencySettings
 from services.errors import AgencyTimeout, AgencyUnavailable
 
@@ -48,6 +52,15 @@ class AgencyRejected(Exception):
 
 class _Garbage(Exception):
     pass
+
+
+class IdentifierInUrl(ValueError):
+    """A plug-in put an ID number in a URL: a bug, refused before anything is sent (use `lookup`)."""
+
+
+def _refuse_identifiers_in_url(path: str, params: Mapping[str, Any] | None) -> None:
+    if any(ID_NUMBER.search(str(part)) for part in (path, *(params or {}).values())):
+        raise IdentifierInUrl("an ID number in an agency URL: send it in the body (AgencyClient.lookup)")
 
 
 class AgencyClient:
@@ -90,6 +103,17 @@ class AgencyClient:
                 return None
             raise self._unavailable(f"HTTP_{error.status}") from None
 
+    async def lookup(self, path: str, body: Mapping[str, Any], *, missing_ok: bool = False) -> Any:
+        """A read whose question carries an identifier: `POST path` with the question as a JSON body, never in
+        the URL (URLs end up in access logs, proxies and httpx's own log). Safe to repeat, so it is retried
+        like a GET; None for a 404 when `missing_ok`."""
+        try:
+            return await self._call("POST", path, idempotent=True, json=dict(body))
+        except AgencyRejected as error:
+            if missing_ok and error.status == 404:
+                return None
+            raise self._unavailable(f"HTTP_{error.status}") from None
+
     async def post_json(self, path: str, body: Any, *, idempotency_key: str | None = None) -> Any:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         try:
@@ -110,6 +134,7 @@ class AgencyClient:
         return AgencyUnavailable(service=self.code, agency_vi=self.name_vi, agency_en=self.name_en, reason=reason)
 
     async def _call(self, method: str, path: str, *, idempotent: bool, **kwargs: Any) -> Any:
+        _refuse_identifiers_in_url(path, kwargs.get("params"))
         try:
             async with asyncio.timeout(self.settings.timeout):
                 breaker = await self._breakers.get_breaker(self.code)

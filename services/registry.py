@@ -8,8 +8,10 @@ dossier it holds), `parse_event` (translate the agency's status event to nationa
 `profile_values` (vouch for profile fields the e-ID token left empty, to pre-fill forms). The defaults
 speak the shared dossier API (`services/dossier_api.py`) and translate with `vocabulary`. It never patches
 the core and never imports another service. The registry loads every installed service that
-`SUPERAPP_SERVICES` enables; one that fails to load (import error, bad settings) is
-left out, logged and reported with state `failed`, and the others serve.
+`SUPERAPP_SERVICES` enables; one that fails to load is logged and reported with state `failed`, and the
+others serve. A service whose only fault is its settings keeps its fields in the schema, answering
+AGENCY_UNAVAILABLE; one that cannot be imported, or that clashes with a service of higher precedence
+(`precedence`), is left out.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from enum import StrEnum
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any, ClassVar, Protocol
 
+from pydantic import ValidationError
+
 from core.agency_events import StatusEvent
 from core.citizens import PROFILE_FIELDS, ProfileSource
 from core.dossier_status import DossierStatus
@@ -28,7 +32,7 @@ from core.errors import DomainError
 from core.forwarding import ActionRequest, ForwardRequest
 from core.models import Citizen
 from core.settings import Settings
-from services.agency_settings import AgencySettings, load_agency_settings
+from services.agency_settings import AgencySettings, env_prefix, load_agency_settings
 from services.client import AgencyClient
 from services.dossier_api import forward_action, forward_dossier
 from services.errors import AgencyUnavailable
@@ -125,21 +129,72 @@ class ServiceState(StrEnum):
 
 @dataclass(frozen=True)
 class LoadFailure:
+    """An enabled service that does not serve, and why. `plugin` is its class when it could be imported;
+    `keeps_fields` says its fields stay in the schema (answering AGENCY_UNAVAILABLE): true when only its
+    settings failed, so one agency's configuration never changes the schema the app was built against."""
+
     code: str
     error: str
+    plugin: type[ServicePlugin] | None = None
+    keeps_fields: bool = False
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    code: str
+    name_vi: str
+    name_en: str
+    state: ServiceState
+    reason: str | None = None
+
+
+def precedence(plugin: type[ServicePlugin]) -> tuple[int, str]:
+    """Who wins a clash: the built-in services (the released contract's) in their order, then the others by
+    code. A plug-in installed later can therefore never push a contract field out of the schema."""
+    built_in = plugin.code in BUILT_IN_SERVICES
+    return (BUILT_IN_SERVICES.index(plugin.code) if built_in else len(BUILT_IN_SERVICES), plugin.code)
 
 
 class ServiceRegistry:
     def __init__(self, plugins: Sequence[ServicePlugin], failures: Sequence[LoadFailure]) -> None:
         self.plugins: dict[str, ServicePlugin] = {p.code: p for p in plugins}
-        self.failures = list(failures)
+        self.failures: dict[str, LoadFailure] = {f.code: f for f in failures}
+        for code, reason in _route_clashes([type(p) for p in self.plugins.values()] +
+                                           [f.plugin for f in failures if f.plugin and f.keeps_fields]):
+            self.refuse(code, reason)
 
     def get(self, code: str) -> ServicePlugin | None:
         return self.plugins.get(code)
 
+    def require(self, code: str) -> ServicePlugin:
+        """The loaded service; AGENCY_UNAVAILABLE (reason NOT_CONFIGURED) when it failed to load, so its fields,
+        which stay in the schema, answer a typed error instead of vanishing."""
+        plugin = self.plugins.get(code)
+        if plugin is not None:
+            return plugin
+        failure = self.failures.get(code)
+        known = failure.plugin if failure else None
+        raise AgencyUnavailable(service=code, agency_vi=known.name_vi if known else code,
+                                agency_en=known.name_en if known else code, reason="NOT_CONFIGURED")
+
+    def contributions(self) -> list[type[ServicePlugin]]:
+        """The plug-in classes whose fields and types the schema carries, in precedence order: the loaded
+        ones and those whose only fault is their settings."""
+        classes = [type(p) for p in self.plugins.values()]
+        classes += [f.plugin for f in self.failures.values() if f.plugin is not None and f.keeps_fields]
+        return sorted(classes, key=precedence)
+
+    def refuse(self, code: str, reason: str) -> None:
+        """Take a service out (a clash found while composing): reported FAILED with `reason`, the rest serve."""
+        plugin = self.plugins.pop(code, None)
+        known = type(plugin) if plugin is not None else self.failures[code].plugin
+        self.failures[code] = LoadFailure(code, reason, plugin=known)
+        log.error("service %s is refused and left out: %s", code, reason)
+
     def routes(self) -> dict[str, str]:
-        """Procedure code -> the service that forwards it."""
-        return {procedure: p.code for p in self.plugins.values() for procedure in p.procedure_codes}
+        """Procedure code -> the service that forwards it. A service that failed only to configure keeps its
+        routes: its dossiers wait in the forward queue until it is configured, instead of never leaving."""
+        return {procedure: p.code for p in self.contributions() for procedure in p.procedure_codes}
 
     def profile_sources(self) -> list[ProfileSource]:
         """The services that vouch for profile fields, by code; a plug-in's own bug in `profile_values`
@@ -155,11 +210,13 @@ class ServiceRegistry:
             return ServiceState.CIRCUIT_OPEN
         return ServiceState.READY
 
-    def report(self) -> list[tuple[str, str, str, ServiceState]]:
-        """(code, name vi, name en, state) of every enabled service, loaded or not, by code."""
-        rows = [(p.code, p.name_vi, p.name_en, self.state(p.code)) for p in self.plugins.values()]
-        rows += [(f.code, f.code, f.code, ServiceState.FAILED) for f in self.failures]
-        return sorted(rows)
+    def report(self) -> list[ServiceStatus]:
+        """Every enabled service, loaded or not, by code; a failed one with its reason."""
+        rows = [ServiceStatus(p.code, p.name_vi, p.name_en, self.state(p.code)) for p in self.plugins.values()]
+        for f in self.failures.values():
+            names = (f.plugin.name_vi, f.plugin.name_en) if f.plugin else (f.code, f.code)
+            rows.append(ServiceStatus(f.code, *names, ServiceState.FAILED, f.error))
+        return sorted(rows, key=lambda row: row.code)
 
     async def aclose(self) -> None:
         for plugin in self.plugins.values():
@@ -180,11 +237,7 @@ def _guarded(plugin: ServicePlugin) -> Callable[[Citizen], Awaitable[Mapping[str
     return fetch
 
 
-class ServiceConflict(Exception):
-    """Two services claim the same thing; serving would be ambiguous, so start-up stops."""
-
-
-def _instantiate(entry: EntryPoint, settings: Settings, override: Mapping[str, Any] | None) -> ServicePlugin:
+def _load_class(entry: EntryPoint) -> type[ServicePlugin]:
     plugin_class = entry.load()
     if not (isinstance(plugin_class, type) and issubclass(plugin_class, ServicePlugin)):
         raise TypeError(f"{entry.value} is not a ServicePlugin subclass")
@@ -193,6 +246,11 @@ def _instantiate(entry: EntryPoint, settings: Settings, override: Mapping[str, A
     if not plugin_class.profile_fields <= PROFILE_FIELDS:
         unknown = sorted(plugin_class.profile_fields - PROFILE_FIELDS)
         raise ValueError(f"profile_fields {unknown} are not profile fields (core.citizens.PROFILE_FIELDS)")
+    return plugin_class
+
+
+def _configure(plugin_class: type[ServicePlugin], settings: Settings,
+               override: Mapping[str, Any] | None) -> ServicePlugin:
     agency = None
     if plugin_class.calls_agency:
         agency = load_agency_settings(plugin_class.code, production=settings.is_production,
@@ -201,9 +259,20 @@ def _instantiate(entry: EntryPoint, settings: Settings, override: Mapping[str, A
     return plugin_class(agency)
 
 
+def _describe(error: Exception, code: str) -> str:
+    """A short reason for /readyz and `services`: no input values (they could be secrets), no traceback."""
+    if isinstance(error, ValidationError):
+        problems = "; ".join(f"{env_prefix(code)}{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}"
+                             for e in error.errors(include_input=False, include_url=False))
+        return f"invalid settings: {problems}"
+    first_line = str(error).splitlines()[0] if str(error) else ""
+    return f"{type(error).__name__}: {first_line}"[:300]
+
+
 def load_registry(settings: Settings, *, overrides: Mapping[str, Mapping[str, Any]] | None = None,
                   entries: Iterable[EntryPoint] | None = None) -> ServiceRegistry:
-    """Load the enabled services; failures are logged and reported, conflicts stop start-up."""
+    """Load the enabled services. A failure leaves that one service out, logged and reported; a service that
+    failed only on its settings keeps its fields in the schema (they answer AGENCY_UNAVAILABLE)."""
     found = {e.name: e for e in (entry_points(group=GROUP) if entries is None else entries)}
     wanted = settings.enabled_services()
     codes = sorted(found) if wanted is None else wanted
@@ -216,21 +285,32 @@ def load_registry(settings: Settings, *, overrides: Mapping[str, Mapping[str, An
             log.error("service %s is enabled by SUPERAPP_SERVICES but not installed; left out", code)
             continue
         try:
-            plugins.append(_instantiate(entry, settings, (overrides or {}).get(code)))
+            plugin_class = _load_class(entry)
         except Exception as error:  # any failure of third-party code leaves that one service out
-            failures.append(LoadFailure(code, f"{type(error).__name__}: {error}"))
-            log.error("service %s failed to load and is left out: %s: %s", code, type(error).__name__, error)
-    _check_routes(plugins)
-    for plugin in plugins:
+            failures.append(LoadFailure(code, _describe(error, code)))
+            log.error("service %s failed to load and is left out: %s", code, _describe(error, code))
+            continue
+        try:
+            plugins.append(_configure(plugin_class, settings, (overrides or {}).get(code)))
+        except Exception as error:  # bad settings: the service is down, its schema is not
+            failures.append(LoadFailure(code, _describe(error, code), plugin=plugin_class, keeps_fields=True))
+            log.error("service %s is not configured; its fields answer AGENCY_UNAVAILABLE: %s", code,
+                      _describe(error, code))
+    registry = ServiceRegistry(plugins, failures)
+    for plugin in registry.plugins.values():
         log.info("service %s loaded (%s)", plugin.code, plugin.name_en)
-    return ServiceRegistry(plugins, failures)
+    return registry
 
 
-def _check_routes(plugins: Sequence[ServicePlugin]) -> None:
+def _route_clashes(classes: Sequence[type[ServicePlugin]]) -> list[tuple[str, str]]:
+    """(service, reason) for each service that forwards a procedure a service of higher precedence forwards."""
     owner: dict[str, str] = {}
-    for plugin in plugins:
-        for procedure in plugin.procedure_codes:
-            if procedure in owner:
-                raise ServiceConflict(f"procedure {procedure} is forwarded by both services "
-                                      f"{owner[procedure]!r} and {plugin.code!r}; enable only one of them")
-            owner[procedure] = plugin.code
+    clashes: list[tuple[str, str]] = []
+    for plugin in sorted(classes, key=precedence):
+        taken = [p for p in plugin.procedure_codes if p in owner]
+        if taken:
+            clashes.append((plugin.code, f"procedure {taken[0]} is already forwarded by service "
+                                         f"{owner[taken[0]]!r}"))
+            continue
+        owner.update(dict.fromkeys(plugin.procedure_codes, plugin.code))
+    return clashes

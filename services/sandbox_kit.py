@@ -261,3 +261,14 @@ class AgencySandbox:
             Route("/_control/advance/{code}", self.advance, methods=["POST"]),
         ]
         return Starlette(routes=routes, lifespan=lifespan)
+
+
+async def asked_id_number(request: Request) -> str:
+    """The ID number a lookup asks about: the JSON body's `id_number` ("" when absent or malformed). Lookups
+    are `POST`s with the identifier in the body, never in the URL, where access logs would keep it."""
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        return ""
+    value = body.get("id_number") if isinstance(body, dict) else None
+    return value if isinstance(value, str) else ""

@@ -2,6 +2,8 @@
 
 The database is SQLite in a temporary directory, or the PostgreSQL named by SUPERAPP_DATABASE_URL (its
 public schema is dropped and migrated afresh). Tests talk to the server over real HTTP with httpx.
+Every log record of the run, of every logger at DEBUG and up, is checked for personal data
+(tests/log_leaks.py): a leak fails the run at its end.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from core.migrate import upgrade
 from core.seed import seed
 from core.settings import Environment, Settings
 from tests.support import BUILT_IN, RunningSandbox, agency_overrides, sandbox_secret, serve
+
+pytest_plugins = ("tests.log_leaks",)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

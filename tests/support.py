@@ -26,12 +26,19 @@ from services.sandbox_kit import AgencySandbox
 
 _serials = itertools.count(random.SystemRandom().randrange(1, 400_000) * 2)
 
+# Every ID number, name and token the tests make up: tests/log_leaks.py fails the run if a log line shows one.
+ISSUED_ID_NUMBERS: set[str] = set()
+ISSUED_NAMES: set[str] = set()
+ISSUED_TOKENS: set[str] = set()
+
 
 def new_id_number(*, birth_date: date = date(1990, 1, 1), sex: Sex = Sex.MALE, province: str = "001") -> str:
     """A valid, never-before-used ID number (serials are unique per test run, per process)."""
     assert province in PROVINCE_CODES
     serial = next(_serials) + os.getpid() % 1000 * 1_000
-    return f"{province}{century_sex_digit(birth_date, sex)}{birth_date.year % 100:02d}{serial % 999_999 + 1:06d}"
+    number = f"{province}{century_sex_digit(birth_date, sex)}{birth_date.year % 100:02d}{serial % 999_999 + 1:06d}"
+    ISSUED_ID_NUMBERS.add(number)
+    return number
 
 
 @dataclass
@@ -49,7 +56,10 @@ def citizen(settings: Settings, *, name: str = "Công Dân Thử", birth_date: d
     """A citizen the server has never seen; the e-ID token's claims enrol them on first request."""
     id_number = new_id_number(birth_date=birth_date, sex=sex)
     claims = {"name": name, "birthdate": birth_date.isoformat(), "gender": sex.value}
-    return Citizen(id_number, issue_dev_token(settings, id_number=id_number, extra_claims=claims))
+    token = issue_dev_token(settings, id_number=id_number, extra_claims=claims)
+    ISSUED_NAMES.add(name)
+    ISSUED_TOKENS.add(token)
+    return Citizen(id_number, token)
 
 
 async def gql(client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None, *,
@@ -70,7 +80,8 @@ def error_codes(body: dict[str, Any]) -> list[str]:
 @contextmanager
 def serve(app: ASGIApp) -> Iterator[str]:
     """A real uvicorn on a free loopback port (bound to port 0), in a thread; yields its base URL."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on",
+    # log_level debug: uvicorn's own records (access log included) join the suite's check for personal data.
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="debug", lifespan="on",
                                            timeout_graceful_shutdown=2))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

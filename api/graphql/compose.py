@@ -1,18 +1,24 @@
 """Composing the schema's roots from the core types and the enabled services' contributions.
 
 Two contributions that define the same field (on `Me` or `Query`) or the same type name would make the
-schema ambiguous, so start-up stops with a message naming both owners instead of letting one win.
+schema ambiguous. The core always wins, then services in `precedence` order (the built-in services of the
+released contract first): a plug-in that claims a name already taken is refused, with a reason naming the
+owner, and every other service still serves. One bad plug-in never stops the server.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from strawberry.tools import merge_types
 from strawberry.types.base import get_object_definition
 from strawberry.utils.str_converters import to_camel_case
 
-from services.registry import ServiceConflict, ServicePlugin
+from services.registry import ServicePlugin
+
+T = TypeVar("T")
+Plugin = type[ServicePlugin]
 
 
 def _field_names(cls: type) -> list[str]:
@@ -25,30 +31,48 @@ def _type_name(cls: type) -> str:
     return definition.name if definition else cls.__name__
 
 
-def check_fields(root: str, core: type, plugins: Sequence[ServicePlugin], attribute: str) -> None:
-    owner = {name: "the core schema" for name in _field_names(core)}
+def _claims(plugin: Plugin) -> list[str]:
+    """Every name the plug-in adds to the schema, as it would appear in a clash message."""
+    claims = [f"field Me.{name}" for name in (_field_names(plugin.me_fields) if plugin.me_fields else [])]
+    claims += [f"field Query.{name}" for name in (_field_names(plugin.query_fields) if plugin.query_fields else [])]
+    return claims + [f"type {_type_name(cls)}" for cls in plugin.types]
+
+
+def admit(plugins: Sequence[Plugin], *, me: type, query: type) -> tuple[list[Plugin], dict[str, str]]:
+    """The plug-ins whose names clash with nothing before them, and a reason for each refused one."""
+    owner = {claim: "the core schema" for claim in [*(f"field Me.{n}" for n in _field_names(me)),
+                                                    *(f"field Query.{n}" for n in _field_names(query))]}
+    accepted: list[Plugin] = []
+    refused: dict[str, str] = {}
     for plugin in plugins:
-        extension = getattr(plugin, attribute)
-        if extension is None:
+        claims = _claims(plugin)
+        taken = next((claim for claim in claims if claim in owner), None)
+        if taken is not None:
+            refused[plugin.code] = f"{taken} is already defined by {owner[taken]}; rename it"
             continue
-        for name in _field_names(extension):
-            if name in owner:
-                raise ServiceConflict(f"field {root}.{name} is defined by both {owner[name]} and service "
-                                      f"{plugin.code!r}; rename one of them")
-            owner[name] = f"service {plugin.code!r}"
+        owner.update(dict.fromkeys(claims, f"service {plugin.code!r}"))
+        accepted.append(plugin)
+    return accepted, refused
 
 
-def check_types(core_names: Iterable[str], plugins: Sequence[ServicePlugin]) -> None:
-    owner = {name: "the core schema" for name in core_names}
-    for plugin in plugins:
-        for cls in plugin.types:
-            name = _type_name(cls)
-            if name in owner:
-                raise ServiceConflict(f"type {name} is defined by both {owner[name]} and service "
-                                      f"{plugin.code!r}; rename one of them")
-            owner[name] = f"service {plugin.code!r}"
+def build_admitting(build: Callable[[list[Plugin]], T], plugins: list[Plugin],
+                    refused: dict[str, str]) -> T:
+    """`build(plugins)`, or, when that fails (a clash only the whole schema shows, such as a type named like a
+    core type), the build with every plug-in added one at a time and each one that breaks it refused."""
+    try:
+        return build(plugins)
+    except Exception:  # which plug-in broke it is found below; the core alone must build
+        accepted: list[Plugin] = []
+        for plugin in plugins:
+            try:
+                build([*accepted, plugin])
+            except Exception as error:  # that plug-in's contribution does not compose: refuse it
+                refused[plugin.code] = f"its types do not compose with the schema: {error}"
+                continue
+            accepted.append(plugin)
+        return build(accepted)
 
 
-def merged(name: str, core: type, extensions: Iterable[type | None]) -> type:
+def merged(name: str, core: type, extensions: Sequence[type | None]) -> type:
     parts = tuple(e for e in extensions if e is not None)
     return merge_types(name, (core, *parts)) if parts else core

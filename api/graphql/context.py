@@ -63,10 +63,9 @@ class Context:
         return await citizen_profile(await self.citizen(), self.services.profile_sources(), wanted=wanted)
 
     def service(self, code: str) -> ServicePlugin:
-        """A loaded service; its fields are in the schema only when it is, so this cannot miss."""
-        plugin = self.services.get(code)
-        assert plugin is not None, code
-        return plugin
+        """A loaded service. Its fields stay in the schema when it failed to load on its settings, so this
+        raises AGENCY_UNAVAILABLE (reason NOT_CONFIGURED) then, and the field answers that typed error."""
+        return self.services.require(code)
 
     async def citizen_id(self) -> int:
         citizen = await self.citizen()

@@ -21,8 +21,9 @@ class Query:
     @strawberry.field(description="The agency services plugged in, and whether each can serve now.")
     def services(self, info: Info) -> list[Service]:
         registry = info.context.services
-        return [Service(code=code, name=name_en if info.context.locale == "en" else name_vi, state=state)
-                for code, name_vi, name_en, state in registry.report()]
+        return [Service(code=row.code, name=row.name_en if info.context.locale == "en" else row.name_vi,
+                        state=row.state, reason=row.reason)
+                for row in registry.report()]
 
     @strawberry.field(description="The public procedure catalogue; `search` ignores Vietnamese diacritics.")
     async def procedures(

@@ -6,18 +6,18 @@ validation cache (see docs/ARCHITECTURE.md, "GraphQL limits").
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Optional
 
 import strawberry
 from graphql import ASTValidationRule, GraphQLError, ValidationContext, ValidationRule
-from strawberry.exceptions import DuplicatedTypeName
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from api.graphql.compose import check_fields, check_types, merged
+from api.graphql.compose import Plugin, admit, build_admitting, merged
 from api.graphql.context import Info
 from api.graphql.errors import ShapeErrors, shape
 from api.graphql.mutations import Mutation
@@ -29,7 +29,7 @@ from api.graphql.types.catalogue import Agency, Procedure
 from api.graphql.types.dossier import Document, Dossier
 from api.graphql.types.me import Me
 from core.settings import Settings
-from services.registry import BUILT_IN_SERVICES, ServiceConflict, ServicePlugin, load_registry
+from services.registry import BUILT_IN_SERVICES, ServiceRegistry, load_registry
 
 
 class Schema(strawberry.Schema):
@@ -48,19 +48,21 @@ async def _me(info: Info) -> Me | None:
     return Me.from_row(await info.context.citizen())
 
 
-def _roots(plugins: list[ServicePlugin]) -> type:
-    """`Query` with `me` of the composed `Me` type, plus every service's own query fields."""
-    check_fields("Me", Me, plugins, "me_fields")
-    me_type = merged("Me", Me, [p.me_fields for p in plugins])
+def _query(me_type: type) -> type:
+    """The core `Query`, with `me` of the given (composed) `Me` type."""
 
     @strawberry.type
     class MeRoot:
         me = strawberry.field(resolver=_me, graphql_type=Optional[me_type],  # noqa: UP045 (a runtime type)
                               description="The signed-in citizen. Needs a token.")
 
-    core_query = merged("Query", Query, [MeRoot, SyncQuery, NotificationQuery])
-    check_fields("Query", core_query, plugins, "query_fields")
-    return merged("Query", core_query, [p.query_fields for p in plugins])
+    return merged("Query", Query, [MeRoot, SyncQuery, NotificationQuery])
+
+
+def _roots(plugins: Sequence[Plugin]) -> type:
+    """`Query` with `me` of the composed `Me` type, plus every service's own query fields."""
+    me_type = merged("Me", Me, [p.me_fields for p in plugins])
+    return merged("Query", _query(me_type), [p.query_fields for p in plugins])
 
 
 def _tolerant(rule: type[ValidationRule]) -> type[ValidationRule]:
@@ -79,9 +81,12 @@ def _tolerant(rule: type[ValidationRule]) -> type[ValidationRule]:
     return Tolerant
 
 
-def build_schema(settings: Settings, plugins: list[ServicePlugin] | None = None) -> Schema:
-    plugins = plugins or []
-    check_types([], plugins)
+def build_schema(settings: Settings, registry: ServiceRegistry | None = None) -> Schema:
+    """The schema of the core and the registry's services. Services that failed only on their settings are
+    in it (their fields answer AGENCY_UNAVAILABLE), so the served schema does not depend on configuration; a
+    plug-in that clashes with the core or with a service of higher precedence is refused on the registry
+    (FAILED, with the reason) and the others serve."""
+    accepted, refused = admit(registry.contributions() if registry else [], me=Me, query=_query(Me))
     rules: list[type[ASTValidationRule]] = [
         _tolerant(max_depth_rule(settings.query_max_depth, None)),
         _tolerant(max_aliases_rule(settings.query_max_aliases)),
@@ -93,7 +98,8 @@ def build_schema(settings: Settings, plugins: list[ServicePlugin] | None = None)
         lambda: AddValidationRules(rules),
         ShapeErrors,
     ]
-    try:
+
+    def build(plugins: list[Plugin]) -> Schema:
         return Schema(
             query=_roots(plugins),
             mutation=Mutation,
@@ -102,12 +108,21 @@ def build_schema(settings: Settings, plugins: list[ServicePlugin] | None = None)
             extensions=extensions,
             config=StrawberryConfig(disable_field_suggestions=settings.is_production),
         )
-    except DuplicatedTypeName as error:
-        owners = ", ".join(repr(p.code) for p in plugins)
-        raise ServiceConflict(f"{error} (a type of one of the services {owners} clashes with a core type)") from error
+
+    schema = build_admitting(build, accepted, refused)
+    for code, reason in refused.items():
+        assert registry is not None  # nothing to refuse without one
+        registry.refuse(code, reason)
+    return schema
 
 
 def contract_schema(settings: Settings) -> Schema:
-    """The schema the mobile contract pins: the core with every built-in service, and nothing else."""
+    """The schema the mobile contract pins: the core with every built-in service, and nothing else. Their
+    settings do not matter: a service that cannot be configured keeps its fields."""
     registry = load_registry(settings.model_copy(update={"services": ",".join(BUILT_IN_SERVICES)}))
-    return build_schema(settings, list(registry.plugins.values()))
+    return build_schema(settings, registry)
+
+
+def served_schema(settings: Settings) -> Schema:
+    """The schema `superapp serve` would serve with these settings (what `superapp schema check` checks)."""
+    return build_schema(settings, load_registry(settings))

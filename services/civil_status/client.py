@@ -15,5 +15,5 @@ class RegistrationData(BaseModel):
 
 
 async def registrations_of(client: AgencyClient, id_number: str) -> list[RegistrationData]:
-    data = await client.get_json("/registrations", params={"applicant": id_number})
+    data = await client.lookup("/registrations/search", {"id_number": id_number})
     return client.parse(list[RegistrationData], data)

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from services.sandbox_kit import AgencySandbox
+from services.sandbox_kit import AgencySandbox, asked_id_number
 
 ROAD = ("DA_TIEP_NHAN", "DANG_XU_LY", "DA_CO_KET_QUA", "DA_TRA_KET_QUA")
 
@@ -16,7 +16,7 @@ def create_sandbox(*, secret: bytes, callback_url: str, advance_seconds: float) 
                             stop_status="DUNG_XU_LY", advance_seconds=advance_seconds)
 
     async def registrations(request: Request) -> Response:
-        applicant = request.query_params.get("applicant", "")
+        applicant = await asked_id_number(request)
         rows = [{"reference": r.reference, "dossier_code": r.dossier_code,
                  "child_name": str(r.body.get("form", {}).get("child_name", "")),
                  "status": sandbox.status_of(r, before_road="DA_NHAN")}
@@ -24,5 +24,5 @@ def create_sandbox(*, secret: bytes, callback_url: str, advance_seconds: float) 
                 if r.body.get("applicant_id_number") == applicant and r.body.get("procedure_code") == "1.001193"]
         return JSONResponse(rows)
 
-    sandbox.extra_routes = (Route("/registrations", sandbox.guarded(registrations)),)
+    sandbox.extra_routes = (Route("/registrations/search", sandbox.guarded(registrations), methods=["POST"]),)
     return sandbox

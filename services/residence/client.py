@@ -27,5 +27,5 @@ class PopulationRecordData(BaseModel):
 
 
 async def population_record(client: AgencyClient, id_number: str) -> PopulationRecordData | None:
-    data = await client.get_json(f"/citizens/{id_number}", missing_ok=True)
+    data = await client.lookup("/citizens/lookup", {"id_number": id_number}, missing_ok=True)
     return None if data is None else client.parse(PopulationRecordData, data)

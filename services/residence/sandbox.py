@@ -7,7 +7,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from core.seed_data import CITIZENS
-from services.sandbox_kit import AgencySandbox
+from services.sandbox_kit import AgencySandbox, asked_id_number
 
 # National status codes along the road: accepted, processing, processed, returned.
 ROAD = ("2", "4", "9", "10")
@@ -33,10 +33,10 @@ def create_sandbox(*, secret: bytes, callback_url: str, advance_seconds: float) 
                             stop_status=STOP, advance_seconds=advance_seconds)
 
     async def citizen(request: Request) -> Response:
-        id_number = request.path_params["id_number"]
+        id_number = await asked_id_number(request)
         if not (len(id_number) == 12 and id_number.isdigit()):
             return JSONResponse({"error": "not found"}, status_code=404)
         return JSONResponse(_record(id_number))
 
-    sandbox.extra_routes = (Route("/citizens/{id_number}", sandbox.guarded(citizen)),)
+    sandbox.extra_routes = (Route("/citizens/lookup", sandbox.guarded(citizen), methods=["POST"]),)
     return sandbox

@@ -17,5 +17,5 @@ class CardData(BaseModel):
 
 
 async def card_of(client: AgencyClient, id_number: str) -> CardData | None:
-    data = await client.get_json(f"/cards/{id_number}", missing_ok=True)
+    data = await client.lookup("/cards/lookup", {"id_number": id_number}, missing_ok=True)
     return None if data is None else client.parse(CardData, data)

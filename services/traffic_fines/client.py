@@ -18,5 +18,5 @@ class FineData(BaseModel):
 
 
 async def pending_fines(client: AgencyClient, id_number: str) -> list[FineData]:
-    data = await client.get_json("/fines", params={"owner": id_number})
+    data = await client.lookup("/fines/search", {"id_number": id_number})
     return client.parse(list[FineData], data)

@@ -1,24 +1,40 @@
-"""Discovery through entry points, SUPERAPP_SERVICES, broken plug-ins left out, conflicts stop start-up."""
+"""Discovery through entry points, SUPERAPP_SERVICES; a broken plug-in is left out, an unconfigured one keeps its
+fields (AGENCY_UNAVAILABLE), a clashing one is refused while the others serve; the served schema is the contract."""
 
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Mapping
 from importlib.metadata import EntryPoint
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import strawberry
+from cryptography.hazmat.primitives import serialization
 
 from api.app import create_app
+from api.auth import load_dev_private_key
 from core.citizens import citizen_profile
 from core.errors import ErrorCode
 from core.models import Citizen as CitizenRow
-from core.settings import Settings
-from services.registry import GROUP, ServiceConflict, ServicePlugin, ServiceRegistry, load_registry
+from core.settings import Environment, Settings
+from mobile_contract.compatibility import check
+from mobile_contract.snapshot import RELEASED, SNAPSHOT, sdl
+from services.registry import (
+    BUILT_IN_SERVICES,
+    GROUP,
+    ServicePlugin,
+    ServiceRegistry,
+    ServiceState,
+    load_registry,
+)
 from services.residence import ResidenceService
-from tests.support import citizen, gql
+from tests.support import RunningSandbox, agency_overrides, citizen, gql, serve
 
 
 def _entry(name: str, value: str) -> EntryPoint:
@@ -41,27 +57,92 @@ def test_superapp_services_chooses_which_are_enabled(settings: Settings):
     assert sorted(load_registry(chosen).plugins) == ["public_library", "residence"]
 
 
-async def test_a_broken_plugin_is_left_out_logged_and_reported(settings: Settings, db, caplog):
+async def test_a_broken_plugin_is_left_out_and_an_unconfigured_one_answers_agency_unavailable(
+        settings: Settings, db, caplog):
     entries = [*BUILT_INS, _entry("broken", "no_such_module_anywhere:Service")]
     with caplog.at_level(logging.ERROR, logger="superapp.services"):
         registry = load_registry(settings, entries=entries,
                                  overrides={"traffic_fines": {"timeout": -1}})  # invalid settings
     assert sorted(registry.plugins) == ["residence"]
     assert "service broken failed to load and is left out: ModuleNotFoundError" in caplog.text
-    assert "service traffic_fines failed to load and is left out: ValidationError" in caplog.text
+    assert ("service traffic_fines is not configured; its fields answer AGENCY_UNAVAILABLE: invalid settings: "
+            "SUPERAPP_AGENCY_TRAFFIC_FINES_TIMEOUT: Input should be greater than 0") in caplog.text
     app = create_app(settings, registry=registry)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://test") as http:
         ready = (await http.get("/readyz")).json()
-        listed = await gql(http, "{ services { code name state } }", headers={"Accept-Language": "en"})
-        schema_has_fines = await gql(http, "{ me { trafficFines { plate } } }", who=citizen(settings),
-                                     expect_status=200)
+        listed = await gql(http, "{ services { code name state reason } }", headers={"Accept-Language": "en"})
+        fines = await gql(http, "{ me { trafficFines { plate } } }", who=citizen(settings))
     assert ready["status"] == "degraded"
     assert ready["services"] == {"broken": "failed", "residence": "ready", "traffic_fines": "failed"}
+    assert ready["failures"] == {
+        "broken": "ModuleNotFoundError: No module named 'no_such_module_anywhere'",
+        "traffic_fines": "invalid settings: SUPERAPP_AGENCY_TRAFFIC_FINES_TIMEOUT: Input should be greater than 0"}
     assert listed["data"]["services"] == [
-        {"code": "broken", "name": "broken", "state": "FAILED"},
-        {"code": "residence", "name": "Residence and population data", "state": "READY"},
-        {"code": "traffic_fines", "name": "traffic_fines", "state": "FAILED"}]
-    assert schema_has_fines["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+        {"code": "broken", "name": "broken", "state": "FAILED", "reason": ready["failures"]["broken"]},
+        {"code": "residence", "name": "Residence and population data", "state": "READY", "reason": None},
+        {"code": "traffic_fines", "name": "Traffic fines lookup", "state": "FAILED",
+         "reason": ready["failures"]["traffic_fines"]}]
+    # The field stays in the schema (no validation error) and answers a typed, per-field error.
+    assert fines["data"] == {"me": {"trafficFines": None}}
+    [error] = fines["errors"]
+    assert error["path"] == ["me", "trafficFines"]
+    assert {k: error["extensions"][k] for k in ("code", "service", "reason")} == {
+        "code": "AGENCY_UNAVAILABLE", "service": "traffic_fines", "reason": "NOT_CONFIGURED"}
+
+
+def _production(settings: Settings, tmp_path: Path) -> Settings:
+    """Production mode with only the built-in services enabled (the contract's), dev tokens accepted."""
+    public_pem = tmp_path / "eid-public.pem"
+    public_pem.write_bytes(load_dev_private_key(settings.dev_key_path).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    return Settings(env=Environment.PRODUCTION, data_dir=settings.data_dir, database_url=settings.database_url,
+                    eid_public_key_file=public_pem, eid_accept_dev_key=True, persisted_only=False,
+                    services=",".join(BUILT_IN_SERVICES), forward_poll_seconds=0.2)
+
+
+async def test_production_with_one_agency_unconfigured_serves_the_released_schema(
+        settings: Settings, db, sandboxes: dict[str, RunningSandbox], tmp_path: Path):
+    production = _production(settings, tmp_path)
+    configured = {code: o for code, o in agency_overrides(sandboxes).items() if code != "residence"}
+    app = create_app(production, agencies=configured)  # residence: no SUPERAPP_AGENCY_RESIDENCE_* at all
+    served = sdl(app.state.schema)
+    assert served == SNAPSHOT.read_text(encoding="utf-8")
+    assert check(RELEASED.read_text(encoding="utf-8"), served).breaking == []
+    who = citizen(settings)
+    with serve(app) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            body = await gql(http, "{ me { idNumber populationRecord { fullName } healthInsuranceCard { number } } }",
+                             who=who)
+            ready = (await http.get("/readyz")).json()
+    assert body["data"]["me"]["idNumber"] == who.id_number
+    assert body["data"]["me"]["populationRecord"] is None
+    assert body["data"]["me"]["healthInsuranceCard"]["number"].startswith("DN4")
+    [error] = body["errors"]
+    assert error["path"] == ["me", "populationRecord"]
+    assert {k: error["extensions"][k] for k in ("code", "service", "reason")} == {
+        "code": "AGENCY_UNAVAILABLE", "service": "residence", "reason": "NOT_CONFIGURED"}
+    assert ready["services"]["residence"] == "failed"
+    assert ready["failures"] == {"residence": "ValueError: SUPERAPP_AGENCY_RESIDENCE_BASE_URL is not set"}
+
+
+def _schema_check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SUPERAPP_")}
+    return subprocess.run([sys.executable, "-m", "api.cli", "schema", "check"], capture_output=True, text=True,
+                          check=False, env={**clean, **env}, timeout=120)
+
+
+def test_schema_check_checks_the_served_schema_and_fails_loudly(tmp_path: Path):
+    production = {"SUPERAPP_ENV": "production", "SUPERAPP_DATA_DIR": str(tmp_path),
+                  "SUPERAPP_EID_JWKS_FILE": str(tmp_path / "jwks.json")}
+    for code in ("civil_status", "social_insurance", "traffic_fines"):  # residence is not configured
+        production[f"SUPERAPP_AGENCY_{code.upper()}_BASE_URL"] = "https://agency.example.vn"
+        production[f"SUPERAPP_AGENCY_{code.upper()}_SECRET"] = "s3cret"
+    unconfigured = _schema_check(production)
+    assert unconfigured.returncode == 0, unconfigured.stdout + unconfigured.stderr
+    disabled = _schema_check({**production, "SUPERAPP_SERVICES": "civil_status,social_insurance,traffic_fines"})
+    assert disabled.returncode == 1
+    assert "FIELD_REMOVED: Field Me.populationRecord was removed." in disabled.stdout
+    assert "SCHEMA CHECK FAILED: the schema this server would serve breaks the released contract" in disabled.stderr
 
 
 @strawberry.type
@@ -90,23 +171,60 @@ class _TypeClash(ServicePlugin):
     calls_agency = False
 
 
-def test_two_services_defining_the_same_field_stop_start_up(settings: Settings):
-    registry = load_registry(settings)
-    plugins = [*registry.plugins.values(), _Clashing(None)]
-    with pytest.raises(ServiceConflict, match=r"field Me\.populationRecord is defined by both service "
-                                              r"'residence' and service 'clashing'"):
-        create_app(settings, registry=ServiceRegistry(plugins, []))
+@strawberry.type(name="Dossier")
+class _CoreClash:
+    code: str
 
 
-def test_two_services_defining_the_same_type_stop_start_up(settings: Settings):
-    registry = load_registry(settings)
-    plugins = [*registry.plugins.values(), _TypeClash(None)]
-    with pytest.raises(ServiceConflict, match=r"type HealthInsuranceCard is defined by both service "
-                                              r"'social_insurance' and service 'type_clash'"):
-        create_app(settings, registry=ServiceRegistry(plugins, []))
+@strawberry.type
+class _MeCoreClash:
+    @strawberry.field
+    def other_dossier(self) -> _CoreClash:
+        return _CoreClash(code="x")
 
 
-def test_two_services_forwarding_the_same_procedure_stop_start_up(settings: Settings):
+class _CoreTypeClash(ServicePlugin):
+    code = "core_clash"
+    name_vi = name_en = "Core type clash"
+    me_fields = _MeCoreClash
+    types = (_CoreClash,)
+    calls_agency = False
+
+
+async def _serving(settings: Settings, registry: ServiceRegistry) -> tuple[dict[str, Any], dict[str, Any]]:
+    app = create_app(settings, registry=registry)
+    with serve(app) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            ready = (await http.get("/readyz")).json()
+            body = await gql(http, "{ services { code state reason } me { populationRecord { fullName } "
+                                   "healthInsuranceCard { number } libraryCard { number } } }",
+                             who=citizen(settings))
+    return ready, body
+
+
+@pytest.mark.parametrize(("plugin", "reason"), [
+    (_Clashing, "field Me.populationRecord is already defined by service 'residence'; rename it"),
+    (_TypeClash, "type HealthInsuranceCard is already defined by service 'social_insurance'; rename it"),
+    (_CoreTypeClash, "its types do not compose with the schema: "),
+])
+async def test_a_clashing_plugin_is_refused_and_the_others_serve(
+        settings: Settings, db, sandboxes: dict[str, RunningSandbox], plugin: type[ServicePlugin], reason: str):
+    registry = load_registry(settings, overrides=agency_overrides(sandboxes))
+    registry = ServiceRegistry([*registry.plugins.values(), plugin(None)], [])
+    ready, body = await _serving(settings, registry)
+    assert ready["services"][plugin.code] == "failed"
+    assert ready["failures"][plugin.code].startswith(reason)
+    assert {code for code, state in ready["services"].items() if state != "ready"} == {plugin.code}
+    assert {"code": plugin.code, "state": "FAILED", "reason": ready["failures"][plugin.code]} in \
+        body["data"]["services"]
+    assert "errors" not in body, body["errors"]
+    me = body["data"]["me"]
+    assert me["populationRecord"]["fullName"]
+    assert me["healthInsuranceCard"]["number"]
+    assert me["libraryCard"]["number"]
+
+
+def test_two_services_forwarding_the_same_procedure_refuse_the_later_one(settings: Settings):
     class _Rival(ServicePlugin):
         code = "rival"
         name_vi = name_en = "Rival"
@@ -115,8 +233,12 @@ def test_two_services_forwarding_the_same_procedure_stop_start_up(settings: Sett
 
     entries = [*BUILT_INS, _entry("rival", f"{__name__}:_Rival")]
     globals()["_Rival"] = _Rival
-    with pytest.raises(ServiceConflict, match="procedure 1.004194 is forwarded by both services"):
-        load_registry(settings, entries=entries)
+    registry = load_registry(settings, entries=entries)
+    assert sorted(registry.plugins) == ["residence", "traffic_fines"]
+    assert registry.routes()["1.004194"] == "residence"
+    [row] = [row for row in registry.report() if row.code == "rival"]
+    assert (row.state, row.reason) == (ServiceState.FAILED, "procedure 1.004194 is already forwarded by service "
+                                                            "'residence'")
 
 
 async def test_the_example_plugin_package_answers_through_the_schema(client, settings: Settings):

@@ -8,7 +8,8 @@ from services.registry import ServiceState as CoreServiceState
 
 ServiceState = strawberry.enum(
     CoreServiceState, name="ServiceState",
-    description="READY serves; FAILED did not load (its fields are absent); CIRCUIT_OPEN is failing fast.",
+    description="READY serves; FAILED is not serving (see `reason`: its fields answer AGENCY_UNAVAILABLE, or are "
+                "absent for a plug-in that was refused); CIRCUIT_OPEN is failing fast.",
 )
 
 
@@ -17,3 +18,5 @@ class Service:
     code: str
     name: str = strawberry.field(description="In the request's language.")
     state: ServiceState  # type: ignore[valid-type]
+    reason: str | None = strawberry.field(default=None, description="Why a FAILED service is not serving, for "
+                                                                  "operators (English); null otherwise.")

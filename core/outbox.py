@@ -22,9 +22,6 @@ from core.live import StatusChange, announce
 from core.models import Citizen, Device, Dossier, DossierEvent, Notification, NotificationPreference, OutboxMessage
 from core.models import Procedure as ProcedureRow
 
-# Quiet hours are the citizen's wall-clock time; Vietnam has one time zone.
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-
 # Statuses the citizen must act on (or come for): these go by SMS too, even when a push is sent.
 ACTION_NEEDED: frozenset[DossierStatus] = frozenset(
     {DossierStatus.SUPPLEMENT_REQUESTED, DossierStatus.PAYMENT_REQUESTED, DossierStatus.PROCESSED}
@@ -40,12 +37,16 @@ async def preferences_of(session: AsyncSession, citizen_id: int) -> Notification
     return found or NotificationPreference(citizen_id=citizen_id)
 
 
-def quiet_until(preference: NotificationPreference, now: datetime) -> datetime | None:
-    """When the citizen's quiet hours end, if `now` falls inside them (windows may span midnight)."""
+def quiet_until(preference: NotificationPreference, now: datetime, tz: ZoneInfo) -> datetime | None:
+    """When the citizen's quiet hours end, if `now` falls inside them (windows may span midnight).
+
+    Quiet hours are the citizen's wall-clock time in `tz` (`SUPERAPP_TIMEZONE`); the dispatcher applies
+    them when a row falls due (`notifications.store.claim`), so rows are written due at once.
+    """
     start, end = preference.quiet_start_minute, preference.quiet_end_minute
     if start is None or end is None or start == end:
         return None
-    local = now.astimezone(LOCAL_TZ)
+    local = now.astimezone(tz)
     minute = local.hour * 60 + local.minute
     inside = start <= minute < end if start < end else (minute >= start or minute < end)
     if not inside:
@@ -77,7 +78,7 @@ async def record_status_change(session: AsyncSession, *, dossier: Dossier, event
     assert notification.id is not None
     await stamp_notification(session, notification, now)
     preference = await preferences_of(session, dossier.citizen_id)
-    due = quiet_until(preference, now) or now
+    due = now
     devices = list((await session.execute(
         select(Device.id).where(Device.citizen_id == dossier.citizen_id).order_by(col(Device.id))
     )).scalars()) if preference.push_enabled else []

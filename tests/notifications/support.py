@@ -49,10 +49,12 @@ async def forwarded_dossier(client: httpx.AsyncClient, who: Citizen, sandbox: Ru
     return code
 
 
-async def agency_event(client: httpx.AsyncClient, code: str, status: str) -> None:
+async def agency_event(client: httpx.AsyncClient, code: str, status: str, *, note_vi: str | None = None) -> None:
     national = str(DossierStatus(status).national_code)  # the residence agency speaks national codes
-    event = {"event_id": secrets.token_hex(8), "dossier_ref": code, "status": national,
-             "occurred_at": "2026-11-20T08:00:00+07:00"}
+    event: dict[str, Any] = {"event_id": secrets.token_hex(8), "dossier_ref": code, "status": national,
+                             "occurred_at": "2026-11-20T08:00:00+07:00"}
+    if note_vi is not None:
+        event["note_vi"] = note_vi
     body = json.dumps(event).encode()
     headers = signed_headers(sandbox_secret("residence"), str(int(time.time())), body)
     response = await client.post("/agencies/residence/events", content=body, headers=headers)

@@ -22,7 +22,8 @@ from core.live import StatusChange, announce
 from core.models import Citizen, Device, Dossier, DossierEvent, Notification, NotificationPreference, OutboxMessage
 from core.models import Procedure as ProcedureRow
 
-# Statuses the citizen must act on (or come for): these go by SMS too, even when a push is sent.
+# Statuses the citizen must act on (or come for): these go by SMS too, even when a push is sent; so do
+# note events (see `core.forward_outcomes`).
 ACTION_NEEDED: frozenset[DossierStatus] = frozenset(
     {DossierStatus.SUPPLEMENT_REQUESTED, DossierStatus.PAYMENT_REQUESTED, DossierStatus.PROCESSED}
 )
@@ -85,7 +86,9 @@ async def record_status_change(session: AsyncSession, *, dossier: Dossier, event
     rows = [OutboxMessage(notification_id=notification.id, channel="push", device_id=device_id,
                           dedupe_key=dedupe_key(event.id, device_id), next_attempt_at=due)
             for device_id in devices]
-    if preference.sms_fallback and (not devices or DossierStatus(event.status) in ACTION_NEEDED):
+    # A note event (the status kept: the agency refused the citizen's request) matters as much.
+    urgent = DossierStatus(event.status) in ACTION_NEEDED or event.from_status == event.status
+    if preference.sms_fallback and (not devices or urgent):
         citizen = await session.get(Citizen, dossier.citizen_id)
         if citizen is not None and citizen.phone:
             rows.append(OutboxMessage(notification_id=notification.id, channel="sms", device_id=None,

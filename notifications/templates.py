@@ -113,8 +113,9 @@ def sms_text(subject: Subject, *, ascii_only: bool) -> str:
 
     def compose(procedure: str, said: str) -> str:
         middle = f" ({procedure})" if procedure else ""
-        words = ": ".join(part for part in (label, said.rstrip(".")) if part)
-        return f"DVC: {prefix} {subject.dossier_code}{middle}: {words}.{hint}"
+        words = ": ".join(part for part in (label, said) if part)
+        end = "" if words.endswith((".", "!", "?")) else "."
+        return f"DVC: {prefix} {subject.dossier_code}{middle}: {words}{end}{hint}"
 
     text = compose(name, note)
     cut = len(name)
@@ -124,7 +125,8 @@ def sms_text(subject: Subject, *, ascii_only: bool) -> str:
     cut = len(note)
     while not sms_fits(text) and cut > 0:
         cut -= 1
-        text = compose("", note[:cut].rstrip() + "..." if cut > 3 else "")
+        words = note[:cut].rsplit(" ", 1)[0] if " " in note[:cut] else note[:cut]  # whole words
+        text = compose("", words.rstrip(" ,;:") + "..." if cut > 3 else "")
     if not sms_fits(text):
         text = text[:GSM7_LIMIT if gsm7_length(text) is not None else UCS2_LIMIT]
     return text

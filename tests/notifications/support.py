@@ -20,6 +20,7 @@ from core.dossier_status import DossierStatus
 from core.dossiers import Submission, change_status, submit_dossier
 from core.models import Citizen as CitizenRow
 from core.models import Dossier, Notification, OutboxMessage
+from core.settings import Settings
 from notifications.dispatcher import Dispatcher
 from services.signing import signed_headers
 from tests.core.factories import PROCEDURE_CODE, create_citizen, sample_form
@@ -102,7 +103,7 @@ async def drain_until(dispatcher: Dispatcher, done: Callable[[], Any], seconds: 
 async def new_dossier(db: Database, calendar: HolidayCalendar, owner: CitizenRow) -> Dossier:
     async with db.write() as session:
         return await submit_dossier(session, citizen=owner, now=utc_now(), calendar=calendar,
-                                    tz_name="Asia/Ho_Chi_Minh",
+                                    tz_name=Settings().timezone,
                                     submission=Submission(procedure_code=PROCEDURE_CODE, form_data=sample_form()))
 
 

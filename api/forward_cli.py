@@ -1,7 +1,8 @@
 """`superapp forward list|retry|give-up`: the operators' dead-letter view of the forward queue.
 
 `list` shows the jobs that keep failing (still owed, retried with backoff) and the ones that ended
-undelivered (refused by the agency, or given up), with attempts and last error. `retry JOB` makes a job
+undelivered (`refused` by the agency, `given-up` by an operator, or `ended` with the dossier they followed),
+with attempts and last error. `retry JOB` makes a job
 still owed due at once (after fixing the cause); `give-up JOB` ends it and tells the citizen, through the
 same path as an agency's refusal (`core.forward_outcomes`). Nothing printed names the citizen.
 """
@@ -29,9 +30,10 @@ def _when(moment: datetime | None) -> str:
 
 
 def _state(job: ForwardJob) -> str:
-    if job.ended_at is not None:
-        return "refused" if (job.last_error or "").startswith("HTTP_") else "given-up"
-    return "failing"
+    error = job.last_error or ""
+    if job.ended_at is None:
+        return "failing"
+    return "refused" if error.startswith("HTTP_") else "given-up" if error.startswith("GIVEN_UP") else "ended"
 
 
 async def _list(db: Database, out: Print) -> int:

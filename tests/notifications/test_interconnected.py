@@ -3,6 +3,8 @@ never for a part's own step (the citizen follows the parent; its parts are detai
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 from sqlmodel import col, select
 
@@ -66,3 +68,40 @@ async def test_an_interconnected_filing_notifies_once_per_change_of_the_parent(
     texts = [m["text"] for m in sms[0].received if m["to"] == "0987000333"]
     assert len(texts) == 1
     assert texts[0].startswith(f"DVC: Ho so {parent} ")
+
+
+SUPPLEMENT = """mutation($c: String!, $f: JSON!) { supplementDossier(input: {code: $c, formData: $f}) {
+  dossier { status } errors { code field } } }"""
+EVENTS = "query($c: String!) { dossier(code: $c) { status events { status source } } }"
+
+
+async def test_a_parent_that_takes_two_steps_at_once_notifies_once(
+    settings, client: httpx.AsyncClient, db: Database, sandboxes: dict[str, RunningSandbox],
+) -> None:
+    who = citizen(settings)
+    body = await gql(client, SUBMIT, {"p": "LT.KS-TT-BHYT", "f": FORM}, who=who)
+    parent = body["data"]["submitDossier"]["dossier"]["code"]
+    parts = {p["procedure"]["code"]: p["code"]
+             for p in (await gql(client, PARTS, {"c": parent}, who=who))["data"]["dossier"]["parts"]}
+    for procedure, code in parts.items():
+        await until_received(sandboxes[OWNERS[procedure]], code)
+    for _ in range(2):  # accepted, processing
+        for procedure, code in parts.items():
+            assert (await sandboxes[OWNERS[procedure]].advance(code))["callback_status"] == 200
+    civil, birth = sandboxes["civil_status"], parts["1.001193"]
+    assert (await civil.advance(birth, status="BO_SUNG"))["callback_status"] == 200
+    for procedure in ("1.004194", "1.001612"):  # the other two reach "result ready" meanwhile
+        assert (await sandboxes[OWNERS[procedure]].advance(parts[procedure]))["callback_status"] == 200
+    answer = await gql(client, SUPPLEMENT, {"c": birth, "f": {"father_name": "Lê Văn Tâm"}}, who=who)
+    assert answer["data"]["supplementDossier"]["errors"] == []
+    await until_received(civil, birth)
+    async with asyncio.timeout(10):
+        while not any(a.dossier_code == birth for a in civil.sandbox.actions.values()):
+            await asyncio.sleep(0.05)
+
+    # The birth part's result is ready: the parent goes supplement requested -> processing -> processed.
+    assert (await civil.advance(birth))["callback_status"] == 200
+    events = (await gql(client, EVENTS, {"c": parent}, who=who))["data"]["dossier"]["events"]
+    assert [e["status"] for e in events][-3:] == ["SUPPLEMENT_REQUESTED", "PROCESSING", "PROCESSED"]
+    assert [(n.dossier_code, n.status) for n in await notifications_of(db, who)] == [
+        (parent, "accepted"), (parent, "processing"), (parent, "supplement_requested"), (parent, "processed")]

@@ -79,12 +79,11 @@ async def record_status_change(session: AsyncSession, *, dossier: Dossier, event
     assert notification.id is not None
     await stamp_notification(session, notification, now)
     preference = await preferences_of(session, dossier.citizen_id)
-    due = now
     devices = list((await session.execute(
         select(Device.id).where(Device.citizen_id == dossier.citizen_id).order_by(col(Device.id))
     )).scalars()) if preference.push_enabled else []
     rows = [OutboxMessage(notification_id=notification.id, channel="push", device_id=device_id,
-                          dedupe_key=dedupe_key(event.id, device_id), next_attempt_at=due)
+                          dedupe_key=dedupe_key(event.id, device_id), next_attempt_at=now)
             for device_id in devices]
     # A note event (the status kept: the agency refused the citizen's request) matters as much.
     urgent = DossierStatus(event.status) in ACTION_NEEDED or event.from_status == event.status
@@ -92,7 +91,7 @@ async def record_status_change(session: AsyncSession, *, dossier: Dossier, event
         citizen = await session.get(Citizen, dossier.citizen_id)
         if citizen is not None and citizen.phone:
             rows.append(OutboxMessage(notification_id=notification.id, channel="sms", device_id=None,
-                                      dedupe_key=dedupe_key(event.id, None), next_attempt_at=due))
+                                      dedupe_key=dedupe_key(event.id, None), next_attempt_at=now))
     if not rows:
         notification.delivery = "inbox_only"
     session.add_all(rows)

@@ -20,6 +20,7 @@ from core.db import Database
 from core.models import Dossier, ForwardJob, Notification, OutboxMessage
 from core.seed_data import PROCEDURES
 from core.settings import Settings
+from services.client import agency_reason
 from tests.support import (
     SUBMIT,
     Citizen,
@@ -268,3 +269,16 @@ async def test_operators_list_retry_and_give_up_failing_jobs(
     await social.fault("ok")
     await asyncio.sleep(0.6)
     assert social.sandbox.dossier(code) is None
+
+
+@pytest.mark.parametrize(("status", "body", "reason"), [
+    (422, '{"error": "refused", "reason": "Thiếu ảnh"}', "Thiếu ảnh"),
+    (400, '{"message": "  sai\\u0000 mẫu\\n đơn "}', "sai mẫu đơn"),
+    (404, '{"error": {"code": 7}}', "HTTP 404"),
+    (409, "<html><body>Conflict</body></html>", "HTTP 409"),
+    (410, "dossier closed", "dossier closed"),
+    (403, "", "HTTP 403"),
+    (422, '{"reason": "' + "x" * 900 + '"}', "x" * 500),
+])
+def test_the_agencys_reason_is_its_own_text_clean_and_short(status: int, body: str, reason: str) -> None:
+    assert agency_reason(status, body) == reason

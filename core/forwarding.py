@@ -144,19 +144,25 @@ async def request_for(session: AsyncSession, job: ForwardJob) -> ForwardRequest 
 
 
 async def mark_delivered(session: AsyncSession, *, job_id: int, reference: str | None, now: datetime) -> None:
-    """`reference` is the agency's reference for a delivered submission; actions have none."""
+    """`reference` is the agency's reference for a delivered submission; actions have none. A job an
+    operator ended while this attempt was in flight keeps its reason: the agency has it all the same."""
     job = await session.get(ForwardJob, job_id)
     assert job is not None
-    job.delivered_at, job.last_error = now, None
+    job.delivered_at = now
+    job.last_error = job.last_error if job.ended_at is not None else None
     job.agency_reference = reference[:128] if reference is not None else None
     job.attempts += 1
     session.add(job)
 
 
 async def mark_failed(session: AsyncSession, *, job_id: int, error: str, now: datetime, max_backoff: float) -> None:
-    """Exponential backoff from 1 s, capped: a long outage costs one attempt per cap, not a storm."""
+    """Exponential backoff from 1 s, capped: a long outage costs one attempt per cap, not a storm.
+
+    A job an operator ended while this attempt was in flight stays ended, with the operator's reason."""
     job = await session.get(ForwardJob, job_id)
     assert job is not None
+    if job.ended_at is not None:
+        return
     job.attempts += 1
     job.last_error = error[:255]
     job.next_attempt_at = now + timedelta(seconds=min(max_backoff, 2.0 ** (job.attempts - 1)))

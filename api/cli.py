@@ -1,4 +1,4 @@
-"""`superapp`: serve | worker | sandbox | standins | migrate | seed | token | schema | contract."""
+"""`superapp`: serve | worker | sandbox | standins | migrate | seed | token | schema | contract | forward."""
 
 from __future__ import annotations
 
@@ -76,6 +76,12 @@ def _sync_purge(settings: Settings, _: argparse.Namespace) -> int:
 
     print(f"{asyncio.run(run())} tombstones purged")
     return 0
+
+
+def _forward(settings: Settings, args: argparse.Namespace) -> int:
+    from api.forward_cli import run
+
+    return run(settings, args, print, lambda line: print(line, file=sys.stderr))
 
 
 def _schema_export(settings: Settings, args: argparse.Namespace) -> int:
@@ -223,6 +229,14 @@ def _parser() -> argparse.ArgumentParser:
     contract_sub = contract.add_subparsers(dest="contract_command", required=True)
     contract_sub.add_parser("build", help="write both persisted manifests from operations/").set_defaults(
         handler=_contract_build)
+    forward = sub.add_parser("forward", help="the forward queue's failing and dead jobs (list, retry, give up)")
+    forward_sub = forward.add_subparsers(dest="forward_command", required=True)
+    forward_sub.add_parser("list", help="jobs still owed that have failed, and jobs that ended undelivered")
+    forward_sub.add_parser("retry", help="make a failing job due now").add_argument("job", type=int)
+    give_up = forward_sub.add_parser("give-up", help="end a job still owed and tell the citizen")
+    give_up.add_argument("job", type=int)
+    give_up.add_argument("--reason", help="shown to the citizen after the vi/en explanation (at most 500 chars)")
+    forward.set_defaults(handler=_forward)
     return parser
 
 

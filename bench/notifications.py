@@ -67,7 +67,7 @@ def serve(app: ASGIApp) -> Iterator[str]:
         thread.join(10)
 
 
-async def dossiers(db: Database, count: int, tag: str) -> list[tuple[str, str]]:
+async def dossiers(db: Database, count: int, tag: str, tz_name: str) -> list[tuple[str, str]]:
     """`count` forwarded residence dossiers, each of a citizen with one device: (dossier code, token)."""
     calendar = HolidayCalendar.load(None)
     form = dict(next(p["sample"] for p in PROCEDURES if p["code"] == PROCEDURE))
@@ -79,7 +79,7 @@ async def dossiers(db: Database, count: int, tag: str) -> list[tuple[str, str]]:
             await session.flush()
             assert citizen.id is not None
             dossier = await submit_dossier(session, citizen=citizen, now=utc_now(), calendar=calendar,
-                                           tz_name="Asia/Ho_Chi_Minh",
+                                           tz_name=tz_name,
                                            submission=Submission(procedure_code=PROCEDURE, form_data=form))
             session.add(ForwardJob(dossier_id=dossier.id or 0, service_code="residence",
                                    idempotency_key=f"bench-{tag}-{n}-{uuid.uuid4().hex[:8]}",
@@ -135,7 +135,7 @@ def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
 
 async def run(env: dict[str, str], url: str, fcm: FcmStandin, db: Database, workers: int, events: int,
               tag: str) -> tuple[float, list[float]]:
-    targets = await dossiers(db, events, tag)
+    targets = await dossiers(db, events, tag, Settings().timezone)  # SUPERAPP_TIMEZONE, as the server
     tokens = {t for _, t in targets}
     sent: dict[str, float] = {}
     processes = [_process(env, "worker") for _ in range(workers)]

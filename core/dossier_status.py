@@ -2,6 +2,10 @@
 
 The codes are the ones the national one-stop systems exchange, kept one to one so an agency's own states
 translate cleanly. Overdue is deliberately absent: it is derived from the due date (see `deadlines`).
+
+A dossier's history may also hold *note events*, whose `from_status` equals their `status`: something the
+citizen must know that leaves the status as it is (the agency refused their withdrawal or supplement, see
+`core.forward_outcomes`). They are not transitions: the status is the replay of the other events.
 """
 
 from __future__ import annotations

@@ -240,7 +240,9 @@ async def change_status(
 
     The caller holds the dossier's row lock (`citizen_dossier(..., for_update=True)` or equivalent). In the
     same transaction the change is announced to live subscribers and, unless the citizen made it
-    themselves (`notify` defaults to `source != "citizen"`), an inbox entry and its outbox rows are written.
+    themselves or the dossier is a part of an interconnected one (`notify` defaults to `source !=
+    "citizen"` for a dossier without parent), an inbox entry and its outbox rows are written: the citizen
+    follows the parent, which notifies when its derived status changes (`core.interconnected`).
     """
     assert dossier.id is not None
     if external_id is not None:
@@ -265,7 +267,8 @@ async def change_status(
     session.add(dossier)
     await session.flush()
     await record_status_change(session, dossier=dossier, event=event,
-                               notify=source != "citizen" if notify is None else notify)
+                               notify=(source != "citizen" and dossier.parent_id is None) if notify is None
+                               else notify)
     await stamp_dossier(session, dossier)
     return event
 

@@ -5,6 +5,10 @@ Jobs are written in the transaction of the change, so a change and its forward j
 at all. Delivery is at-least-once: the idempotency key lets the agency drop a repeat. A dossier's jobs
 reach its agency in the order they were written: a job is not due while an earlier one of its dossier is
 still owed, so a withdrawal never overtakes the dossier it withdraws.
+
+A job is owed until it is delivered or ends (`ended_at`): the agency refused it with a final 4xx, or an
+operator gave up on it. Network errors, timeouts and 5xx only postpone it (`mark_failed`, with backoff).
+What the citizen is told when a job ends is `core.forward_outcomes`' business.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
@@ -103,10 +108,11 @@ async def lease_due(session: AsyncSession, *, now: datetime, lease: timedelta, l
     earlier = aliased(ForwardJob)
     owed_before = (select(earlier.id)
                    .where(earlier.dossier_id == ForwardJob.dossier_id, col(earlier.id) < ForwardJob.id,
-                          col(earlier.delivered_at).is_(None))
+                          col(earlier.delivered_at).is_(None), col(earlier.ended_at).is_(None))
                    .exists())
     query = (select(ForwardJob)
-             .where(col(ForwardJob.delivered_at).is_(None), col(ForwardJob.next_attempt_at) <= now, ~owed_before)
+             .where(col(ForwardJob.delivered_at).is_(None), col(ForwardJob.ended_at).is_(None),
+                    col(ForwardJob.next_attempt_at) <= now, ~owed_before)
              .order_by(col(ForwardJob.next_attempt_at), col(ForwardJob.id)).limit(limit)
              .with_for_update(skip_locked=True))
     jobs = list((await session.execute(query)).scalars())
@@ -138,23 +144,68 @@ async def request_for(session: AsyncSession, job: ForwardJob) -> ForwardRequest 
 
 
 async def mark_delivered(session: AsyncSession, *, job_id: int, reference: str | None, now: datetime) -> None:
-    """`reference` is the agency's reference for a delivered submission; actions have none."""
+    """`reference` is the agency's reference for a delivered submission; actions have none. A job an
+    operator ended while this attempt was in flight keeps its reason: the agency has it all the same."""
     job = await session.get(ForwardJob, job_id)
     assert job is not None
-    job.delivered_at, job.last_error = now, None
+    job.delivered_at = now
+    job.last_error = job.last_error if job.ended_at is not None else None
     job.agency_reference = reference[:128] if reference is not None else None
     job.attempts += 1
     session.add(job)
 
 
 async def mark_failed(session: AsyncSession, *, job_id: int, error: str, now: datetime, max_backoff: float) -> None:
-    """Exponential backoff from 1 s, capped: a long outage costs one attempt per cap, not a storm."""
+    """Exponential backoff from 1 s, capped: a long outage costs one attempt per cap, not a storm.
+
+    A job an operator ended while this attempt was in flight stays ended, with the operator's reason."""
     job = await session.get(ForwardJob, job_id)
     assert job is not None
+    if job.ended_at is not None:
+        return
     job.attempts += 1
     job.last_error = error[:255]
     job.next_attempt_at = now + timedelta(seconds=min(max_backoff, 2.0 ** (job.attempts - 1)))
     session.add(job)
+
+
+async def end(session: AsyncSession, job: ForwardJob, *, error: str, now: datetime) -> list[ForwardJob]:
+    """The job is owed no more (refused or given up); so are the dossier's later jobs when it is the dossier
+    itself that never reached the agency (its withdrawal or supplement would only be refused in turn).
+    Returns the later jobs ended with it."""
+    job.ended_at, job.last_error = now, error[:255]
+    session.add(job)
+    later: list[ForwardJob] = []
+    if job.action == ForwardAction.SUBMIT:
+        query = select(ForwardJob).where(ForwardJob.dossier_id == job.dossier_id, col(ForwardJob.id) > job.id,
+                                         col(ForwardJob.delivered_at).is_(None), col(ForwardJob.ended_at).is_(None))
+        later = list((await session.execute(query)).scalars())
+        for other in later:
+            other.ended_at, other.last_error = now, "SUBMISSION_NOT_DELIVERED"
+            session.add(other)
+    await session.flush()
+    return later
+
+
+async def troubled(session: AsyncSession, *, limit: int = 200) -> list[tuple[ForwardJob, str]]:
+    """The operators' dead-letter view: jobs still owed that have failed at least once, and jobs that ended
+    undelivered, oldest first, each with its dossier's code."""
+    failing = and_(col(ForwardJob.delivered_at).is_(None),
+                   or_(col(ForwardJob.attempts) > 0, col(ForwardJob.ended_at).is_not(None)))
+    query = (select(ForwardJob, Dossier.code).join(Dossier, col(Dossier.id) == ForwardJob.dossier_id)
+             .where(failing).order_by(col(ForwardJob.id)).limit(limit))
+    return [(job, code) for job, code in (await session.execute(query)).all()]
+
+
+async def requeue(session: AsyncSession, *, job_id: int, now: datetime) -> ForwardJob | None:
+    """Due at once (an operator fixed the cause); None when there is no such job still owed."""
+    job = (await session.execute(select(ForwardJob).where(ForwardJob.id == job_id).with_for_update())).scalars().first()
+    if job is None or job.delivered_at is not None or job.ended_at is not None:
+        return None
+    job.next_attempt_at = now
+    session.add(job)
+    await session.flush()
+    return job
 
 
 async def jobs_for_dossiers(session: AsyncSession, dossier_ids: Sequence[int]) -> dict[int, ForwardJob]:

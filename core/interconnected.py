@@ -72,26 +72,40 @@ async def lock_parent(session: AsyncSession, *, parent_id: int) -> Dossier:
     return (await session.execute(query)).scalars().one()
 
 
-async def refresh_parent(session: AsyncSession, *, parent_id: int, now: datetime, cause: str) -> None:
+async def refresh_parent(session: AsyncSession, *, parent_id: int, now: datetime, cause: str,
+                         detail_vi: str | None = None, detail_en: str | None = None) -> None:
     """Move the parent to what its parts say, one legal step at a time; an illegal jump is left alone.
 
     Supplement and payment requests come back to processing before the road resumes, so the parent may
-    take two steps (e.g. supplement requested -> processing -> processed). The caller took `lock_parent`
-    before changing the part.
+    take two steps (e.g. supplement requested -> processing -> processed): the citizen sees one change, so
+    only the last step notifies. A part's own events never notify (see `change_status`): the citizen
+    follows the parent, and hears of a part only when the parent moves. `detail_*` (why the part moved,
+    e.g. the agency's reason for refusing it) joins the parent's note.
+    The caller took `lock_parent` before changing the part.
     """
     parent = await lock_parent(session, parent_id=parent_id)
     parts = [DossierStatus(p.status) for p in (await parts_of(session, [parent_id]))[parent_id]]
+    steps = plan_steps(DossierStatus(parent.status), parts)
+    note_vi = f"Cập nhật theo hồ sơ thành phần {cause}" + (f": {detail_vi}" if detail_vi else "")
+    note_en = f"Updated from part dossier {cause}" + (f": {detail_en}" if detail_en else "")
+    for index, step in enumerate(steps):
+        await change_status(session, dossier=parent, target=step, source="system", occurred_at=now,
+                            note_vi=note_vi[:2000], note_en=note_en[:2000], notify=index == len(steps) - 1)
+
+
+def plan_steps(current: DossierStatus, parts: Sequence[DossierStatus]) -> list[DossierStatus]:
+    """The legal steps (at most four) that take a parent from `current` towards what its parts say."""
+    steps: list[DossierStatus] = []
     for _ in range(4):
-        current = DossierStatus(parent.status)
         target = derive_status(current, parts)
         if target is current:
-            return
+            break
         step = target if can_transition(current, target) else _step_towards(current, target)
         if step is None:
-            return
-        await change_status(session, dossier=parent, target=step, source="system", occurred_at=now,
-                            note_vi=f"Cập nhật theo hồ sơ thành phần {cause}",
-                            note_en=f"Updated from part dossier {cause}")
+            break
+        steps.append(step)
+        current = step
+    return steps
 
 
 def _step_towards(current: DossierStatus, target: DossierStatus) -> DossierStatus | None:

@@ -138,6 +138,9 @@ class ForwardJob(SQLModel, table=True):
     `idempotency_key`, and marks the row delivered; a crash mid-call only means the lease runs out. A
     dossier's jobs are delivered in `id` order: a job waits while an earlier one of its dossier is owed, so
     an agency never hears of a withdrawal before the dossier itself.
+
+    A job ends without delivery (`ended_at`) when the agency refuses it (a 4xx: retrying cannot help) or an
+    operator gives up on it (`superapp forward give-up`); `last_error` keeps why, and the citizen is told.
     """
 
     __tablename__ = "forward_job"
@@ -157,6 +160,7 @@ class ForwardJob(SQLModel, table=True):
     agency_reference: str | None = Field(default=None, max_length=128)
     last_error: str | None = Field(default=None, max_length=255)
     created_at: datetime = Field(default_factory=utc_now)
+    ended_at: datetime | None = None
 
 
 class AgencyEventRecord(SQLModel, table=True):

@@ -22,10 +22,8 @@ from core.live import StatusChange, announce
 from core.models import Citizen, Device, Dossier, DossierEvent, Notification, NotificationPreference, OutboxMessage
 from core.models import Procedure as ProcedureRow
 
-# Quiet hours are the citizen's wall-clock time; Vietnam has one time zone.
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-
-# Statuses the citizen must act on (or come for): these go by SMS too, even when a push is sent.
+# Statuses the citizen must act on (or come for): these go by SMS too, even when a push is sent; so do
+# note events (see `core.forward_outcomes`).
 ACTION_NEEDED: frozenset[DossierStatus] = frozenset(
     {DossierStatus.SUPPLEMENT_REQUESTED, DossierStatus.PAYMENT_REQUESTED, DossierStatus.PROCESSED}
 )
@@ -40,12 +38,16 @@ async def preferences_of(session: AsyncSession, citizen_id: int) -> Notification
     return found or NotificationPreference(citizen_id=citizen_id)
 
 
-def quiet_until(preference: NotificationPreference, now: datetime) -> datetime | None:
-    """When the citizen's quiet hours end, if `now` falls inside them (windows may span midnight)."""
+def quiet_until(preference: NotificationPreference, now: datetime, tz: ZoneInfo) -> datetime | None:
+    """When the citizen's quiet hours end, if `now` falls inside them (windows may span midnight).
+
+    Quiet hours are the citizen's wall-clock time in `tz` (`SUPERAPP_TIMEZONE`); the dispatcher applies
+    them when a row falls due (`notifications.store.claim`), so rows are written due at once.
+    """
     start, end = preference.quiet_start_minute, preference.quiet_end_minute
     if start is None or end is None or start == end:
         return None
-    local = now.astimezone(LOCAL_TZ)
+    local = now.astimezone(tz)
     minute = local.hour * 60 + local.minute
     inside = start <= minute < end if start < end else (minute >= start or minute < end)
     if not inside:
@@ -77,18 +79,19 @@ async def record_status_change(session: AsyncSession, *, dossier: Dossier, event
     assert notification.id is not None
     await stamp_notification(session, notification, now)
     preference = await preferences_of(session, dossier.citizen_id)
-    due = quiet_until(preference, now) or now
     devices = list((await session.execute(
         select(Device.id).where(Device.citizen_id == dossier.citizen_id).order_by(col(Device.id))
     )).scalars()) if preference.push_enabled else []
     rows = [OutboxMessage(notification_id=notification.id, channel="push", device_id=device_id,
-                          dedupe_key=dedupe_key(event.id, device_id), next_attempt_at=due)
+                          dedupe_key=dedupe_key(event.id, device_id), next_attempt_at=now)
             for device_id in devices]
-    if preference.sms_fallback and (not devices or DossierStatus(event.status) in ACTION_NEEDED):
+    # A note event (the status kept: the agency refused the citizen's request) matters as much.
+    urgent = DossierStatus(event.status) in ACTION_NEEDED or event.from_status == event.status
+    if preference.sms_fallback and (not devices or urgent):
         citizen = await session.get(Citizen, dossier.citizen_id)
         if citizen is not None and citizen.phone:
             rows.append(OutboxMessage(notification_id=notification.id, channel="sms", device_id=None,
-                                      dedupe_key=dedupe_key(event.id, None), next_attempt_at=due))
+                                      dedupe_key=dedupe_key(event.id, None), next_attempt_at=now))
     if not rows:
         notification.delivery = "inbox_only"
     session.add_all(rows)

@@ -14,6 +14,7 @@ import logging
 import os
 import socket
 import uuid
+from zoneinfo import ZoneInfo
 
 from core.clock import utc_now
 from core.db import Database, is_outage
@@ -36,6 +37,7 @@ class Dispatcher:
         self.sms: SmsGateway = sms or (HttpSmsGateway(settings.sms_gateway_url, timeout=settings.sms_timeout_seconds)
                                        if settings.sms_gateway_url else NoSmsGateway())
         self.owner = owner or f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.tz = ZoneInfo(settings.timezone)  # quiet hours are the citizen's wall clock
 
     async def run_once(self) -> int:
         """Lease one batch, deliver it, settle it; returns how many rows it handled."""
@@ -43,7 +45,7 @@ class Dispatcher:
         if not await store.has_due(self.db, utc_now()):
             return 0
         jobs = await store.claim(self.db, owner=self.owner, limit=settings.worker_batch_size,
-                                 lease_seconds=settings.worker_lease_seconds, now=utc_now())
+                                 lease_seconds=settings.worker_lease_seconds, now=utc_now(), tz=self.tz)
         if not jobs:
             return 0
         pushes = [j for j in jobs if j.channel == "push"]

@@ -4,6 +4,10 @@ Leasing moves a row's `next_attempt_at` past the lease, in a committed transacti
 sees it until the lease runs out: a worker killed mid-batch only delays its rows. On PostgreSQL the
 lease is taken with `FOR UPDATE SKIP LOCKED`, so concurrent workers pick disjoint rows without waiting;
 SQLite serializes writers (`BEGIN IMMEDIATE`), which gives the same guarantee in one file.
+
+Quiet hours are applied here, when a row falls due, in the citizen's wall-clock time of
+`SUPERAPP_TIMEZONE`: a leased row inside the citizen's quiet hours is put back, due when they end, so the
+preferences in force at delivery time are the ones that count.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -21,9 +26,9 @@ from sqlmodel import col, delete, select
 from core.db import Database, dialect_of
 from core.dossier_status import DossierStatus
 from core.inbox import stamp_notification
-from core.models import Citizen, Device, Notification, OutboxMessage
-from core.outbox import dedupe_key, preferences_of
-from notifications.templates import Subject
+from core.models import Citizen, Device, DossierEvent, Notification, NotificationPreference, OutboxMessage
+from core.outbox import dedupe_key, preferences_of, quiet_until
+from notifications.templates import Subject, redact
 
 
 @dataclass(frozen=True)
@@ -66,8 +71,10 @@ async def has_due(db: Database, now: datetime) -> bool:
     return found is not None
 
 
-async def claim(db: Database, *, owner: str, limit: int, lease_seconds: float, now: datetime) -> list[Job]:
-    """Lease up to `limit` due rows for `owner`; rows whose device is gone or changed hands are dropped."""
+async def claim(db: Database, *, owner: str, limit: int, lease_seconds: float, now: datetime,
+                tz: ZoneInfo) -> list[Job]:
+    """Lease up to `limit` due rows for `owner`; rows whose device is gone or changed hands are dropped,
+    rows inside their citizen's quiet hours (local time in `tz`) wait until the hours end."""
     async def lease(session: AsyncSession) -> list[Job]:
         ids = list((await session.execute(
             select(OutboxMessage.id).where(OutboxMessage.state == "pending",
@@ -80,23 +87,29 @@ async def claim(db: Database, *, owner: str, limit: int, lease_seconds: float, n
         await session.execute(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(
             next_attempt_at=now + timedelta(seconds=lease_seconds), lease_owner=owner,
             attempts=OutboxMessage.attempts + 1))
-        rows = (await session.execute(
-            select(OutboxMessage, Notification)
+        leased = (await session.execute(
+            select(OutboxMessage, Notification, DossierEvent)
             .join(Notification, col(Notification.id) == OutboxMessage.notification_id)
+            .join(DossierEvent, col(DossierEvent.id) == Notification.event_id)
             .where(col(OutboxMessage.id).in_(ids)).order_by(col(OutboxMessage.id))
         )).all()
-        device_ids = [o.device_id for o, _ in rows if o.device_id is not None]
+        rows = await _outside_quiet_hours(session, [(o, n, e) for o, n, e in leased], now=now, tz=tz)
+        device_ids = [o.device_id for o, _, _ in rows if o.device_id is not None]
         devices = {d.id: d for d in (await session.execute(
             select(Device).where(col(Device.id).in_(device_ids)))).scalars()} if device_ids else {}
-        sms_citizens = [n.citizen_id for o, n in rows if o.channel == "sms"]
-        phones: dict[int, str | None] = dict((await session.execute(select(Citizen.id, Citizen.phone).where(
-            col(Citizen.id).in_(sms_citizens)))).all()) if sms_citizens else {}
+        sms_citizens = [n.citizen_id for o, n, _ in rows if o.channel == "sms"]
+        texted: dict[int, tuple[str | None, str, str]] = {
+            cid: (phone, name, id_number) for cid, phone, name, id_number in (await session.execute(
+                select(Citizen.id, Citizen.phone, Citizen.full_name, Citizen.id_number)
+                .where(col(Citizen.id).in_(sms_citizens)))).all()} if sms_citizens else {}
         jobs, gone = [], []
-        for outbox, notification in rows:
+        for outbox, notification, event in rows:
             assert outbox.id is not None
             assert notification.id is not None
             subject = Subject(notification.dossier_code, notification.procedure_name_vi,
-                              notification.procedure_name_en, DossierStatus(notification.status))
+                              notification.procedure_name_en, DossierStatus(notification.status),
+                              note=event.note_vi if event.source == "agency" else None,
+                              kept_status=event.from_status == event.status)
             job = Job(outbox_id=outbox.id, notification_id=notification.id, channel=outbox.channel,
                       dedupe_key=outbox.dedupe_key, created_at=outbox.created_at, subject=subject,
                       attempts=outbox.attempts,
@@ -109,17 +122,41 @@ async def claim(db: Database, *, owner: str, limit: int, lease_seconds: float, n
                     continue
                 job = Job(**{**job.__dict__, "token": device.token, "locale": device.locale})
             else:
-                phone = phones.get(notification.citizen_id)
+                phone, name, id_number = texted.get(notification.citizen_id, (None, "", ""))
                 if not phone:
                     gone.append(Settlement(job, "failed", "NO_PHONE"))
                     continue
-                job = Job(**{**job.__dict__, "phone": phone})
+                if subject.note:
+                    subject = Subject(**{**subject.__dict__, "note": redact(subject.note, (name, id_number, phone))})
+                job = Job(**{**job.__dict__, "phone": phone, "subject": subject})
             jobs.append(job)
         if gone:
             await _apply(session, gone, owner=owner, now=now, give_up_seconds=float("inf"))
         return jobs
 
     return await db.transaction(lease)
+
+
+Leased = tuple[OutboxMessage, Notification, DossierEvent]
+
+
+async def _outside_quiet_hours(session: AsyncSession, rows: list[Leased], *, now: datetime,
+                               tz: ZoneInfo) -> list[Leased]:
+    """The rows to deliver now; the others are un-leased (the attempt not counted) until quiet hours end."""
+    citizens = {n.citizen_id for _, n, _ in rows}
+    preferences = {p.citizen_id: p for p in (await session.execute(select(NotificationPreference).where(
+        col(NotificationPreference.citizen_id).in_(citizens)))).scalars()}
+    ready = []
+    for row in rows:
+        outbox, notification, _ = row
+        preference = preferences.get(notification.citizen_id)
+        until = quiet_until(preference, now, tz) if preference is not None else None
+        if until is None:
+            ready.append(row)
+            continue
+        await session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == outbox.id).values(
+            next_attempt_at=until, lease_owner=None, attempts=OutboxMessage.attempts - 1))
+    return ready
 
 
 async def settle(db: Database, settlements: list[Settlement], *, owner: str, now: datetime,

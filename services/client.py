@@ -6,7 +6,8 @@ circuit breaker, all per agency, so one slow or broken agency never drags the ot
   that carries an ID number is refused before it is sent;
 - `timeout` is the budget of the whole call: waiting for a slot, every attempt and the backoff between;
 - retries with jittered exponential backoff (tenacity) only for idempotent calls: GET, or a POST that
-  carries an idempotency key the agency dedupes on; network errors and 5xx are retried, 4xx never;
+  carries an idempotency key the agency dedupes on; network errors, 5xx, 408 and 429 are retried, any
+  other 4xx never: it is the agency's final "no" (`AgencyRefused`, with the reason it gave);
 - an `asyncio.Semaphore` caps calls in flight to the agency (the bulkhead);
 - a circuit breaker (purgatory) opens after `breaker_threshold` consecutive failures and lets one trial
   call through after `breaker_reset_seconds`; 4xx answers are the caller's fault and do not count.
@@ -15,7 +16,9 @@ circuit breaker, all per agency, so one slow or broken agency never drags the ot
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -29,11 +32,35 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 
 from core.log_redaction import ID_NUMBER
 from services.agency_settings import AgencySettings
-from services.errors import AgencyTimeout, AgencyUnavailable
+from services.errors import AgencyRefused, AgencyTimeout, AgencyUnavailable
 
 log = logging.getLogger("superapp.agency")
 
 M = TypeVar("M")
+
+# 4xx answers that mean "not now" rather than "no": retried like a 5xx.
+TRANSIENT_4XX = frozenset({408, 425, 429})
+REASON_MAX = 500
+_REASON_KEYS = ("reason", "message", "error", "detail", "title")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def agency_reason(status: int, body: str) -> str:
+    """What the agency said when it refused: the first text field of a JSON body (`reason`, `message`,
+    `error`, `detail`, `title`) or a short plain-text body; control characters and NUL dropped (the text is
+    stored and shown to the citizen), cut to REASON_MAX. `HTTP <status>` when it said nothing usable."""
+    text = body
+    try:
+        parsed = json.loads(body)
+    except (ValueError, RecursionError):
+        parsed = None
+    if isinstance(parsed, dict):
+        found = [parsed[key] for key in _REASON_KEYS if isinstance(parsed.get(key), str) and parsed[key].strip()]
+        text = found[0] if found else ""
+    elif parsed is not None or body.lstrip().startswith("<"):
+        text = ""
+    cleaned = " ".join(_CONTROL.sub(" ", text).split())[:REASON_MAX]
+    return cleaned or f"HTTP {status}"
 
 
 class _Retryable(Exception):
@@ -120,7 +147,8 @@ class AgencyClient:
             return await self._call("POST", path, idempotent=idempotency_key is not None, json=body,
                                     headers=headers)
         except AgencyRejected as error:
-            raise self._unavailable(f"HTTP_{error.status}") from None
+            raise AgencyRefused(service=self.code, agency_vi=self.name_vi, agency_en=self.name_en,
+                                status=error.status, detail=agency_reason(error.status, error.body)) from None
 
     def parse(self, shape: type[M], data: Any) -> M:
         """Valid JSON in the wrong shape is as useless as garbage: AGENCY_UNAVAILABLE (BAD_RESPONSE)."""
@@ -171,10 +199,10 @@ class AgencyClient:
                 raise _Retryable("TIMEOUT") from error
             except httpx.TransportError as error:
                 raise _Retryable("UNREACHABLE") from error
-        if response.status_code >= 500:
+        if response.status_code >= 500 or response.status_code in TRANSIENT_4XX:
             raise _Retryable(f"HTTP_{response.status_code}")
         if response.status_code >= 400:
-            raise AgencyRejected(response.status_code, response.text[:200])
+            raise AgencyRejected(response.status_code, response.text[:4000])
         try:
             return response.json()
         except ValueError as error:

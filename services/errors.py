@@ -21,6 +21,18 @@ class AgencyUnavailable(AgencyError):
                          reason=reason)
 
 
+class AgencyRefused(AgencyUnavailable):
+    """A final 4xx: the agency understood the request and said no; `detail` is its reason, as it gave it.
+
+    A subclass of AgencyUnavailable, so a synchronous caller still answers AGENCY_UNAVAILABLE (reason
+    `HTTP_<status>`); the forwarder tells it apart, because a refusal is never retried.
+    """
+
+    def __init__(self, *, service: str, agency_vi: str, agency_en: str, status: int, detail: str) -> None:
+        super().__init__(service=service, agency_vi=agency_vi, agency_en=agency_en, reason=f"HTTP_{status}")
+        self.status, self.detail = status, detail
+
+
 class AgencyTimeout(AgencyError):
     """The call's time budget ran out (retries included)."""
 

@@ -1,6 +1,10 @@
 """The retrying forwarder: delivers queued dossiers, and then the citizen's withdrawals and supplements of
 them, to their agencies until each says it has them.
 
+An agency's final "no" (a 4xx other than 408/425/429, `AgencyRefused`) ends the job: it is never retried,
+and the citizen is told with the agency's reason (`core.forward_outcomes`). Outages, timeouts and 5xx
+only postpone it, with backoff; operators see and handle jobs that keep failing with `superapp forward`.
+
 It runs in every API process (and may run in several: leases keep two workers off the same job). It wakes
 on `kick()` after a submission and otherwise polls, so jobs left by a crash or a restart are picked up.
 """
@@ -14,11 +18,12 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import forwarding
+from core import forward_outcomes, forwarding
 from core.clock import utc_now
 from core.db import Database, is_outage
 from core.errors import DomainError
 from core.models import ForwardJob
+from services.errors import AgencyRefused
 from services.registry import ServiceRegistry
 
 log = logging.getLogger("superapp.forwarder")
@@ -81,6 +86,14 @@ class Forwarder:
                 await plugin.forward_action(request)
             else:
                 reference = await plugin.forward(request)
+        except AgencyRefused as refusal:
+            # Only the status in the log: the agency's text may quote the citizen's data.
+            log.warning("forward (%s) of dossier %s refused by %s (HTTP %d); the citizen is told", what,
+                        request.dossier_code, service_code, refusal.status)
+            status, detail = refusal.status, refusal.detail
+            await self.db.transaction(lambda session: forward_outcomes.refused(
+                session, job_id=job_id, status=status, reason=detail, now=utc_now()))
+            return
         # NotImplementedError: a plug-in that cannot take this action yet; retried like an outage, visible in
         # last_error, so a fixed plug-in delivers it later instead of the citizen's request being dropped.
         except (DomainError, LookupError, NotImplementedError) as error:

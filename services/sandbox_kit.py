@@ -8,7 +8,8 @@ citizen's withdrawal (`POST /dossiers/{code}/withdrawal`) and supplement (`POST 
 deduplicated the same way: after a withdrawal the next step is the agency's own word for "processing
 stopped" (`stop_status`) and the dossier moves no more; after a supplement the answers join the stored form
 and the dossier continues its road. For fault tests it can be told to be slow, to fail with 5xx, to answer
-garbage, or to hang (`POST /_control/fault`).
+garbage, to hang, or to refuse with a 422 and a reason (`POST /_control/fault`,
+`{"mode": "refuse", "reason": "..."}`).
 Sandboxes are for development, demos and tests only.
 """
 
@@ -35,7 +36,7 @@ from services.signing import signed_headers
 
 log = logging.getLogger("superapp.sandbox")
 
-FAULT_MODES = ("ok", "slow", "error", "hang", "garbage")
+FAULT_MODES = ("ok", "slow", "error", "hang", "garbage", "refuse")
 
 
 @dataclass
@@ -71,6 +72,7 @@ class AgencySandbox:
     extra_routes: Sequence[BaseRoute] = ()
     mode: str = "ok"
     delay: float = 0.0
+    refusal: str = "Hồ sơ không hợp lệ"  # the reason a "refuse" fault gives
     received: dict[str, Received] = field(default_factory=dict)
     actions: dict[str, ReceivedAction] = field(default_factory=dict)
     requests_seen: int = 0
@@ -84,6 +86,8 @@ class AgencySandbox:
             await asyncio.sleep(self.delay)
         elif self.mode == "error":
             return JSONResponse({"error": "internal"}, status_code=503)
+        elif self.mode == "refuse":
+            return JSONResponse({"error": "refused", "reason": self.refusal}, status_code=422)
         elif self.mode == "garbage":
             return Response(b"<html>{not json", media_type="application/json")
         elif self.mode == "hang":
@@ -170,6 +174,7 @@ class AgencySandbox:
         if mode not in FAULT_MODES:
             return JSONResponse({"error": f"mode must be one of {FAULT_MODES}"}, status_code=400)
         self.mode, self.delay = mode, float(body.get("delay_ms", 0)) / 1000
+        self.refusal = str(body.get("reason") or self.refusal)
         if self._release is not None:
             self._release.set()
             self._release = None

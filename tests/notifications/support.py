@@ -20,6 +20,7 @@ from core.dossier_status import DossierStatus
 from core.dossiers import Submission, change_status, submit_dossier
 from core.models import Citizen as CitizenRow
 from core.models import Dossier, Notification, OutboxMessage
+from core.settings import Settings
 from notifications.dispatcher import Dispatcher
 from services.signing import signed_headers
 from tests.core.factories import PROCEDURE_CODE, create_citizen, sample_form
@@ -49,10 +50,12 @@ async def forwarded_dossier(client: httpx.AsyncClient, who: Citizen, sandbox: Ru
     return code
 
 
-async def agency_event(client: httpx.AsyncClient, code: str, status: str) -> None:
+async def agency_event(client: httpx.AsyncClient, code: str, status: str, *, note_vi: str | None = None) -> None:
     national = str(DossierStatus(status).national_code)  # the residence agency speaks national codes
-    event = {"event_id": secrets.token_hex(8), "dossier_ref": code, "status": national,
-             "occurred_at": "2026-11-20T08:00:00+07:00"}
+    event: dict[str, Any] = {"event_id": secrets.token_hex(8), "dossier_ref": code, "status": national,
+                             "occurred_at": "2026-11-20T08:00:00+07:00"}
+    if note_vi is not None:
+        event["note_vi"] = note_vi
     body = json.dumps(event).encode()
     headers = signed_headers(sandbox_secret("residence"), str(int(time.time())), body)
     response = await client.post("/agencies/residence/events", content=body, headers=headers)
@@ -100,7 +103,7 @@ async def drain_until(dispatcher: Dispatcher, done: Callable[[], Any], seconds: 
 async def new_dossier(db: Database, calendar: HolidayCalendar, owner: CitizenRow) -> Dossier:
     async with db.write() as session:
         return await submit_dossier(session, citizen=owner, now=utc_now(), calendar=calendar,
-                                    tz_name="Asia/Ho_Chi_Minh",
+                                    tz_name=Settings().timezone,
                                     submission=Submission(procedure_code=PROCEDURE_CODE, form_data=sample_form()))
 
 

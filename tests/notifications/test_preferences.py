@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 
 from core.clock import utc_now
 from core.db import Database
 from core.models import NotificationPreference
-from core.outbox import LOCAL_TZ, quiet_until
+from core.outbox import quiet_until
 from notifications.standins import FcmStandin, SmsStandin
 from tests.notifications.conftest import DispatcherFactory
 from tests.notifications.support import (
@@ -21,7 +22,7 @@ from tests.notifications.support import (
     register,
     set_phone,
 )
-from tests.support import RunningSandbox, citizen, gql
+from tests.support import Citizen, RunningSandbox, citizen, gql
 
 PREFS = """mutation($i: UpdateNotificationPreferencesInput!) { updateNotificationPreferences(input: $i) {
   preferences { pushEnabled smsFallback quietHoursStart quietHoursEnd } errors { code field } } }"""
@@ -94,21 +95,30 @@ async def test_action_needed_goes_by_sms_as_well_as_push(
     assert channels == [["push"], ["push"], ["push", "sms"]]
 
 
-async def test_quiet_hours_defer_delivery_until_they_end(
-    settings, client: httpx.AsyncClient, db: Database, sandboxes: dict[str, RunningSandbox],
-) -> None:
-    who = citizen(settings)
-    await register(client, who, new_token())
-    local = utc_now().astimezone(LOCAL_TZ)
+async def _quiet_for_the_next_two_hours(client: httpx.AsyncClient, who: Citizen, tz: ZoneInfo) -> None:
+    local = utc_now().astimezone(tz)
     start, end = local - timedelta(hours=1), local + timedelta(hours=2)
     window = {"quietHoursStart": start.strftime("%H:%M"), "quietHoursEnd": end.strftime("%H:%M")}
     body = await gql(client, PREFS, {"i": window}, who=who)
     assert body["data"]["updateNotificationPreferences"]["errors"] == []
+
+
+async def test_quiet_hours_defer_delivery_until_they_end(
+    settings, client: httpx.AsyncClient, db: Database, sandboxes: dict[str, RunningSandbox],
+    fcm: tuple[FcmStandin, str], make_dispatcher: DispatcherFactory,
+) -> None:
+    who = citizen(settings)
+    token = new_token()
+    await register(client, who, token)
+    await _quiet_for_the_next_two_hours(client, who, ZoneInfo(settings.timezone))
     code = await forwarded_dossier(client, who, sandboxes["residence"])
     await agency_event(client, code, "accepted")
     [notification] = await notifications_of(db, who)
+    await make_dispatcher().run_once()
     [row] = await outbox_of(db, notification.id or 0)
     assert timedelta(hours=1, minutes=58) < row.next_attempt_at - utc_now() <= timedelta(hours=2)
+    assert (row.state, row.attempts, row.lease_owner) == ("pending", 0, None)
+    assert fcm[0].attempts_for(token) == []
     half = await gql(client, PREFS, {"i": {"quietHoursStart": "22:00"}}, who=who)
     assert half["data"]["updateNotificationPreferences"]["errors"] == [
         {"code": "INVALID_QUIET_HOURS", "field": "quietHoursEnd"}]
@@ -116,10 +126,31 @@ async def test_quiet_hours_defer_delivery_until_they_end(
     assert bad["data"]["updateNotificationPreferences"]["errors"][0]["code"] == "INVALID_QUIET_HOURS"
 
 
+async def test_quiet_hours_are_the_wall_clock_of_the_configured_time_zone(
+    settings, client: httpx.AsyncClient, db: Database, sandboxes: dict[str, RunningSandbox],
+    fcm: tuple[FcmStandin, str], make_dispatcher: DispatcherFactory,
+) -> None:
+    """A deployment in Honolulu (UTC-10, 17 hours behind Hà Nội): quiet hours around Honolulu's "now" are
+    quiet, whatever the clock says in Hà Nội."""
+    who = citizen(settings)
+    token = new_token()
+    await register(client, who, token)
+    await _quiet_for_the_next_two_hours(client, who, ZoneInfo("Pacific/Honolulu"))
+    code = await forwarded_dossier(client, who, sandboxes["residence"])
+    await agency_event(client, code, "accepted")
+    [notification] = await notifications_of(db, who)
+    await make_dispatcher(timezone="Pacific/Honolulu").run_once()
+    [row] = await outbox_of(db, notification.id or 0)
+    assert row.state == "pending"
+    assert timedelta(hours=1, minutes=58) < row.next_attempt_at - utc_now() <= timedelta(hours=2)
+    assert fcm[0].attempts_for(token) == []
+
+
 def test_quiet_hours_span_midnight() -> None:
+    tz = ZoneInfo("Asia/Ho_Chi_Minh")
     preference = NotificationPreference(citizen_id=1, quiet_start_minute=22 * 60, quiet_end_minute=6 * 60)
-    late = utc_now().astimezone(LOCAL_TZ).replace(hour=23, minute=30, second=0, microsecond=0)
-    assert quiet_until(preference, late) == (late + timedelta(days=1)).replace(hour=6, minute=0)
+    late = utc_now().astimezone(tz).replace(hour=23, minute=30, second=0, microsecond=0)
+    assert quiet_until(preference, late, tz) == (late + timedelta(days=1)).replace(hour=6, minute=0)
     early = late.replace(hour=5)
-    assert quiet_until(preference, early) == early.replace(hour=6, minute=0)
-    assert quiet_until(preference, late.replace(hour=12)) is None
+    assert quiet_until(preference, early, tz) == early.replace(hour=6, minute=0)
+    assert quiet_until(preference, late.replace(hour=12), tz) is None

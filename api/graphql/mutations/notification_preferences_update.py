@@ -16,7 +16,8 @@ from core.errors import DomainError
 class UpdateNotificationPreferencesInput:
     push_enabled: bool | None = None
     sms_fallback: bool | None = None
-    quiet_hours_start: str | None = strawberry.field(default=None, description="HH:MM, Vietnam time")
+    quiet_hours_start: str | None = strawberry.field(
+        default=None, description="HH:MM, the service's local time (Vietnam time by default)")
     quiet_hours_end: str | None = strawberry.field(default=None, description="HH:MM; may be before the start")
     clear_quiet_hours: bool = False
     client_mutation_id: str | None = None

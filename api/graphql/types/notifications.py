@@ -38,7 +38,8 @@ def _clock(minutes: int | None) -> str | None:
     return None if minutes is None else f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-@strawberry.type(description="Push on/off, SMS fallback on/off and quiet hours (HH:MM, Vietnam time).")
+@strawberry.type(description="Push on/off, SMS fallback on/off and quiet hours (HH:MM, the service's local time, "
+                             "Vietnam time by default).")
 class NotificationPreferences:
     push_enabled: bool
     sms_fallback: bool

@@ -78,8 +78,10 @@ def _no_surrogate(texts: Any) -> None:
             raise JSONRefused("LONE_SURROGATE", "a string with a lone surrogate (not Unicode text)") from error
 
 
-def loads(raw: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
-    """Parse `raw` (UTF-8 bytes or text) or raise JSONRefused."""
+def loads(raw: str | bytes, *, max_depth: int = MAX_DEPTH, lone_surrogates: bool = False) -> Any:
+    """Parse `raw` (UTF-8 bytes or text) or raise JSONRefused. `lone_surrogates=True` lets escaped ones
+    through for a caller that refuses them where they stand (a GraphQL request: one queued sync mutation is
+    rejected, not the whole push, see `api/graphql/request_checks.py`)."""
     if isinstance(raw, bytes | bytearray):
         try:
             text = bytes(raw).decode("utf-8")
@@ -97,5 +99,6 @@ def loads(raw: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
     except ValueError as error:  # JSONDecodeError, and a BOM or other text that is not JSON
         raise JSONRefused("INVALID_JSON", f"not JSON ({error})") from error
     # Strict UTF-8 text holds no surrogates: only an escape can make one, so most bodies skip the string walk.
-    _check_shape(value, max_depth=max_depth, strings=bool(_SURROGATE_ESCAPE.search(text)))
+    _check_shape(value, max_depth=max_depth,
+                 strings=not lone_surrogates and bool(_SURROGATE_ESCAPE.search(text)))
     return value

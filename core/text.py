@@ -13,3 +13,9 @@ def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "d"))
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _SPACES.sub(" ", stripped).strip().lower()
+
+
+def unstorable(text: str) -> bool:
+    """NUL or a lone surrogate: SQLite keeps them, PostgreSQL refuses them (and UTF-8 cannot encode the
+    latter), so they are refused at the boundary on every database."""
+    return "\x00" in text or any("\ud800" <= ch <= "\udfff" for ch in text)

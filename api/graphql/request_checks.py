@@ -27,6 +27,7 @@ from starlette.requests import Request
 from api.refusal import RequestRefused, bad_request
 from core.errors import ErrorCode
 from core.json_body import JSONRefused, loads
+from core.text import unstorable
 
 _JSON_TYPES = ("application/json", "application/graphql-response+json")
 
@@ -42,7 +43,7 @@ class RequestFields:
 
 def _json(raw: str | bytes) -> Any:
     try:
-        return loads(raw)
+        return loads(raw, lone_surrogates=True)  # refused below with NUL, where the request can say where
     except JSONRefused as error:
         raise bad_request(error.reason) from error
 
@@ -95,20 +96,27 @@ class _FindsNul(Visitor):
     found = False
 
     def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
-        self.found = self.found or "\x00" in node.value
+        self.found = self.found or unstorable(node.value)
 
 
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
+def _has_unstorable(value: Any) -> bool:
+    """A NUL or lone surrogate anywhere, without recursion (depth is bounded by the parser, but cheaply)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if unstorable(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
     return False
 
 
-# Root fields that check every string of their input themselves: syncPush answers a NUL in one queued
+# Root fields that check every string of their input themselves: syncPush answers a NUL (or a lone
+# surrogate) in one queued
 # mutation with that mutation REJECTED, so the rest of the device's queue is not refused with it forever.
 _OWN_INPUT_CHECKS = frozenset({"syncPush"})
 
@@ -149,6 +157,7 @@ def check(fields: RequestFields, text: str, method: str) -> None:
                              en="GET runs queries only; send mutations with POST.")
     finder = _FindsNul()
     visit(document, finder)
-    if finder.found or (_has_nul(fields.variables) and not _validates_own_input(chosen)):
-        raise _request_error(ErrorCode.BAD_USER_INPUT, "Chuỗi ký tự không được chứa ký tự NUL (U+0000).",
-                             "Strings may not contain the NUL character (U+0000).")
+    if finder.found or (_has_unstorable(fields.variables) and not _validates_own_input(chosen)):
+        raise _request_error(ErrorCode.BAD_USER_INPUT,
+                             "Chuỗi ký tự không được chứa ký tự NUL (U+0000) hay surrogate đơn lẻ.",
+                             "Strings may not contain the NUL character (U+0000) or a lone surrogate.")

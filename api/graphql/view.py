@@ -144,8 +144,15 @@ class GraphQLView(GraphQL[Context, None]):
         return response
 
     def encode_json(self, data: object) -> str:
-        """UTF-8 as is: Vietnamese escaped as \\uXXXX costs two to three times the bytes on a 2G link."""
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        """UTF-8 as is: Vietnamese escaped as \\uXXXX costs two to three times the bytes on a 2G link. An
+        answer that echoes a lone surrogate the client sent (a sync mutation's id, refused) is escaped instead,
+        since UTF-8 cannot carry it; the client reads back exactly the string it sent."""
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = json.dumps(data, ensure_ascii=True, separators=(",", ":"))
+        return text
 
     def decode_json(self, data: str | bytes) -> object:
         """WebSocket messages and anything else Strawberry parses: the one bounded parser (a refusal is a

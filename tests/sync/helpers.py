@@ -3,6 +3,7 @@ through core's own write paths on the test's database connection."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -35,8 +36,14 @@ def mutation(seq: int, intent: str, record_id: str | None, args: dict[str, Any] 
 
 async def push(client: httpx.AsyncClient, who: Citizen, client_id: str, mutations: list[dict[str, Any]],
                pull_from: str | None = None, schema_version: int = 3) -> dict[str, Any]:
-    body = await gql(client, PUSH_DOCUMENT, {"input": {"clientId": client_id, "schemaVersion": schema_version,
-                                                       "mutations": mutations, "pullFrom": pull_from}}, who=who)
+    variables = {"input": {"clientId": client_id, "schemaVersion": schema_version, "mutations": mutations,
+                           "pullFrom": pull_from}}
+    # Escaped as JavaScript's JSON.stringify does, so a queued string with a lone surrogate (an emoji cut in
+    # half) travels as the app would send it; httpx's own encoder cannot encode one.
+    raw = json.dumps({"query": PUSH_DOCUMENT, "variables": variables}, ensure_ascii=True)
+    response = await client.post("/graphql", content=raw, headers={**who.headers, "Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
     return body
 
 

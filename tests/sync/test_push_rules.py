@@ -145,14 +145,18 @@ async def test_every_string_past_its_column_or_with_nul_is_rejected_on_both_data
         mutation(8, "draft.create" + "x" * 60, draft, {}),
         mutation(9, "draft.create", draft, {"procedureCode": BIRTH}, cmid="c" * 49),
         mutation(10, "draft.create", draft, {"procedureCode": BIRTH}, cmid="c\x00"),
-        mutation(11, "draft.create", draft, {"procedureCode": BIRTH, "fields": {"child_name": "Bé"}}),
+        mutation(11, "draft.create", draft, {"procedureCode": BIRTH, "fields": {"child_name": "B\ud800"}}),
+        mutation(12, "draft.create", draft, {"procedureCode": BIRTH, "fields": {"\udc00": 1}}),
+        mutation(13, "dossier.withdraw", "000.00.00.G09-260101-0001\udfff"),
+        mutation(14, "draft.create", draft, {"procedureCode": BIRTH}, cmid="c\ud83d"),
+        mutation(15, "draft.create", draft, {"procedureCode": BIRTH, "fields": {"child_name": "Bé"}}),
     ]
     body = await push(client, who, device, queue)
     assert _answers(body) == [
         ("REJECTED", "INVALID_LENGTH"), ("REJECTED", "INVALID_VALUE"), ("REJECTED", "INVALID_LENGTH"),
         ("REJECTED", "INVALID_LENGTH"), ("REJECTED", "INVALID_VALUE"), ("REJECTED", "INVALID_VALUE"),
         ("REJECTED", "OUT_OF_RANGE"), ("REJECTED", "INVALID_LENGTH"), ("REJECTED", "INVALID_LENGTH"),
-        ("REJECTED", "INVALID_VALUE"), ("APPLIED", None)]
+        ("REJECTED", "INVALID_VALUE"), *[("REJECTED", "INVALID_VALUE")] * 4, ("APPLIED", None)]
     fields = [r["error"]["field"] for r in body["data"]["syncPush"]["results"][:10]]
     assert fields == ["recordId", "recordId", "args.procedureCode", "args.fields." + "f" * 128,
                       "args.fields.child_name", "args.fields", "baseVersion", "intent", "clientMutationId",

@@ -24,7 +24,8 @@ MAX_INT4 = 2**31 - 1  # the id and version columns are int4 on PostgreSQL
 
 
 def _unstorable_path(value: Any, path: str) -> str | None:
-    """The path of the first string (key or value) holding U+0000 or a lone surrogate, without recursion (depth is untrusted)."""
+    """The path of the first string (key or value) holding U+0000 or a lone surrogate, without recursion
+    (depth is untrusted)."""
     stack: list[tuple[Any, str]] = [(value, path)]
     while stack:
         item, where = stack.pop()

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, delete, select
 
-from core.db import dialect_of
 from core.errors import DomainError, ErrorCode
 from core.models import Device, NotificationPreference
+from core.upsert import insert_into
 
 PLATFORMS = frozenset({"android", "ios", "web"})
 LOCALES = frozenset({"vi", "en"})
@@ -34,10 +33,9 @@ async def register_device(session: AsyncSession, *, citizen_id: int, token: str,
                           now: datetime) -> Device:
     """Insert or take over the token in one statement, so concurrent registrations cannot collide."""
     _check(token, platform, locale)
-    dialect = postgresql if dialect_of(session) == "postgresql" else sqlite
     values = {"citizen_id": citizen_id, "token": token, "platform": platform, "locale": locale,
               "created_at": now, "last_seen_at": now}
-    statement = dialect.insert(Device).values(**values)
+    statement = insert_into(session, Device).values(**values)
     statement = statement.on_conflict_do_update(
         index_elements=[Device.__table__.c.token],  # type: ignore[attr-defined]
         set_={"citizen_id": citizen_id, "platform": platform, "locale": locale, "last_seen_at": now},

@@ -11,21 +11,17 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from core.errors import DomainError, ErrorCode
+from core.models import DossierSequence
+from core.upsert import insert_into
 
 MAX_DAILY_SEQUENCE = 9999
 _AGENCY = r"[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[0-9A-Z]{3}"
 AGENCY_CODE = re.compile(_AGENCY)
 DOSSIER_CODE = re.compile(rf"(?P<agency>{_AGENCY})-(?P<day>[0-9]{{6}})-(?P<seq>[0-9]{{4}})")
-
-_NEXT = text(
-    "INSERT INTO dossier_sequence (agency_code, day, value) VALUES (:agency, :day, 1) "
-    "ON CONFLICT (agency_code, day) DO UPDATE SET value = dossier_sequence.value + 1 "
-    "RETURNING value"
-)
 
 
 def format_code(agency_code: str, received: date, sequence: int) -> str:
@@ -38,7 +34,12 @@ def format_code(agency_code: str, received: date, sequence: int) -> str:
 
 async def next_dossier_code(session: AsyncSession, *, agency_code: str, received: date) -> str:
     """Take the agency's next number for `received`, in the caller's transaction."""
-    result = await session.execute(_NEXT, {"agency": agency_code, "day": f"{received:%y%m%d}"})
+    statement = (insert_into(session, DossierSequence).values(agency_code=agency_code, day=f"{received:%y%m%d}",
+                                                               value=1)
+                 .on_conflict_do_update(index_elements=["agency_code", "day"],
+                                        set_={"value": col(DossierSequence.value) + 1})
+                 .returning(col(DossierSequence.value)))
+    result = await session.execute(statement)
     sequence = int(result.scalar_one())
     if sequence > MAX_DAILY_SEQUENCE:
         raise DomainError(ErrorCode.DAILY_SEQUENCE_EXHAUSTED)

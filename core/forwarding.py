@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
+from core.backoff import backoff
 from core.models import Citizen, Dossier, ForwardJob, Procedure
 
 
@@ -148,12 +149,12 @@ async def mark_delivered(session: AsyncSession, *, job_id: int, reference: str |
 
 
 async def mark_failed(session: AsyncSession, *, job_id: int, error: str, now: datetime, max_backoff: float) -> None:
-    """Exponential backoff from 1 s, capped: a long outage costs one attempt per cap, not a storm."""
+    """Backoff from 1 s, capped: a long outage costs one attempt per cap, not a storm."""
     job = await session.get(ForwardJob, job_id)
     assert job is not None
     job.attempts += 1
     job.last_error = error[:255]
-    job.next_attempt_at = now + timedelta(seconds=min(max_backoff, 2.0 ** (job.attempts - 1)))
+    job.next_attempt_at = now + timedelta(seconds=backoff(job.attempts, minimum=1.0, maximum=max_backoff))
     session.add(job)
 
 

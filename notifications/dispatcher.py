@@ -15,6 +15,7 @@ import os
 import socket
 import uuid
 
+from core.backoff import backoff
 from core.clock import utc_now
 from core.db import Database
 from core.settings import Settings
@@ -76,7 +77,7 @@ class Dispatcher:
         await self.sms.aclose()
 
     def _retry_delay(self, job: Job, retry_after: float | None) -> float:
-        return store.backoff(job.attempts, minimum=self.settings.notify_min_backoff_seconds,
+        return backoff(job.attempts, minimum=self.settings.notify_min_backoff_seconds,
                              maximum=self.settings.notify_max_backoff_seconds, retry_after=retry_after)
 
     async def _push(self, jobs: list[Job]) -> list[Settlement]:

@@ -46,16 +46,16 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     `registry` replaces discovery altogether. A conflict between services raises here: start-up stops.
     """
     settings = settings or Settings()
-    if settings.is_production and settings.eid_accept_dev_key:
+    if settings.is_production and settings.auth.eid_accept_dev_key:
         log.warning("SUPERAPP_EID_ACCEPT_DEV_KEY is on in production: development tokens are trusted")
     database = db or Database.from_url(settings.database_url)
     owns_db = db is None
-    persisted = PersistedDocuments(manifest.load(settings.persisted_manifest or manifest.MANIFEST),
-                                   persisted_only=bool(settings.persisted_only),
-                                   cache_size=settings.apq_cache_size)
+    persisted = PersistedDocuments(manifest.load(settings.graphql.persisted_manifest or manifest.MANIFEST),
+                                   persisted_only=bool(settings.graphql.persisted_only),
+                                   cache_size=settings.graphql.apq_cache_size)
     services = registry or load_registry(settings, overrides=agencies)
-    forwarder = Forwarder(db=database, registry=services, poll_seconds=settings.forward_poll_seconds,
-                          max_backoff=settings.forward_max_backoff_seconds)
+    forwarder = Forwarder(db=database, registry=services, poll_seconds=settings.agencies.forward_poll_seconds,
+                          max_backoff=settings.agencies.forward_max_backoff_seconds)
     view = GraphQLView(schema=build_schema(settings, list(services.plugins.values())), settings=settings,
                        db=database, calendar=HolidayCalendar.load(settings.holidays_file),
                        verifier=TokenVerifier(settings), persisted=persisted, services=services,
@@ -119,11 +119,11 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         Route("/agencies/{service}/events", events_endpoint(settings=settings, db=database, registry=services),
               methods=["POST"]),
     ]
-    if settings.graphiql:
+    if settings.graphql.graphiql:
         routes.append(Route("/", home))
     app = Starlette(routes=routes, lifespan=lifespan,
-                    middleware=[Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
-                                Middleware(GzipRequest, max_bytes=settings.max_body_bytes),
+                    middleware=[Middleware(BodyLimit, max_bytes=settings.graphql.max_body_bytes),
+                                Middleware(GzipRequest, max_bytes=settings.graphql.max_body_bytes),
                                 Middleware(GZipMiddleware, minimum_size=512)])
     app.state.settings, app.state.db = settings, database
     app.state.services, app.state.forwarder = services, forwarder

@@ -19,7 +19,7 @@ import firebase_admin
 from firebase_admin import credentials, exceptions, messaging
 from google.auth.credentials import AnonymousCredentials
 
-from core.settings import Settings
+from core.settings import NotificationSettings
 from notifications import fcm_sdk
 from notifications.templates import Subject, push_text
 
@@ -90,7 +90,7 @@ def build_message(push: PushMessage) -> messaging.Message:
 class FcmSender:
     """One firebase-admin app per sender, so tests and workers with different settings do not share one."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: NotificationSettings) -> None:
         fcm_sdk.point_at(settings.fcm_endpoint or "")
         credential: Any = (credentials.Certificate(str(settings.fcm_credentials_file))
                            if settings.fcm_credentials_file else AnonymousCredentials())  # type: ignore[no-untyped-call]

@@ -167,7 +167,7 @@ def load_registry(settings: Settings, *, overrides: Mapping[str, Mapping[str, An
                   entries: Iterable[EntryPoint] | None = None) -> ServiceRegistry:
     """Load the enabled services; failures are logged and reported, conflicts stop start-up."""
     found = {e.name: e for e in (entry_points(group=GROUP) if entries is None else entries)}
-    wanted = settings.enabled_services()
+    wanted = settings.agencies.enabled_services()
     codes = sorted(found) if wanted is None else wanted
     plugins: list[ServicePlugin] = []
     failures: list[LoadFailure] = []

@@ -37,7 +37,7 @@ async def test_the_sdk_retries_a_500_exactly_as_configured(
     standin, _ = fcm
     token = f"fcm-sdk-retries-{retries}"
     standin.answer(token, "error500")
-    sender = FcmSender(notify_settings.model_copy(update={"fcm_sdk_retries": retries}))
+    sender = FcmSender(notify_settings.updated(notifications={"fcm_sdk_retries": retries}).notifications)
     try:
         subject = Subject(dossier_code="000.00.15.H29-261128-0001", procedure_name_vi="Đăng ký khai sinh",
                           procedure_name_en="Birth registration", status=DossierStatus.PROCESSING)

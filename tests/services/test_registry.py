@@ -31,7 +31,7 @@ def test_installed_services_are_discovered_through_the_entry_point_group(setting
 
 
 def test_superapp_services_chooses_which_are_enabled(settings: Settings):
-    chosen = settings.model_copy(update={"services": "residence, public_library"})
+    chosen = settings.updated(agencies={"services": "residence, public_library"})
     assert sorted(load_registry(chosen).plugins) == ["public_library", "residence"]
 
 

@@ -54,7 +54,7 @@ async def test_depth_counts_through_fragments(client: httpx.AsyncClient) -> None
 @asynccontextmanager
 async def _app_with(settings: Settings, db: Database, **limits: Any) -> AsyncIterator[httpx.AsyncClient]:
     configured = Settings(env=Environment.TEST, data_dir=settings.data_dir, database_url=settings.database_url,
-                          **limits)
+                          graphql=limits)
     app: Starlette = create_app(configured, db=db)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://superapp.test") as http:
         yield http

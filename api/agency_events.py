@@ -19,6 +19,7 @@ from core.agency_events import Outcome, apply_event
 from core.clock import utc_now
 from core.db import Database
 from core.settings import Settings
+from core.text import ascii_digits
 from services.registry import ServiceRegistry
 from services.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
@@ -40,7 +41,7 @@ def events_endpoint(*, settings: Settings, db: Database, registry: ServiceRegist
         stamp = request.headers.get(TIMESTAMP_HEADER, "")
         body = await request.body()
         now = utc_now()
-        if not stamp.isdigit() or abs(now.timestamp() - int(stamp)) > settings.agencies.agency_event_window_seconds:
+        if not ascii_digits(stamp) or abs(now.timestamp() - int(stamp)) > settings.agencies.agency_event_window_seconds:
             log.warning("event from %s refused: timestamp outside the replay window", code)
             return _refuse(401, "STALE_TIMESTAMP")
         if not verify(plugin.settings.secret_bytes, stamp, body, request.headers.get(SIGNATURE_HEADER, "")):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core.text import ascii_digits
+
 
 class BodyTooLarge(Exception):
     pass
@@ -19,7 +21,7 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+        if declared is not None and ascii_digits(declared) and int(declared) > self.max_bytes:
             await self._refuse(scope, receive, send)
             return
         seen = 0

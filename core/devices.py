@@ -13,6 +13,7 @@ from sqlmodel import col, delete, select
 
 from core.errors import DomainError, ErrorCode
 from core.models import Device, NotificationPreference
+from core.text import ascii_digits
 from core.upsert import insert_into
 
 PLATFORMS = frozenset({"android", "ios", "web"})
@@ -64,7 +65,8 @@ def parse_clock(value: str | None, field: str) -> int | None:
     if value is None:
         return None
     hours, _, minutes = value.partition(":")
-    if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2 and int(hours) < 24 and int(minutes) < 60):
+    well_formed = ascii_digits(hours) and ascii_digits(minutes) and len(minutes) == 2
+    if not (well_formed and int(hours) < 24 and int(minutes) < 60):
         raise DomainError(ErrorCode.INVALID_QUIET_HOURS, field=field)
     return int(hours) * 60 + int(minutes)
 

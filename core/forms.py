@@ -15,6 +15,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
 from core.errors import DomainError, ErrorCode, FieldError
+from core.text import ascii_digits
 
 _CODES: dict[str, ErrorCode] = {
     "required": ErrorCode.REQUIRED,
@@ -63,7 +64,7 @@ def _label(schema: Mapping[str, Any], path: list[str]) -> tuple[str, str]:
     node: Mapping[str, Any] = schema
     for part in path:
         items = node.get("items")
-        node = items if part.isdigit() and isinstance(items, Mapping) else node.get("properties", {}).get(part, {})
+        node = items if ascii_digits(part) and isinstance(items, Mapping) else node.get("properties", {}).get(part, {})
     name = path[-1] if path else "formData"
     return str(node.get("title", name)), str(node.get("x-title-en", node.get("title", name)))
 

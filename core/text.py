@@ -13,3 +13,8 @@ def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "d"))
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _SPACES.sub(" ", stripped).strip().lower()
+
+
+def ascii_digits(text: str) -> bool:
+    """Only 0-9: `str.isdigit()` also accepts "²" and other scripts' digits, which `int()` then refuses."""
+    return text.isascii() and text.isdigit()

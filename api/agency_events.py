@@ -88,6 +88,8 @@ async def _apply(db: Database, code: str, event: StatusEvent, now: datetime) -> 
 
 def events_endpoint(*, settings: Settings, db: Database,
                     registry: ServiceRegistry) -> Callable[[Request], Awaitable[JSONResponse]]:
+    window = settings.agencies.agency_event_window_seconds
+
     async def receive(request: Request) -> JSONResponse:
         if request.method != "POST":
             refusal = _refuse(405, Refusal.METHOD_NOT_ALLOWED, "status events are sent with POST")
@@ -101,10 +103,10 @@ def events_endpoint(*, settings: Settings, db: Database,
         if not _TIMESTAMP.fullmatch(stamp):
             return _refuse(401, Refusal.BAD_TIMESTAMP, f"{TIMESTAMP_HEADER} must be Unix seconds (ASCII digits)")
         now = utc_now()
-        if abs(now.timestamp() - int(stamp)) > settings.agency_event_window_seconds:
+        if abs(now.timestamp() - int(stamp)) > window:
             log.warning("event from %s refused: timestamp outside the replay window", code)
             return _refuse(401, Refusal.STALE_TIMESTAMP,
-                           f"{TIMESTAMP_HEADER} is more than {settings.agency_event_window_seconds} s from our clock")
+                           f"{TIMESTAMP_HEADER} is more than {window} s from our clock")
         body = await request.body()
         signature = request.headers.get(SIGNATURE_HEADER, "")
         if not (_SIGNATURE.fullmatch(signature)

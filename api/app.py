@@ -49,17 +49,17 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     """
     settings = settings or Settings()
     log_redaction.install()  # however the app is served, no log line carries an ID number or a token
-    if settings.is_production and settings.eid_accept_dev_key:
+    if settings.is_production and settings.auth.eid_accept_dev_key:
         log.warning("SUPERAPP_EID_ACCEPT_DEV_KEY is on in production: development tokens are trusted")
     database = db or Database.from_url(settings.database_url)
     owns_db = db is None
-    manifests = [settings.persisted_manifest] if settings.persisted_manifest else None
+    manifests = [settings.graphql.persisted_manifest] if settings.graphql.persisted_manifest else None
     persisted = PersistedDocuments(manifest.load_all(manifests),
-                                   persisted_only=bool(settings.persisted_only),
-                                   cache_size=settings.apq_cache_size)
+                                   persisted_only=bool(settings.graphql.persisted_only),
+                                   cache_size=settings.graphql.apq_cache_size)
     services = registry or load_registry(settings, overrides=agencies)
-    forwarder = Forwarder(db=database, registry=services, poll_seconds=settings.forward_poll_seconds,
-                          max_backoff=settings.forward_max_backoff_seconds)
+    forwarder = Forwarder(db=database, registry=services, poll_seconds=settings.agencies.forward_poll_seconds,
+                          max_backoff=settings.agencies.forward_max_backoff_seconds)
     schema = build_schema(settings, services)  # refuses clashing plug-ins on `services` before anything reports
     view = GraphQLView(schema=schema, settings=settings,
                        db=database, calendar=HolidayCalendar.load(settings.holidays_file),
@@ -133,11 +133,11 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         Route("/agencies/{service}/events", events_endpoint(settings=settings, db=database, registry=services),
               methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
     ]
-    if settings.graphiql:
+    if settings.graphql.graphiql:
         routes.append(Route("/", home))
     app = Starlette(routes=routes, lifespan=lifespan,
-                    middleware=[Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
-                                Middleware(GzipRequest, max_bytes=settings.max_body_bytes),
+                    middleware=[Middleware(BodyLimit, max_bytes=settings.graphql.max_body_bytes),
+                                Middleware(GzipRequest, max_bytes=settings.graphql.max_body_bytes),
                                 Middleware(GZipMiddleware, minimum_size=512)])
     app.state.settings, app.state.db = settings, database
     app.state.services, app.state.forwarder, app.state.schema = services, forwarder, schema

@@ -72,7 +72,7 @@ def load_dev_private_key(path: Path) -> ec.EllipticCurvePrivateKey:
 def issue_dev_token(settings: Settings, *, id_number: str, ttl_seconds: int = 12 * 3600,
                     extra_claims: dict[str, Any] | None = None) -> str:
     now = int(time.time())
-    claims: dict[str, Any] = {"iss": settings.eid_issuer, "aud": settings.eid_audience, "sub": id_number,
+    claims: dict[str, Any] = {"iss": settings.auth.eid_issuer, "aud": settings.auth.eid_audience, "sub": id_number,
                               "iat": now, "nbf": now, "exp": now + ttl_seconds, **(extra_claims or {})}
     key = load_dev_private_key(settings.dev_key_path)
     return jwt.encode(claims, key, algorithm="ES256", headers={"kid": DEV_KEY_ID})
@@ -80,12 +80,12 @@ def issue_dev_token(settings: Settings, *, id_number: str, ttl_seconds: int = 12
 
 def _configured_keys(settings: Settings) -> list[_Key]:
     keys: list[_Key] = []
-    if settings.eid_public_key_file:
-        keys.append(_Key(None, serialization.load_pem_public_key(settings.eid_public_key_file.read_bytes())))
-    if settings.eid_jwks_file:
-        jwks = jwt.PyJWKSet.from_json(settings.eid_jwks_file.read_text(encoding="utf-8"))
+    if settings.auth.eid_public_key_file:
+        keys.append(_Key(None, serialization.load_pem_public_key(settings.auth.eid_public_key_file.read_bytes())))
+    if settings.auth.eid_jwks_file:
+        jwks = jwt.PyJWKSet.from_json(settings.auth.eid_jwks_file.read_text(encoding="utf-8"))
         keys.extend(_Key(k.key_id, k.key) for k in jwks.keys)
-    if settings.eid_accept_dev_key:
+    if settings.auth.eid_accept_dev_key:
         keys.append(_Key(DEV_KEY_ID, load_dev_private_key(settings.dev_key_path).public_key()))
     return keys
 
@@ -110,8 +110,8 @@ class TokenVerifier:
         for candidate in candidates:
             try:
                 claims = jwt.decode(
-                    token, candidate.key, algorithms=ALGORITHMS, audience=self._settings.eid_audience,
-                    issuer=self._settings.eid_issuer, leeway=self._settings.eid_leeway_seconds,
+                    token, candidate.key, algorithms=ALGORITHMS, audience=self._settings.auth.eid_audience,
+                    issuer=self._settings.auth.eid_issuer, leeway=self._settings.auth.eid_leeway_seconds,
                     options={"require": ["exp", "iss", "aud", "sub"]},
                 )
             except jwt.InvalidSignatureError:

@@ -7,6 +7,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.refusal import RequestRefused, refusal
 from core.errors import ErrorCode
+from core.text import ascii_digits
 
 
 class BodyTooLarge(Exception):
@@ -22,7 +23,7 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+        if declared is not None and ascii_digits(declared) and int(declared) > self.max_bytes:
             await self._refuse(scope, receive, send)
             return
         seen = 0

@@ -46,7 +46,7 @@ def _token(settings: Settings, args: argparse.Namespace) -> int:
     if not looks_like_id_number(id_number):
         print(f"not a personal identification number: {id_number!r}", file=sys.stderr)
         return 2
-    if not settings.eid_accept_dev_key:
+    if not settings.auth.eid_accept_dev_key:
         print("warning: this server does not accept development tokens "
               "(SUPERAPP_EID_ACCEPT_DEV_KEY is off)", file=sys.stderr)
     print(f"e-ID development token for citizen ending {id_number[-2:]}, valid {args.ttl} s:", file=sys.stderr)
@@ -70,7 +70,7 @@ def _sync_purge(settings: Settings, _: argparse.Namespace) -> int:
         db = Database.from_url(settings.database_url)
         try:
             return await db.transaction(lambda session: purge(
-                session, now=utc_now(), retention_days=settings.sync_tombstone_retention_days))
+                session, now=utc_now(), retention_days=settings.sync.tombstone_retention_days))
         finally:
             await db.dispose()
 
@@ -147,7 +147,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 def _sandbox(settings: Settings, _: argparse.Namespace) -> int:
     from services.sandbox_runner import serve_sandboxes
 
-    print(f"agency sandboxes starting; status events go to {settings.sandbox_callback_url}")
+    print(f"agency sandboxes starting; status events go to {settings.agencies.sandbox_callback_url}")
     asyncio.run(serve_sandboxes(settings))
     return 0
 
@@ -164,8 +164,8 @@ def _worker(settings: Settings, _: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, stop.set)
         await run_worker(settings, stop)
 
-    print(f"notification worker: FCM at {settings.fcm_endpoint or 'Google'}, "
-          f"SMS at {settings.sms_gateway_url or '(none)'}", flush=True)
+    print(f"notification worker: FCM at {settings.notifications.fcm_endpoint or 'Google'}, "
+          f"SMS at {settings.notifications.sms_gateway_url or '(none)'}", flush=True)
     asyncio.run(run())
     return 0
 
@@ -176,14 +176,15 @@ def _standins(settings: Settings, _: argparse.Namespace) -> int:
     from notifications.standins import FcmStandin, SmsStandin
 
     async def run() -> None:
-        apps = [(FcmStandin(project=settings.fcm_project_id).app(), settings.standin_fcm_port),
-                (SmsStandin().app(), settings.standin_sms_port)]
+        notify = settings.notifications
+        apps = [(FcmStandin(project=notify.fcm_project_id).app(), notify.standin_fcm_port),
+                (SmsStandin().app(), notify.standin_sms_port)]
         servers = [uvicorn.Server(uvicorn.Config(a, host="127.0.0.1", port=port, log_level="info",
                                                  timeout_graceful_shutdown=1)) for a, port in apps]
         await asyncio.gather(*(s.serve() for s in servers))
 
-    print(f"FCM stand-in on http://127.0.0.1:{settings.standin_fcm_port} (GET /_control/received), "
-          f"SMS stand-in on http://127.0.0.1:{settings.standin_sms_port}", flush=True)
+    print(f"FCM stand-in on http://127.0.0.1:{settings.notifications.standin_fcm_port} (GET /_control/received), "
+          f"SMS stand-in on http://127.0.0.1:{settings.notifications.standin_sms_port}", flush=True)
     asyncio.run(run())
     return 0
 

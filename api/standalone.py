@@ -25,7 +25,7 @@ from core.settings import Environment, Settings
 def standalone_server(services: str = "*") -> Iterator[tuple[str, Settings]]:
     """Yields (base URL, settings). No agency sandbox runs: submitted dossiers wait in the forward queue."""
     with tempfile.TemporaryDirectory(prefix="superapp-") as tmp:
-        settings = Settings(env=Environment.TEST, data_dir=Path(tmp), services=services,
+        settings = Settings(env=Environment.TEST, data_dir=Path(tmp), agencies={"services": services},
                             database_url=f"sqlite+aiosqlite:///{tmp}/sim.db")
         upgrade(settings.database_url)
 

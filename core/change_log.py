@@ -13,17 +13,15 @@ Record types are plain strings (`dossier`, `document`, `draft`, `procedure`; the
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from core.clock import utc_now
 from core.locks import Lock, take
 from core.models import ChangeLogEntry, SyncScope
+from core.upsert import insert_into
 
 PUBLIC_SCOPE = "public"
 
@@ -32,15 +30,10 @@ def citizen_scope(citizen_id: int) -> str:
     return f"c:{citizen_id}"
 
 
-def _insert(session: AsyncSession) -> Any:
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-
-
 async def next_seq(session: AsyncSession, scope: str) -> int:
     """The scope's next sequence number; the scope row stays locked until the caller's commit."""
     take(session, Lock.SYNC_SCOPE, [scope])
-    insert = _insert(session)
-    await session.execute(insert(SyncScope).values(scope=scope, last_seq=0, min_retained_seq=0)
+    await session.execute(insert_into(session, SyncScope).values(scope=scope, last_seq=0, min_retained_seq=0)
                           .on_conflict_do_nothing(index_elements=["scope"]))
     bumped = await session.execute(
         update(SyncScope).where(col(SyncScope.scope) == scope)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, delete, select
 
-from core.db import dialect_of
 from core.errors import DomainError, ErrorCode
 from core.models import Device, NotificationPreference
+from core.text import ascii_digits
+from core.upsert import insert_into
 
 PLATFORMS = frozenset({"android", "ios", "web"})
 LOCALES = frozenset({"vi", "en"})
@@ -34,10 +34,9 @@ async def register_device(session: AsyncSession, *, citizen_id: int, token: str,
                           now: datetime) -> Device:
     """Insert or take over the token in one statement, so concurrent registrations cannot collide."""
     _check(token, platform, locale)
-    dialect = postgresql if dialect_of(session) == "postgresql" else sqlite
     values = {"citizen_id": citizen_id, "token": token, "platform": platform, "locale": locale,
               "created_at": now, "last_seen_at": now}
-    statement = dialect.insert(Device).values(**values)
+    statement = insert_into(session, Device).values(**values)
     statement = statement.on_conflict_do_update(
         index_elements=[Device.__table__.c.token],  # type: ignore[attr-defined]
         set_={"citizen_id": citizen_id, "platform": platform, "locale": locale, "last_seen_at": now},
@@ -66,7 +65,8 @@ def parse_clock(value: str | None, field: str) -> int | None:
     if value is None:
         return None
     hours, _, minutes = value.partition(":")
-    if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2 and int(hours) < 24 and int(minutes) < 60):
+    well_formed = ascii_digits(hours) and ascii_digits(minutes) and len(minutes) == 2
+    if not (well_formed and int(hours) < 24 and int(minutes) < 60):
         raise DomainError(ErrorCode.INVALID_QUIET_HOURS, field=field)
     return int(hours) * 60 + int(minutes)
 

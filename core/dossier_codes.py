@@ -15,23 +15,18 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from core.errors import DomainError, ErrorCode
 from core.locks import Lock, take
+from core.models import DossierSequence
+from core.upsert import insert_into
 
 MAX_DAILY_SEQUENCE = 9999
 _AGENCY = r"[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[0-9A-Z]{3}"
 AGENCY_CODE = re.compile(_AGENCY)
 DOSSIER_CODE = re.compile(rf"(?P<agency>{_AGENCY})-(?P<day>[0-9]{{6}})-(?P<seq>[0-9]{{4}})")
-
-_TAKE = text(
-    "INSERT INTO dossier_sequence (agency_code, day, value) VALUES (:agency, :day, :count) "
-    "ON CONFLICT (agency_code, day) DO UPDATE SET value = dossier_sequence.value + :count "
-    "RETURNING value"
-)
-
 
 def format_code(agency_code: str, received: date, sequence: int) -> str:
     if not AGENCY_CODE.fullmatch(agency_code):
@@ -53,7 +48,12 @@ async def next_dossier_codes(session: AsyncSession, *, agency_codes: Sequence[st
     following: dict[str, int] = {}
     for key in ordered:
         agency = key.split("/")[0]
-        result = await session.execute(_TAKE, {"agency": agency, "day": day, "count": wanted[agency]})
+        count = wanted[agency]
+        statement = (insert_into(session, DossierSequence).values(agency_code=agency, day=day, value=count)
+                     .on_conflict_do_update(index_elements=["agency_code", "day"],
+                                            set_={"value": col(DossierSequence.value) + count})
+                     .returning(col(DossierSequence.value)))
+        result = await session.execute(statement)
         last = int(result.scalar_one())
         if last > MAX_DAILY_SEQUENCE:
             raise DomainError(ErrorCode.DAILY_SEQUENCE_EXHAUSTED)

@@ -23,6 +23,7 @@ from jsonschema.exceptions import ValidationError
 from core.clock import utc_now
 from core.errors import DomainError, ErrorCode, FieldError
 from core.id_numbers import check_id_number
+from core.text import ascii_digits
 
 MAX_ERRORS = 50
 
@@ -127,7 +128,7 @@ def _label(schema: Mapping[str, Any], path: list[str]) -> tuple[str, str]:
     node: Mapping[str, Any] = schema
     for part in path:
         items = node.get("items")
-        node = items if part.isdigit() and isinstance(items, Mapping) else node.get("properties", {}).get(part, {})
+        node = items if ascii_digits(part) and isinstance(items, Mapping) else node.get("properties", {}).get(part, {})
     name = path[-1] if path else "formData"
     return str(node.get("title", name)), str(node.get("x-title-en", node.get("title", name)))
 

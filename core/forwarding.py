@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
+from core.backoff import backoff
 from core.models import Citizen, Dossier, ForwardJob, Procedure
 
 
@@ -165,7 +166,7 @@ async def mark_failed(session: AsyncSession, *, job_id: int, error: str, now: da
         return
     job.attempts += 1
     job.last_error = error[:255]
-    job.next_attempt_at = now + timedelta(seconds=min(max_backoff, 2.0 ** (job.attempts - 1)))
+    job.next_attempt_at = now + timedelta(seconds=backoff(job.attempts, minimum=1.0, maximum=max_backoff))
     session.add(job)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -15,16 +16,14 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
-class Settings(BaseSettings):
-    """Every knob of the server. The README lists each variable; keep the two in step."""
+class _Group(BaseSettings):
+    """One package's knobs, read from `SUPERAPP_<NAME>`; a misspelt keyword is an error, not ignored."""
 
-    model_config = SettingsConfigDict(env_prefix="SUPERAPP_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="SUPERAPP_", extra="forbid")
 
-    env: Environment = Environment.DEVELOPMENT
-    data_dir: Path = Path("var")
-    database_url: str = ""
-    timezone: str = "Asia/Ho_Chi_Minh"
-    log_level: str = "INFO"
+
+class AuthSettings(_Group):
+    """api/auth.py: whose e-ID tokens are trusted."""
 
     eid_issuer: str = "https://eid.dev.superapp.local"
     eid_audience: str = "superapp"
@@ -34,6 +33,10 @@ class Settings(BaseSettings):
     eid_leeway_seconds: int = Field(default=30, ge=0, le=300)
     dev_issuer_key_file: Path | None = None
 
+
+class GraphQLSettings(_Group):
+    """api/graphql: what one request may ask, and which documents are trusted."""
+
     graphiql: bool | None = None
     max_page_size: int = Field(default=100, ge=1, le=1000)
     default_page_size: int = Field(default=20, ge=1, le=1000)
@@ -41,12 +44,14 @@ class Settings(BaseSettings):
     query_max_aliases: int = Field(default=15, ge=1)
     query_max_tokens: int = Field(default=2000, ge=50)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
-    holidays_file: Path | None = None
-
     persisted_only: bool | None = None
     persisted_manifest: Path | None = None
     apq_cache_size: int = Field(default=1000, ge=0)
     public_cache_max_age: int = Field(default=300, ge=0)
+
+
+class AgencySettings(_Group):
+    """services/: which plug-ins run, their callbacks, the forward queue and the sandboxes."""
 
     services: str = Field(default="*", description="comma-separated service codes to enable, or * for all")
     agency_event_window_seconds: int = Field(default=300, ge=5, le=3600)
@@ -57,11 +62,28 @@ class Settings(BaseSettings):
     sandbox_port_offset: int = Field(default=0, ge=-8000, le=50000,
                                      description="moves every sandbox's default loopback port (8101-8104)")
 
-    sync_epoch: int = Field(default=1, ge=1, description="bump after a breaking change: every device resets")
-    sync_tombstone_retention_days: int = Field(default=180, ge=1)
-    sync_page_limit: int = Field(default=200, ge=1, le=5000)
-    sync_page_max_bytes: int = Field(default=24_576, ge=1024)
-    sync_push_max_mutations: int = Field(default=100, ge=1, le=1000)
+    def enabled_services(self) -> list[str] | None:
+        """The service codes SUPERAPP_SERVICES names, or None for every installed one."""
+        if self.services.strip() in ("", "*"):
+            return None
+        return [code.strip() for code in self.services.split(",") if code.strip()]
+
+
+class SyncSettings(_Group):
+    """sync/: page sizes and retention of the offline-sync protocol (`SUPERAPP_SYNC_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="SUPERAPP_SYNC_", extra="forbid")
+
+    epoch: int = Field(default=1, ge=1, description="bump after a breaking change: every device resets")
+    tombstone_retention_days: int = Field(default=180, ge=1)
+    page_limit: int = Field(default=200, ge=1, le=5000)
+    page_max_bytes: int = Field(default=24_576, ge=1024)
+    push_max_mutations: int = Field(default=100, ge=1, le=1000)
+
+
+class NotificationSettings(_Group):
+    """notifications/: FCM, the SMS gateway, the worker's pace and the loopback stand-ins."""
+
     fcm_endpoint: str | None = Field(default=None, description="FCM base URL; the loopback stand-in outside production")
     fcm_project_id: str = "superapp-dev"
     fcm_credentials_file: Path | None = None
@@ -79,41 +101,80 @@ class Settings(BaseSettings):
     standin_fcm_port: int = Field(default=8110, ge=1, le=65535)
     standin_sms_port: int = Field(default=8111, ge=1, le=65535)
 
+
+GROUPS: dict[str, type[_Group]] = {"auth": AuthSettings, "graphql": GraphQLSettings, "agencies": AgencySettings,
+                                   "sync": SyncSettings, "notifications": NotificationSettings}
+
+
+class Settings(BaseSettings):
+    """The server's shared knobs, and one group per package (`settings.sync`, `settings.notifications`, ...),
+    so each package is handed only its own. Variable names stay flat (`SUPERAPP_FCM_ENDPOINT`,
+    `SUPERAPP_SYNC_PAGE_LIMIT`); the README lists each one (a test keeps the two in step)."""
+
+    model_config = SettingsConfigDict(env_prefix="SUPERAPP_", extra="forbid")
+
+    env: Environment = Environment.DEVELOPMENT
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    timezone: str = "Asia/Ho_Chi_Minh"
+    log_level: str = "INFO"
+    holidays_file: Path | None = None
+
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    graphql: GraphQLSettings = Field(default_factory=GraphQLSettings)
+    agencies: AgencySettings = Field(default_factory=AgencySettings)
+    sync: SyncSettings = Field(default_factory=SyncSettings)
+    notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+
     @model_validator(mode="after")
     def _resolve_defaults(self) -> Settings:
+        """Defaults that depend on the environment or on another group are settled here, once."""
+        production = self.env is Environment.PRODUCTION
+        auth, graphql, notify = self.auth, self.graphql, self.notifications
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'superapp.db'}"
-        if self.dev_issuer_key_file is None:
-            self.dev_issuer_key_file = self.data_dir / "dev-eid-issuer-key.pem"
-        production = self.env is Environment.PRODUCTION
-        if self.eid_accept_dev_key is None:
-            self.eid_accept_dev_key = not production
-        if self.persisted_only is None:
-            self.persisted_only = production
-        if self.fcm_endpoint is None:
-            self.fcm_endpoint = "" if production else f"http://127.0.0.1:{self.standin_fcm_port}"
-        if self.sms_gateway_url is None:
-            self.sms_gateway_url = "" if production else f"http://127.0.0.1:{self.standin_sms_port}/sms"
-        if self.graphiql is None:
-            self.graphiql = self.env is Environment.DEVELOPMENT
-        if production and not (self.eid_public_key_file or self.eid_jwks_file):
+        if auth.dev_issuer_key_file is None:
+            auth.dev_issuer_key_file = self.data_dir / "dev-eid-issuer-key.pem"
+        if auth.eid_accept_dev_key is None:
+            auth.eid_accept_dev_key = not production
+        if graphql.persisted_only is None:
+            graphql.persisted_only = production
+        if graphql.graphiql is None:
+            graphql.graphiql = self.env is Environment.DEVELOPMENT
+        if notify.fcm_endpoint is None:
+            notify.fcm_endpoint = "" if production else f"http://127.0.0.1:{notify.standin_fcm_port}"
+        if notify.sms_gateway_url is None:
+            notify.sms_gateway_url = "" if production else f"http://127.0.0.1:{notify.standin_sms_port}/sms"
+        if production and not (auth.eid_public_key_file or auth.eid_jwks_file):
             raise ValueError(
                 "production needs the e-ID provider's key: set SUPERAPP_EID_PUBLIC_KEY_FILE "
                 "or SUPERAPP_EID_JWKS_FILE"
             )
-        if self.default_page_size > self.max_page_size:
+        if graphql.default_page_size > graphql.max_page_size:
             raise ValueError("SUPERAPP_DEFAULT_PAGE_SIZE must not exceed SUPERAPP_MAX_PAGE_SIZE")
         return self
+
+    def updated(self, **changes: Any) -> Settings:
+        """A validated copy with some fields changed: top-level ones by name, a group's as a dict of its
+        fields, e.g. `updated(timezone="Asia/Bangkok", sync={"page_limit": 5})`; a wrong name is an error."""
+        data: dict[str, Any] = {name: getattr(self, name) for name in type(self).model_fields}
+        for name, value in changes.items():
+            group = GROUPS.get(name)
+            data[name] = group(**{**getattr(self, name).model_dump(), **value}) if group else value
+        return type(self)(**data)
+
+    @classmethod
+    def variable_names(cls) -> list[str]:
+        """Every `SUPERAPP_*` variable the server reads, for the README's check."""
+        names = [f"SUPERAPP_{name.upper()}" for name in cls.model_fields if name not in GROUPS]
+        for group in GROUPS.values():
+            prefix = group.model_config.get("env_prefix", "SUPERAPP_")
+            names.extend(f"{prefix}{name.upper()}" for name in group.model_fields)
+        return names
 
     @property
     def is_production(self) -> bool:
         return self.env is Environment.PRODUCTION
-
-    def enabled_services(self) -> list[str] | None:
-        """The service codes SUPERAPP_SERVICES names, or None for every installed one."""
-        if self.services.strip() in ("", "*"):
-            return None
-        return [code.strip() for code in self.services.split(",") if code.strip()]
 
     @property
     def is_sqlite(self) -> bool:
@@ -121,5 +182,5 @@ class Settings(BaseSettings):
 
     @property
     def dev_key_path(self) -> Path:
-        assert self.dev_issuer_key_file is not None  # set by _resolve_defaults
-        return self.dev_issuer_key_file
+        assert self.auth.dev_issuer_key_file is not None  # set by _resolve_defaults
+        return self.auth.dev_issuer_key_file

@@ -19,3 +19,6 @@ def unstorable(text: str) -> bool:
     """NUL or a lone surrogate: SQLite keeps them, PostgreSQL refuses them (and UTF-8 cannot encode the
     latter), so they are refused at the boundary on every database."""
     return "\x00" in text or any("\ud800" <= ch <= "\udfff" for ch in text)
+def ascii_digits(text: str) -> bool:
+    """Only 0-9: `str.isdigit()` also accepts "²" and other scripts' digits, which `int()` then refuses."""
+    return text.isascii() and text.isdigit()

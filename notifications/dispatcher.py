@@ -16,6 +16,7 @@ import socket
 import uuid
 from zoneinfo import ZoneInfo
 
+from core.backoff import backoff
 from core.clock import utc_now
 from core.db import Database, is_outage
 from core.settings import Settings
@@ -32,20 +33,20 @@ SMS_CONCURRENCY = 20
 class Dispatcher:
     def __init__(self, *, db: Database, settings: Settings, push: FcmSender | None = None,
                  sms: SmsGateway | None = None, owner: str | None = None) -> None:
-        self.db, self.settings = db, settings
-        self.push = push or FcmSender(settings)
-        self.sms: SmsGateway = sms or (HttpSmsGateway(settings.sms_gateway_url, timeout=settings.sms_timeout_seconds)
-                                       if settings.sms_gateway_url else NoSmsGateway())
+        self.db, self.settings, self.config = db, settings, settings.notifications
+        self.push = push or FcmSender(self.config)
+        gateway = self.config.sms_gateway_url
+        self.sms: SmsGateway = sms or (HttpSmsGateway(gateway, timeout=self.config.sms_timeout_seconds)
+                                       if gateway else NoSmsGateway())
         self.owner = owner or f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.tz = ZoneInfo(settings.timezone)  # quiet hours are the citizen's wall clock
 
     async def run_once(self) -> int:
         """Lease one batch, deliver it, settle it; returns how many rows it handled."""
-        settings = self.settings
         if not await store.has_due(self.db, utc_now()):
             return 0
-        jobs = await store.claim(self.db, owner=self.owner, limit=settings.worker_batch_size,
-                                 lease_seconds=settings.worker_lease_seconds, now=utc_now(), tz=self.tz)
+        jobs = await store.claim(self.db, owner=self.owner, limit=self.config.worker_batch_size,
+                                 lease_seconds=self.config.worker_lease_seconds, now=utc_now(), tz=self.tz)
         if not jobs:
             return 0
         pushes = [j for j in jobs if j.channel == "push"]
@@ -53,7 +54,7 @@ class Dispatcher:
         settled = await asyncio.gather(self._push(pushes), self._texts(texts))
         settlements = [*settled[0], *settled[1]]
         await store.settle(self.db, settlements, owner=self.owner, now=utc_now(),
-                           give_up_seconds=settings.notify_give_up_seconds)
+                           give_up_seconds=self.config.notify_give_up_seconds)
         log.info("batch of %d: %d sent, %d to retry, %d dropped or failed", len(jobs),
                  sum(s.state == "sent" for s in settlements), sum(s.state == "retry" for s in settlements),
                  sum(s.state in ("dropped", "failed") for s in settlements))
@@ -70,7 +71,7 @@ class Dispatcher:
                 handled = 0
             if handled == 0:
                 try:
-                    await asyncio.wait_for(stop.wait(), timeout=self.settings.worker_poll_seconds)
+                    await asyncio.wait_for(stop.wait(), timeout=self.config.worker_poll_seconds)
                 except TimeoutError:
                     pass
 
@@ -79,8 +80,8 @@ class Dispatcher:
         await self.sms.aclose()
 
     def _retry_delay(self, job: Job, retry_after: float | None) -> float:
-        return store.backoff(job.attempts, minimum=self.settings.notify_min_backoff_seconds,
-                             maximum=self.settings.notify_max_backoff_seconds, retry_after=retry_after)
+        return backoff(job.attempts, minimum=self.config.notify_min_backoff_seconds,
+                             maximum=self.config.notify_max_backoff_seconds, retry_after=retry_after)
 
     async def _push(self, jobs: list[Job]) -> list[Settlement]:
         if not jobs:
@@ -110,7 +111,7 @@ class Dispatcher:
             async with gate:
                 try:
                     await self.sms.send(phone=job.phone or "", reference=job.dedupe_key,
-                                        text=sms_text(job.subject, ascii_only=self.settings.sms_ascii))
+                                        text=sms_text(job.subject, ascii_only=self.config.sms_ascii))
                 except SmsError as error:
                     if error.permanent:
                         return Settlement(job, "failed", error.code)

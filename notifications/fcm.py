@@ -1,10 +1,9 @@
 """Push through the real firebase-admin SDK (`messaging.send_each_async`, at most 500 per call).
 
-The SDK has no emulator switch: its endpoint is the class attribute `_MessagingService.FCM_URL`, read when
-an app's messaging service is first created, so `SUPERAPP_FCM_ENDPOINT` is applied there at start-up (the
-loopback stand-in in development and tests, Google in production). The SDK's own retries of 500/503 are
-replaced by a client with `SUPERAPP_FCM_SDK_RETRIES` (0 by default): the outbox already retries with
-backoff, jitter and Retry-After, and nested retries would hold a batch for seconds.
+`SUPERAPP_FCM_ENDPOINT` points the SDK at the loopback stand-in in development and tests (Google in
+production), and the SDK's own retries of 500/503 are replaced by `SUPERAPP_FCM_SDK_RETRIES` (0 by default):
+the outbox already retries with backoff, jitter and Retry-After, and nested retries would hold a batch for
+seconds. Both need SDK internals, which only `notifications/fcm_sdk.py` touches.
 """
 
 from __future__ import annotations
@@ -17,15 +16,14 @@ from enum import StrEnum
 from typing import Any
 
 import firebase_admin
-from firebase_admin import _http_client, credentials, exceptions, messaging
-from firebase_admin._retry import HttpxRetry
+from firebase_admin import credentials, exceptions, messaging
 from google.auth.credentials import AnonymousCredentials
 
-from core.settings import Settings
+from core.settings import NotificationSettings
+from notifications import fcm_sdk
 from notifications.templates import Subject, push_text
 
 MAX_BATCH = 500
-FCM_PATH = "/v1/projects/{0}/messages:send"
 
 
 class PushOutcome(StrEnum):
@@ -92,18 +90,14 @@ def build_message(push: PushMessage) -> messaging.Message:
 class FcmSender:
     """One firebase-admin app per sender, so tests and workers with different settings do not share one."""
 
-    def __init__(self, settings: Settings) -> None:
-        if settings.fcm_endpoint:
-            messaging._MessagingService.FCM_URL = settings.fcm_endpoint.rstrip("/") + FCM_PATH
+    def __init__(self, settings: NotificationSettings) -> None:
+        fcm_sdk.point_at(settings.fcm_endpoint or "")
         credential: Any = (credentials.Certificate(str(settings.fcm_credentials_file))
                            if settings.fcm_credentials_file else AnonymousCredentials())  # type: ignore[no-untyped-call]
         options = {"projectId": settings.fcm_project_id, "httpTimeout": settings.fcm_http_timeout_seconds}
         self.app = firebase_admin.initialize_app(credential, options, name=f"superapp-{uuid.uuid4().hex[:8]}")
-        service = messaging._get_messaging_service(self.app)
-        retry = HttpxRetry(max_retries=settings.fcm_sdk_retries, status_forcelist=[500, 503], backoff_factor=0.5)
-        service._async_client = _http_client.HttpxAsyncClient(
-            credential=service._credential, timeout=settings.fcm_http_timeout_seconds, retry_config=retry)
-        self._service = service
+        self._service = fcm_sdk.messaging_service(self.app, timeout=settings.fcm_http_timeout_seconds,
+                                                  retries=settings.fcm_sdk_retries)
 
     async def send(self, pushes: list[PushMessage]) -> list[PushResult]:
         results: list[PushResult] = []
@@ -114,6 +108,6 @@ class FcmSender:
         return results
 
     async def aclose(self) -> None:
-        await self._service._async_client.aclose()
+        await fcm_sdk.close(self._service)
         # delete_app closes the (now closed, so no-op) async client with asyncio.run: not from this loop.
         await asyncio.to_thread(firebase_admin.delete_app, self.app)

@@ -11,6 +11,8 @@ from typing import Protocol
 
 import httpx
 
+from core.text import ascii_digits
+
 
 class SmsError(Exception):
     def __init__(self, code: str, *, permanent: bool, retry_after: float | None = None) -> None:
@@ -39,7 +41,7 @@ class HttpSmsGateway:
         transient = response.status_code == 429 or response.status_code >= 500
         retry_after = response.headers.get("retry-after")
         raise SmsError(f"HTTP_{response.status_code}", permanent=not transient,
-                       retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None)
+                       retry_after=float(retry_after) if retry_after and ascii_digits(retry_after) else None)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -12,22 +12,21 @@ preferences in force at delivery time are the ones that count.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, delete, select
 
-from core.db import Database, dialect_of
+from core.db import Database
 from core.dossier_status import DossierStatus
 from core.inbox import stamp_notification
 from core.models import Citizen, Device, DossierEvent, Notification, NotificationPreference, OutboxMessage
 from core.outbox import dedupe_key, preferences_of, quiet_until
+from core.upsert import insert_into
 from notifications.templates import Subject, redact
 
 
@@ -55,13 +54,6 @@ class Settlement:
     error: str | None = None
     delay: float = 0.0
     drop_token: bool = False
-
-
-def backoff(attempts: int, *, minimum: float, maximum: float, retry_after: float | None) -> float:
-    """Exponential with jitter (half fixed, half random), never sooner than the server's Retry-After."""
-    ceiling = min(maximum, minimum * 2 ** max(0, attempts - 1))
-    delay = ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 (jitter, not security)
-    return float(max(delay, retry_after or 0.0))
 
 
 async def has_due(db: Database, now: datetime) -> bool:
@@ -217,8 +209,7 @@ async def _sms_possible(session: AsyncSession, notification: Notification) -> bo
 async def _insert_sms(session: AsyncSession, notification: Notification, now: datetime) -> None:
     """At most one SMS per event, even if two workers decide on it at once (unique dedupe key)."""
     assert notification.id is not None
-    dialect = postgresql if dialect_of(session) == "postgresql" else sqlite
-    await session.execute(dialect.insert(OutboxMessage).values(
+    await session.execute(insert_into(session, OutboxMessage).values(
         notification_id=notification.id, channel="sms", device_id=None, state="pending", attempts=0,
         dedupe_key=dedupe_key(notification.event_id, None), next_attempt_at=now, created_at=now,
     ).on_conflict_do_nothing(index_elements=[OutboxMessage.__table__.c.dedupe_key]))  # type: ignore[attr-defined]

@@ -255,7 +255,7 @@ def _configure(plugin_class: type[ServicePlugin], settings: Settings,
     if plugin_class.calls_agency:
         agency = load_agency_settings(plugin_class.code, production=settings.is_production,
                                       default_base_url=plugin_class.default_base_url, override=override,
-                                      sandbox_port_offset=settings.sandbox_port_offset)
+                                      sandbox_port_offset=settings.agencies.sandbox_port_offset)
     return plugin_class(agency)
 
 
@@ -274,7 +274,7 @@ def load_registry(settings: Settings, *, overrides: Mapping[str, Mapping[str, An
     """Load the enabled services. A failure leaves that one service out, logged and reported; a service that
     failed only on its settings keeps its fields in the schema (they answer AGENCY_UNAVAILABLE)."""
     found = {e.name: e for e in (entry_points(group=GROUP) if entries is None else entries)}
-    wanted = settings.enabled_services()
+    wanted = settings.agencies.enabled_services()
     codes = sorted(found) if wanted is None else wanted
     plugins: list[ServicePlugin] = []
     failures: list[LoadFailure] = []

@@ -31,8 +31,8 @@ def sandboxes(settings: Settings) -> list[tuple[AgencySandbox, int]]:
             log.warning("sandbox %s skipped: %s is not a loopback URL", plugin.code, plugin.settings.base_url)
             continue
         sandbox: AgencySandbox = module.create_sandbox(secret=plugin.settings.secret_bytes,
-                                                       callback_url=settings.sandbox_callback_url,
-                                                       advance_seconds=settings.sandbox_advance_seconds)
+                                                       callback_url=settings.agencies.sandbox_callback_url,
+                                                       advance_seconds=settings.agencies.sandbox_advance_seconds)
         found.append((sandbox, url.port))
     return found
 

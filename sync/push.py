@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
@@ -29,6 +27,7 @@ from core.db import Database
 from core.deadlines import HolidayCalendar
 from core.errors import DomainError, ErrorCode
 from core.models import Citizen, SyncClient, SyncMutationResult, SyncQuarantine
+from core.upsert import insert_into
 from sync import limits, schema_versions
 from sync.intents import INTENTS, Applied, IntentContext, Status
 
@@ -78,10 +77,9 @@ async def claim_client(db: Database, *, client_id: str, citizen_id: int) -> int:
         raise DomainError(ErrorCode.BAD_USER_INPUT, field="clientId", detail="clientId phải là UUID",
                           detail_en="clientId must be a UUID") from exc
     async def register(session: AsyncSession) -> SyncClient:
-        insert = pg_insert if db.dialect == "postgresql" else sqlite_insert
-        await session.execute(insert(SyncClient).values(id=client_id, citizen_id=citizen_id, last_seq=0,
-                                                        created_at=utc_now())
-                              .on_conflict_do_nothing(index_elements=["id"]))
+        new_client = insert_into(session, SyncClient).values(id=client_id, citizen_id=citizen_id, last_seq=0,
+                                                             created_at=utc_now())
+        await session.execute(new_client.on_conflict_do_nothing(index_elements=["id"]))
         client = await session.get(SyncClient, client_id)
         assert client is not None
         return client

@@ -18,6 +18,7 @@ from core.dossier_status import DossierStatus
 from core.dossiers import events_for
 from core.drafts import revisions
 from core.models import Document, Dossier, Draft, Notification, Procedure
+from core.text import ascii_digits
 
 Loader = Callable[[AsyncSession, int, list[str]], Awaitable[dict[str, dict[str, Any]]]]
 
@@ -54,7 +55,7 @@ async def load_dossiers(session: AsyncSession, citizen_id: int, codes: list[str]
 
 
 async def load_documents(session: AsyncSession, citizen_id: int, ids: list[str]) -> dict[str, dict[str, Any]]:
-    numeric = [int(i) for i in ids if i.isdigit()]
+    numeric = [int(i) for i in ids if ascii_digits(i)]
     rows = list((await session.execute(
         select(Document).where(col(Document.id).in_(numeric), Document.citizen_id == citizen_id))).scalars())
     dossier_ids = [r.dossier_id for r in rows if r.dossier_id is not None]
@@ -94,7 +95,7 @@ async def load_procedures(session: AsyncSession, _citizen_id: int, codes: list[s
 async def load_notifications(session: AsyncSession, citizen_id: int,
                              ids: list[str]) -> dict[str, dict[str, Any]]:
     """The inbox: what the push said (code, procedure, status), whether it reached the citizen, read or not."""
-    numeric = [int(i) for i in ids if i.isdigit()]
+    numeric = [int(i) for i in ids if ascii_digits(i)]
     rows = (await session.execute(select(Notification).where(col(Notification.id).in_(numeric),
                                                              Notification.citizen_id == citizen_id))).scalars()
     return {str(r.id): {"id": str(r.id), "dossierCode": r.dossier_code, "procedureNameVi": r.procedure_name_vi,

@@ -56,8 +56,8 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     if url.startswith("postgresql"):
         asyncio.run(_reset_postgres(url))
     upgrade(url)
-    return Settings(env=Environment.TEST, data_dir=tmp, database_url=url, forward_poll_seconds=0.2,
-                    forward_max_backoff_seconds=0.5)
+    return Settings(env=Environment.TEST, data_dir=tmp, database_url=url,
+                    agencies={"forward_poll_seconds": 0.2, "forward_max_backoff_seconds": 0.5})
 
 
 @pytest.fixture(scope="session")

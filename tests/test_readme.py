@@ -10,8 +10,7 @@ README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encodi
 
 
 def test_every_setting_is_documented() -> None:
-    missing = [f"SUPERAPP_{name.upper()}" for name in Settings.model_fields
-               if f"`SUPERAPP_{name.upper()}`" not in README]
+    missing = [name for name in Settings.variable_names() if f"`{name}`" not in README]
     assert missing == []
 
 

@@ -32,7 +32,7 @@ class Query:
     ) -> Connection[Procedure] | None:
         settings = info.context.settings
         page = page_request(kind=catalogue.CURSOR_KIND, first=first, after=after, arity=1,
-                            default=settings.default_page_size, maximum=settings.max_page_size)
+                            default=settings.graphql.default_page_size, maximum=settings.graphql.max_page_size)
         async with info.context.db.read() as session:
             result = await catalogue.search_procedures(session, page=page, search=search, agency_code=agency)
         return Connection[Procedure].from_page(result, kind=catalogue.CURSOR_KIND,
@@ -54,7 +54,7 @@ class Query:
         citizen_id = await info.context.citizen_id()
         settings = info.context.settings
         page = page_request(kind=dossiers.CURSOR_KIND, first=first, after=after, arity=2,
-                            default=settings.default_page_size, maximum=settings.max_page_size)
+                            default=settings.graphql.default_page_size, maximum=settings.graphql.max_page_size)
         async with info.context.db.read() as session:
             result = await dossiers.list_citizen_dossiers(session, citizen_id=citizen_id, page=page,
                                                           statuses=status)

@@ -20,7 +20,7 @@ class NotificationQuery:
         citizen_id = await info.context.citizen_id()
         settings = info.context.settings
         page = page_request(kind=inbox.CURSOR_KIND, first=first, after=after, arity=1,
-                            default=settings.default_page_size, maximum=settings.max_page_size)
+                            default=settings.graphql.default_page_size, maximum=settings.graphql.max_page_size)
         async with info.context.db.read() as session:
             result = await inbox.list_notifications(session, citizen_id=citizen_id, page=page,
                                                     unread_only=unread_only)

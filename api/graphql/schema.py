@@ -88,11 +88,11 @@ def build_schema(settings: Settings, registry: ServiceRegistry | None = None) ->
     (FAILED, with the reason) and the others serve."""
     accepted, refused = admit(registry.contributions() if registry else [], me=Me, query=_query(Me))
     rules: list[type[ASTValidationRule]] = [
-        _tolerant(max_depth_rule(settings.query_max_depth, None)),
-        _tolerant(max_aliases_rule(settings.query_max_aliases)),
+        _tolerant(max_depth_rule(settings.graphql.query_max_depth, None)),
+        _tolerant(max_aliases_rule(settings.graphql.query_max_aliases)),
     ]
     extensions: list[Any] = [
-        lambda: MaxTokensLimiter(max_token_count=settings.query_max_tokens),
+        lambda: MaxTokensLimiter(max_token_count=settings.graphql.query_max_tokens),
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
         lambda: AddValidationRules(rules),
@@ -119,7 +119,7 @@ def build_schema(settings: Settings, registry: ServiceRegistry | None = None) ->
 def contract_schema(settings: Settings) -> Schema:
     """The schema the mobile contract pins: the core with every built-in service, and nothing else. Their
     settings do not matter: a service that cannot be configured keeps its fields."""
-    registry = load_registry(settings.model_copy(update={"services": ",".join(BUILT_IN_SERVICES)}))
+    registry = load_registry(settings.updated(agencies={"services": ",".join(BUILT_IN_SERVICES)}))
     return build_schema(settings, registry)
 
 

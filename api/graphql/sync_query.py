@@ -22,10 +22,10 @@ PULL_DEPRECATION = ("Non-null, so an error here wipes the whole answer: use sync
 
 def pull_request(settings: Settings, *, checkpoint: str | None, schema_version: int, limit: int | None,
                  max_bytes: int | None) -> PullRequest:
-    limit = settings.sync_page_limit if limit is None else limit
-    if not 1 <= limit <= settings.sync_page_limit:
-        raise DomainError(ErrorCode.PAGE_SIZE_TOO_LARGE, field="limit", maximum=settings.sync_page_limit)
-    max_bytes = settings.sync_page_max_bytes if max_bytes is None else max(1024, min(max_bytes, 4_000_000))
+    limit = settings.sync.page_limit if limit is None else limit
+    if not 1 <= limit <= settings.sync.page_limit:
+        raise DomainError(ErrorCode.PAGE_SIZE_TOO_LARGE, field="limit", maximum=settings.sync.page_limit)
+    max_bytes = settings.sync.page_max_bytes if max_bytes is None else max(1024, min(max_bytes, 4_000_000))
     return PullRequest(checkpoint=checkpoint, schema_version=schema_version, limit=limit, max_bytes=max_bytes)
 
 
@@ -36,7 +36,7 @@ async def _page(info: Info, *, schema_version: int, checkpoint: str | None, limi
     request = pull_request(ctx.settings, checkpoint=checkpoint, schema_version=schema_version, limit=limit,
                            max_bytes=max_bytes)
     async with ctx.db.read() as session:
-        page = await pull(session, citizen_id=citizen_id, request=request, epoch=ctx.settings.sync_epoch)
+        page = await pull(session, citizen_id=citizen_id, request=request, epoch=ctx.settings.sync.epoch)
     return SyncPage.from_page(page, now=utc_now())
 
 

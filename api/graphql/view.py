@@ -58,7 +58,7 @@ class GraphQLView(GraphQL[Context, None]):
                  forwarder: Forwarder | None) -> None:
         super().__init__(
             schema,  # type: ignore[arg-type]
-            graphql_ide="graphiql" if settings.graphiql else None,
+            graphql_ide="graphiql" if settings.graphql.graphiql else None,
             allow_queries_via_get=True,
             multipart_uploads_enabled=False,
             # One socket protocol, guarded by the trusted-documents rule (api/graphql/socket.py); the
@@ -218,7 +218,7 @@ class GraphQLView(GraphQL[Context, None]):
             return response
         assert isinstance(body, bytes)
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-        headers = {"etag": etag, "cache-control": f"public, max-age={self.settings.public_cache_max_age}",
+        headers = {"etag": etag, "cache-control": f"public, max-age={self.settings.graphql.public_cache_max_age}",
                    "vary": "Accept, Accept-Language"}
         if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
             return Response(status_code=304, headers=headers)

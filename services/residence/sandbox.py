@@ -7,6 +7,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from core.seed_data import CITIZENS
+from core.text import ascii_digits
 from services.sandbox_kit import AgencySandbox, asked_id_number
 
 # National status codes along the road: accepted, processing, processed, returned.
@@ -34,7 +35,7 @@ def create_sandbox(*, secret: bytes, callback_url: str, advance_seconds: float) 
 
     async def citizen(request: Request) -> Response:
         id_number = await asked_id_number(request)
-        if not (len(id_number) == 12 and id_number.isdigit()):
+        if not (len(id_number) == 12 and ascii_digits(id_number)):
             return JSONResponse({"error": "not found"}, status_code=404)
         return JSONResponse(_record(id_number))
 

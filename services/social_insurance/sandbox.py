@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from core.text import ascii_digits
 from services.sandbox_kit import AgencySandbox, asked_id_number
 
 ROAD = ("received", "processing", "card_issued", "card_delivered")
@@ -17,7 +18,7 @@ def create_sandbox(*, secret: bytes, callback_url: str, advance_seconds: float) 
 
     async def card(request: Request) -> Response:
         id_number = await asked_id_number(request)
-        if not (len(id_number) == 12 and id_number.isdigit()) or id_number.endswith("0000"):
+        if not (len(id_number) == 12 and ascii_digits(id_number)) or id_number.endswith("0000"):
             return JSONResponse({"error": "no card"}, status_code=404)
         return JSONResponse({"number": f"DN4{id_number[:2]}{id_number[-10:]}", "valid_from": "2026-01-01",
                              "valid_until": "2026-12-31", "clinic": "Bệnh viện Đa khoa Xanh Pôn"})

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from core.text import ascii_digits
 from services.sandbox_kit import AgencySandbox, asked_id_number
 
 
@@ -14,7 +15,7 @@ def create_sandbox(*, secret: bytes, callback_url: str, advance_seconds: float) 
 
     async def fines(request: Request) -> Response:
         owner = await asked_id_number(request)
-        if not owner[-1:].isdigit() or int(owner[-1]) % 2 == 0:
+        if not ascii_digits(owner[-1:]) or int(owner[-1]) % 2 == 0:
             return JSONResponse([])
         return JSONResponse([{"plate": f"29A-{owner[-5:-2]}.{owner[-2:]}", "violation": "Vượt đèn đỏ",
                               "amount_vnd": 4_000_000, "place": "Ngã tư Kim Mã - Liễu Giai, Hà Nội",

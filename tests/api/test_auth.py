@@ -33,7 +33,7 @@ VI, EN = MESSAGES[ErrorCode.UNAUTHENTICATED]
 
 def _claims(settings: Settings, **overrides: Any) -> dict[str, Any]:
     now = int(time.time())
-    claims: dict[str, Any] = {"iss": settings.eid_issuer, "aud": settings.eid_audience,
+    claims: dict[str, Any] = {"iss": settings.auth.eid_issuer, "aud": settings.auth.eid_audience,
                               "sub": DEMO_CITIZEN_ID_NUMBER, "iat": now, "nbf": now, "exp": now + 600}
     claims.update(overrides)
     return claims
@@ -74,7 +74,7 @@ async def test_the_bearer_scheme_is_case_insensitive(client: httpx.AsyncClient, 
 
 async def test_a_token_expired_within_the_leeway_is_still_accepted(client: httpx.AsyncClient,
                                                                    settings: Settings) -> None:
-    assert settings.eid_leeway_seconds == 30
+    assert settings.auth.eid_leeway_seconds == 30
     token = issue_dev_token(settings, id_number=DEMO_CITIZEN_ID_NUMBER, ttl_seconds=-10)
     body = await gql(client, ME, headers=_bearer(token))
     assert "errors" not in body, body
@@ -312,8 +312,8 @@ async def test_an_rs256_token_verifies_against_a_configured_public_key_file(
 ) -> None:
     provider, impostor = _rsa_key(), _rsa_key()
     configured = Settings(env=Environment.TEST, data_dir=tmp_path, database_url=settings.database_url,
-                          eid_public_key_file=_write_public_pem(tmp_path / "eid.pem", provider),
-                          eid_accept_dev_key=False)
+                          auth={"eid_public_key_file": _write_public_pem(tmp_path / "eid.pem", provider),
+                                "eid_accept_dev_key": False})
     async with _asgi(create_app(configured, db=db)) as http:
         assert await _me_reason(http, jwt.encode(_claims(settings), provider, algorithm="RS256")) is None
         forged = jwt.encode(_claims(settings), impostor, algorithm="RS256")
@@ -326,8 +326,8 @@ async def test_a_dev_token_is_refused_when_the_dev_key_is_off_and_an_rsa_key_fil
     settings: Settings, db: Database, tmp_path: Path
 ) -> None:
     configured = Settings(env=Environment.TEST, data_dir=tmp_path, database_url=settings.database_url,
-                          eid_public_key_file=_write_public_pem(tmp_path / "eid.pem", _rsa_key()),
-                          eid_accept_dev_key=False)
+                          auth={"eid_public_key_file": _write_public_pem(tmp_path / "eid.pem", _rsa_key()),
+                                "eid_accept_dev_key": False})
     async with _asgi(create_app(configured, db=db)) as http:
         reason = await _me_reason(http, issue_dev_token(settings, id_number=DEMO_CITIZEN_ID_NUMBER))
     assert reason == "UNKNOWN_KEY"  # no EC key is configured: nothing can check an ES256 token
@@ -337,8 +337,8 @@ async def test_an_rs256_token_verifies_against_a_jwks_file_by_kid(settings: Sett
                                                                   tmp_path: Path) -> None:
     provider = _rsa_key()
     configured = Settings(env=Environment.TEST, data_dir=tmp_path, database_url=settings.database_url,
-                          eid_jwks_file=_write_jwks(tmp_path / "jwks.json", provider, "eid-2026"),
-                          eid_accept_dev_key=False)
+                          auth={"eid_jwks_file": _write_jwks(tmp_path / "jwks.json", provider, "eid-2026"),
+                                "eid_accept_dev_key": False})
     async with _asgi(create_app(configured, db=db)) as http:
         good = jwt.encode(_claims(settings), provider, algorithm="RS256", headers={"kid": "eid-2026"})
         assert await _me_reason(http, good) is None
@@ -352,9 +352,9 @@ async def test_production_with_a_jwks_file_refuses_the_dev_token(settings: Setti
                                                                   tmp_path: Path) -> None:
     provider = _rsa_key()
     production = Settings(env=Environment.PRODUCTION, data_dir=settings.data_dir,
-                          database_url=settings.database_url, persisted_only=False,
-                          eid_jwks_file=_write_jwks(tmp_path / "jwks.json", provider, "eid-2026"))
-    assert production.eid_accept_dev_key is False
+                          database_url=settings.database_url, graphql={"persisted_only": False},
+                          auth={"eid_jwks_file": _write_jwks(tmp_path / "jwks.json", provider, "eid-2026")})
+    assert production.auth.eid_accept_dev_key is False
     async with _asgi(create_app(production, db=db)) as http:
         dev_token = issue_dev_token(settings, id_number=DEMO_CITIZEN_ID_NUMBER)
         assert await _me_reason(http, dev_token) == "UNKNOWN_KEY"
@@ -377,13 +377,13 @@ async def test_production_accepts_the_dev_token_only_when_explicitly_allowed(
 
     refusing = Settings()
     assert refusing.is_production
-    assert refusing.eid_accept_dev_key is False
+    assert refusing.auth.eid_accept_dev_key is False
     async with _asgi(create_app(refusing, db=db)) as http:
         assert await _me_reason(http, dev_token) == "UNKNOWN_KEY"
 
     monkeypatch.setenv("SUPERAPP_EID_ACCEPT_DEV_KEY", "true")
     allowing = Settings()
-    assert allowing.eid_accept_dev_key is True
+    assert allowing.auth.eid_accept_dev_key is True
     async with _asgi(create_app(allowing, db=db)) as http:
         assert await _me_reason(http, dev_token) is None
 
@@ -392,8 +392,8 @@ async def test_an_es256_token_without_kid_against_rsa_keys_is_unauthenticated_no
     settings: Settings, db: Database, tmp_path: Path
 ) -> None:
     production = Settings(env=Environment.PRODUCTION, data_dir=tmp_path, database_url=settings.database_url,
-                          persisted_only=False,
-                          eid_jwks_file=_write_jwks(tmp_path / "jwks.json", _rsa_key(), "eid-2026"))
+                          graphql={"persisted_only": False},
+                          auth={"eid_jwks_file": _write_jwks(tmp_path / "jwks.json", _rsa_key(), "eid-2026")})
     token = jwt.encode(_claims(settings), ec.generate_private_key(ec.SECP256R1()), algorithm="ES256")
     async with _asgi(create_app(production, db=db)) as http:
         reason = await _me_reason(http, token)

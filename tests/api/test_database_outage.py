@@ -169,7 +169,7 @@ async def test_a_database_outage_is_typed_retryable_and_logged_once(
     caplog.set_level(logging.INFO)
     async with _database_that_is_down(settings, tmp_path) as outage:
         configured = Settings(env=Environment.TEST, data_dir=settings.data_dir, database_url=outage.url,
-                              forward_poll_seconds=0.2)
+                              agencies={"forward_poll_seconds": 0.2})
         app = create_app(configured, registry=ServiceRegistry([], []))
         with serve(app) as url:
             async with httpx.AsyncClient(base_url=url, timeout=30) as http:

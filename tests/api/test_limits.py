@@ -33,13 +33,13 @@ def _codes(body: dict[str, Any]) -> set[str]:
 
 
 async def test_a_query_deeper_than_the_limit_is_refused(client: httpx.AsyncClient, settings: Settings) -> None:
-    assert settings.query_max_depth == 10
-    deep = await gql(client, _nested(settings.query_max_depth + 1))
+    assert settings.graphql.query_max_depth == 10
+    deep = await gql(client, _nested(settings.graphql.query_max_depth + 1))
     assert "data" not in deep
     assert _codes(deep) == {"GRAPHQL_VALIDATION_FAILED"}
     assert any("depth" in e["message"] for e in deep["errors"])
 
-    at_limit = await gql(client, _nested(settings.query_max_depth))
+    at_limit = await gql(client, _nested(settings.graphql.query_max_depth))
     assert _codes(at_limit) == {"GRAPHQL_VALIDATION_FAILED"}
     assert not any("depth" in e["message"] for e in at_limit["errors"]), "only the unknown fields are wrong"
 
@@ -54,7 +54,7 @@ async def test_depth_counts_through_fragments(client: httpx.AsyncClient) -> None
 @asynccontextmanager
 async def _app_with(settings: Settings, db: Database, **limits: Any) -> AsyncIterator[httpx.AsyncClient]:
     configured = Settings(env=Environment.TEST, data_dir=settings.data_dir, database_url=settings.database_url,
-                          **limits)
+                          graphql=limits)
     app: Starlette = create_app(configured, db=db)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://superapp.test") as http:
         yield http
@@ -81,7 +81,7 @@ def _aliased(count: int) -> str:
 
 async def test_more_aliases_than_the_limit_are_refused_before_any_resolver(client: httpx.AsyncClient,
                                                                            db: Database, settings: Settings) -> None:
-    assert settings.query_max_aliases == 15
+    assert settings.graphql.query_max_aliases == 15
     someone = citizen(settings)
     refused = await gql(client, _aliased(16), who=someone)
     assert "data" not in refused
@@ -102,8 +102,8 @@ async def test_aliases_are_counted_across_the_document(client: httpx.AsyncClient
 
 
 async def test_more_tokens_than_the_limit_are_refused(client: httpx.AsyncClient, settings: Settings) -> None:
-    assert settings.query_max_tokens == 2000
-    body = await gql(client, "{ " + "__typename " * settings.query_max_tokens + "}")
+    assert settings.graphql.query_max_tokens == 2000
+    body = await gql(client, "{ " + "__typename " * settings.graphql.query_max_tokens + "}")
     assert "data" not in body
     assert [e["extensions"]["code"] for e in body["errors"]] == ["GRAPHQL_PARSE_FAILED"]
     fine = await gql(client, "{ " + "__typename " * 100 + "}")

@@ -72,7 +72,7 @@ async def test_unknown_document_id_is_400_under_graphql_response_json(client: ht
 def production_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A second server in persisted-only mode, on the same database."""
     prod = Settings(env=Environment.TEST, data_dir=settings.data_dir, database_url=settings.database_url,
-                    persisted_only=True)
+                    graphql={"persisted_only": True})
     with serve(create_app(prod)) as base_url:
         yield base_url
 

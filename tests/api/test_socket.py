@@ -33,7 +33,7 @@ AD_HOC_MUTATION = 'mutation M { unregisterDevice(input: {token: "x"}) { removed 
 def production_server(settings: Settings) -> Iterator[str]:
     """Persisted-only mode, as in production, on the same database."""
     prod = Settings(env=Environment.TEST, data_dir=settings.data_dir, database_url=settings.database_url,
-                    persisted_only=True)
+                    graphql={"persisted_only": True})
     with serve(create_app(prod)) as base_url:
         yield base_url
 

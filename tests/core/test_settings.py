@@ -36,22 +36,22 @@ def test_production_from_the_environment_refuses_to_start(
 @pytest.mark.parametrize("key_setting", ["eid_public_key_file", "eid_jwks_file"])
 def test_production_with_an_eid_key_starts_and_refuses_the_dev_key(key_setting: str, tmp_path: Path) -> None:
     settings = Settings.model_validate(
-        {"env": Environment.PRODUCTION, "data_dir": tmp_path, key_setting: tmp_path / "eid.pem"}
+        {"env": Environment.PRODUCTION, "data_dir": tmp_path, "auth": {key_setting: tmp_path / "eid.pem"}}
     )
     assert settings.is_production is True
-    assert settings.eid_accept_dev_key is False
-    assert settings.graphiql is False
+    assert settings.auth.eid_accept_dev_key is False
+    assert settings.graphql.graphiql is False
 
 
 @pytest.mark.parametrize("env", [Environment.DEVELOPMENT, Environment.TEST])
 def test_the_dev_key_is_accepted_by_default_outside_production(env: Environment, tmp_path: Path) -> None:
     settings = Settings(env=env, data_dir=tmp_path)
-    assert settings.eid_accept_dev_key is True
+    assert settings.auth.eid_accept_dev_key is True
     assert settings.is_production is False
 
 
 def test_the_dev_key_can_be_turned_off_outside_production(tmp_path: Path) -> None:
-    assert Settings(data_dir=tmp_path, eid_accept_dev_key=False).eid_accept_dev_key is False
+    assert Settings(data_dir=tmp_path, auth={"eid_accept_dev_key": False}).auth.eid_accept_dev_key is False
 
 
 def test_the_default_database_is_sqlite_under_the_data_dir(tmp_path: Path) -> None:
@@ -80,11 +80,30 @@ def test_the_database_url_from_the_environment(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_graphiql_defaults_on_only_in_development(tmp_path: Path) -> None:
-    assert Settings(env=Environment.DEVELOPMENT, data_dir=tmp_path).graphiql is True
-    assert Settings(env=Environment.TEST, data_dir=tmp_path).graphiql is False
+    assert Settings(env=Environment.DEVELOPMENT, data_dir=tmp_path).graphql.graphiql is True
+    assert Settings(env=Environment.TEST, data_dir=tmp_path).graphql.graphiql is False
 
 
 def test_default_page_size_cannot_exceed_the_maximum(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="SUPERAPP_DEFAULT_PAGE_SIZE"):
-        Settings(data_dir=tmp_path, default_page_size=50, max_page_size=20)
-    assert Settings(data_dir=tmp_path, default_page_size=20, max_page_size=20).default_page_size == 20
+        Settings(data_dir=tmp_path, graphql={"default_page_size": 50, "max_page_size": 20})
+    same = Settings(data_dir=tmp_path, graphql={"default_page_size": 20, "max_page_size": 20})
+    assert same.graphql.default_page_size == 20
+
+
+def test_an_updated_copy_is_validated_and_leaves_the_original_alone(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    copy = settings.updated(timezone="Asia/Bangkok", sync={"page_limit": 5})
+    assert (copy.timezone, copy.sync.page_limit) == ("Asia/Bangkok", 5)
+    assert (settings.timezone, settings.sync.page_limit) == ("Asia/Ho_Chi_Minh", 200)
+    with pytest.raises(ValidationError):
+        settings.updated(sync={"page_limit": 0})
+    with pytest.raises(ValidationError):
+        settings.updated(sync={"pagelimit": 5})  # a misspelt name is an error, never ignored
+
+
+def test_every_variable_name_is_flat_and_prefixed() -> None:
+    names = Settings.variable_names()
+    assert "SUPERAPP_SYNC_PAGE_LIMIT" in names
+    assert "SUPERAPP_FCM_ENDPOINT" in names
+    assert len(names) == len(set(names))

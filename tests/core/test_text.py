@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import unicodedata
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.text import fold
+from core.text import ascii_digits, fold
 
 # Every Vietnamese letter with its diacritics, by the ASCII letter it folds to.
 _VIETNAMESE = {
@@ -68,3 +69,18 @@ def test_folded_vietnamese_is_plain_ascii_and_stable(chars: list[str]) -> None:
     assert "  " not in folded
     assert folded == folded.strip()
     assert fold(folded) == folded
+
+
+@pytest.mark.parametrize(("text", "expected"),
+                         [("0123", True), ("²", False), ("٣", False), ("12³", False), ("", False)])
+def test_ascii_digits_accepts_only_0_to_9(text: str, expected: bool) -> None:
+    assert ascii_digits(text) is expected
+
+
+def test_no_application_code_trusts_isdigit_before_int() -> None:
+    """`"²".isdigit()` is True and `int("²")` raises: every digit check goes through `ascii_digits`."""
+    root = Path(__file__).resolve().parents[2]
+    offenders = [str(path.relative_to(root)) for package in ("api", "core", "notifications", "services", "sync")
+                 for path in sorted((root / package).rglob("*.py"))
+                 if path != root / "core" / "text.py" and ".isdigit()" in path.read_text(encoding="utf-8")]
+    assert offenders == []

@@ -20,7 +20,7 @@ from tests.support import serve
 @pytest.fixture(scope="module")
 def contract_server(settings: Settings) -> Iterator[str]:
     """A server with exactly the services the contract pins (the built-in ones), as the app meets it."""
-    built_in = settings.model_copy(update={"services": ",".join(BUILT_IN_SERVICES)})
+    built_in = settings.updated(agencies={"services": ",".join(BUILT_IN_SERVICES)})
     with serve(create_app(built_in)) as base_url:
         yield base_url
 

@@ -34,7 +34,7 @@ def sms() -> Iterator[tuple[SmsStandin, str]]:
 
 @pytest.fixture(scope="session")
 def notify_settings(settings: Settings, fcm: tuple[FcmStandin, str], sms: tuple[SmsStandin, str]) -> Settings:
-    return settings.model_copy(update={
+    return settings.updated(notifications={
         "fcm_endpoint": fcm[1], "fcm_project_id": "superapp-test", "sms_gateway_url": f"{sms[1]}/sms",
         "notify_min_backoff_seconds": 0.05, "notify_max_backoff_seconds": 0.2, "worker_lease_seconds": 5.0,
         "fcm_http_timeout_seconds": 5.0,
@@ -50,7 +50,8 @@ async def make_dispatcher(notify_settings: Settings) -> AsyncIterator[Dispatcher
     made: list[tuple[Dispatcher, Database]] = []
 
     def make(**overrides: Any) -> Dispatcher:
-        settings = notify_settings.model_copy(update=overrides)
+        shared = {name: overrides.pop(name) for name in list(overrides) if name in Settings.model_fields}
+        settings = notify_settings.updated(notifications=overrides, **shared)
         database = Database.from_url(settings.database_url)
         dispatcher = Dispatcher(db=database, settings=settings)
         made.append((dispatcher, database))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from core.clock import utc_now
 from core.db import Database
@@ -59,7 +59,8 @@ async def test_a_rolled_back_status_change_leaves_no_notification(db: Database, 
         assert sorted(r.dedupe_key for r in rows) == sorted(f"{event.id}:{r.device_id}" for r in rows)
         assert len(rows) == 2
         statuses = [e.status for e in (await session.execute(
-            select(DossierEvent).where(DossierEvent.dossier_id == dossier.id))).scalars()]
+            select(DossierEvent).where(DossierEvent.dossier_id == dossier.id).order_by(col(DossierEvent.id))
+        )).scalars()]
         assert statuses == ["submitted", "accepted"]
 
 

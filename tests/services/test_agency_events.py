@@ -55,7 +55,7 @@ async def test_a_signed_event_moves_the_dossier_once_even_when_replayed(client, 
 async def test_bad_signature_and_stale_timestamp_are_refused(client, settings, sandboxes):
     who, code = await _forwarded_dossier(client, settings, sandboxes)
     forged = await _post(client, _event(code, "f-1", "2"), secret=b"not-the-secret")
-    too_old = int(time.time()) - settings.agency_event_window_seconds - 5
+    too_old = int(time.time()) - settings.agencies.agency_event_window_seconds - 5
     stale = await _post(client, _event(code, "f-2", "2"), stamp=too_old)
     assert (forged.status_code, forged.json()["reason"]) == (401, "BAD_SIGNATURE")
     assert (stale.status_code, stale.json()["reason"]) == (401, "STALE_TIMESTAMP")

@@ -53,7 +53,7 @@ def test_installed_services_are_discovered_through_the_entry_point_group(setting
 
 
 def test_superapp_services_chooses_which_are_enabled(settings: Settings):
-    chosen = settings.model_copy(update={"services": "residence, public_library"})
+    chosen = settings.updated(agencies={"services": "residence, public_library"})
     assert sorted(load_registry(chosen).plugins) == ["public_library", "residence"]
 
 
@@ -96,8 +96,9 @@ def _production(settings: Settings, tmp_path: Path) -> Settings:
     public_pem.write_bytes(load_dev_private_key(settings.dev_key_path).public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
     return Settings(env=Environment.PRODUCTION, data_dir=settings.data_dir, database_url=settings.database_url,
-                    eid_public_key_file=public_pem, eid_accept_dev_key=True, persisted_only=False,
-                    services=",".join(BUILT_IN_SERVICES), forward_poll_seconds=0.2)
+                    auth={"eid_public_key_file": public_pem, "eid_accept_dev_key": True},
+                    graphql={"persisted_only": False},
+                    agencies={"services": ",".join(BUILT_IN_SERVICES), "forward_poll_seconds": 0.2})
 
 
 async def test_production_with_one_agency_unconfigured_serves_the_released_schema(

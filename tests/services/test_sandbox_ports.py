@@ -46,4 +46,4 @@ async def test_one_agency_base_url_moves_its_sandbox_alone(tmp_path, monkeypatch
 
 def test_an_offset_that_leaves_the_port_range_is_refused(tmp_path):
     with pytest.raises(ValueError, match="sandbox_port_offset"):
-        Settings(env=Environment.TEST, data_dir=tmp_path, sandbox_port_offset=60000)
+        Settings(env=Environment.TEST, data_dir=tmp_path, agencies={"sandbox_port_offset": 60000})

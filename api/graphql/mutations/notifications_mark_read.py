@@ -10,6 +10,7 @@ from api.graphql.types.common import UserError
 from core import inbox
 from core.clock import utc_now
 from core.errors import DomainError, FieldError
+from core.text import ascii_digits
 
 
 @strawberry.input
@@ -30,7 +31,7 @@ async def mark_notifications_read_mutation(info: Info,
                                            input: MarkNotificationsReadInput) -> MarkNotificationsReadPayload:
     ctx = info.context
     citizen_id = await ctx.citizen_id()
-    numbers = [int(i) for i in input.ids if str(i).isdigit() and len(str(i)) < 19]
+    numbers = [int(i) for i in input.ids if ascii_digits(str(i)) and len(str(i)) < 19]
     try:
         async def mark(session: AsyncSession) -> tuple[list[int], int]:
             marked = await inbox.mark_read(session, citizen_id=citizen_id, ids=numbers, now=utc_now())

@@ -62,7 +62,7 @@ async def sync_push_mutation(info: Info, input: SyncPushInput) -> SyncPushPayloa
     profile = await ctx.profile() if any(m.intent in PREFILLING_INTENTS for m in mutations) else None
     outcome = await push(ctx.db, citizen=citizen, client_id=input.client_id, schema_version=input.schema_version,
                          mutations=mutations, routes=ctx.services.routes(), calendar=ctx.calendar,
-                         tz_name=ctx.settings.timezone, max_mutations=ctx.settings.sync_push_max_mutations,
+                         tz_name=ctx.settings.timezone, max_mutations=ctx.settings.sync.push_max_mutations,
                          profile=profile)
     if outcome.submitted and ctx.forwarder is not None:
         ctx.forwarder.kick()
@@ -71,7 +71,7 @@ async def sync_push_mutation(info: Info, input: SyncPushInput) -> SyncPushPayloa
         request = pull_request(ctx.settings, checkpoint=input.pull_from or None, schema_version=input.schema_version,
                                limit=input.pull_limit, max_bytes=input.pull_max_bytes)
         async with ctx.db.read() as session:
-            found = await pull(session, citizen_id=citizen.id, request=request, epoch=ctx.settings.sync_epoch)
+            found = await pull(session, citizen_id=citizen.id, request=request, epoch=ctx.settings.sync.epoch)
         page = SyncPage.from_page(found, now=utc_now())
     return SyncPushPayload(results=[SyncMutationResult.from_answer(a, ctx.locale) for a in outcome.results],
                            last_applied_seq=outcome.last_applied_seq, page=page)

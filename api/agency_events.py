@@ -36,7 +36,7 @@ from services.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 log = logging.getLogger("superapp.agency_events")
 
 MAX_EVENT_BYTES = 65_536  # an event is a few small fields: two 2,000-character notes fit many times over
-_TIMESTAMP = re.compile(r"[0-9]{1,12}")  # ASCII digits only: str.isdigit() also takes "²" and "١"
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")  # ASCII digits only: isdigit also takes "²" and "١"
 _SIGNATURE = re.compile(r"sha256=[0-9a-fA-F]{64}")
 
 

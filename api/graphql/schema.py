@@ -45,7 +45,13 @@ class Schema(strawberry.Schema):
 
 
 async def _me(info: Info) -> Me | None:
-    return Me.from_row(await info.context.citizen())
+    """A token without a name (`superapp token --citizen`) still shows the citizen's name: the services that
+    vouch for it (population record) fill it, asked only for that gap; if none can, it stays empty."""
+    citizen = await info.context.citizen()
+    if citizen.full_name.strip():
+        return Me.from_row(citizen)
+    profile = await info.context.profile(wanted={"full_name"})
+    return Me.from_row(citizen, full_name=str(profile.values.get("full_name") or ""))
 
 
 def _query(me_type: type) -> type:

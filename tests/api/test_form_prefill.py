@@ -42,7 +42,7 @@ async def test_a_citizen_whose_token_carries_no_name_is_pre_filled_and_can_file(
     who = _nameless(settings)
     record = _population(who.id_number)
     body = await gql(client, PREFILL, {"p": "1.001193"}, who=who)
-    assert body == {"data": {"me": {"fullName": "", "formPrefill": {
+    assert body == {"data": {"me": {"fullName": record["full_name"], "formPrefill": {
         "applicant_name": record["full_name"], "applicant_id_number": who.id_number}}}}
 
     body = await gql(client, SUBMIT, {"p": "1.001193", "f": SAMPLES["1.001193"]}, who=who)

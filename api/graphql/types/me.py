@@ -48,8 +48,9 @@ class Me:
         return cast(JSON, filled)
 
     @classmethod
-    def from_row(cls, row: models.Citizen) -> Me:
+    def from_row(cls, row: models.Citizen, *, full_name: str | None = None) -> Me:
         assert row.id is not None
-        return cls(id_number=row.id_number, full_name=row.full_name, birth_date=row.birth_date, sex=row.sex,
+        return cls(id_number=row.id_number, full_name=full_name if full_name is not None else row.full_name,
+                   birth_date=row.birth_date, sex=row.sex,
                    hometown=row.hometown, permanent_address=row.permanent_address, phone=row.phone,
                    email=row.email, citizen_id=row.id)

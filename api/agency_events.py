@@ -49,8 +49,10 @@ class Refusal(StrEnum):
     BODY_TOO_LARGE = "BODY_TOO_LARGE"
     BAD_JSON = "BAD_JSON"
     BAD_EVENT = "BAD_EVENT"
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 
 
+RETRY_AFTER_SECONDS = 60
 _STATUS = {Outcome.APPLIED: 200, Outcome.DUPLICATE: 200, Outcome.CONFLICT: 409, Outcome.REJECTED: 409,
            Outcome.UNKNOWN_DOSSIER: 404}
 OUTCOME_DETAIL: dict[Outcome, dict[str, str]] = {
@@ -97,6 +99,12 @@ def events_endpoint(*, settings: Settings, db: Database,
             return refusal
         code = request.path_params["service"]
         plugin = registry.get(code)
+        if plugin is None and code in registry.failures:
+            # Installed but not serving (its settings, a clash): the agency keeps the event and retries.
+            refusal = _refuse(503, Refusal.SERVICE_UNAVAILABLE,
+                              "this service is installed but not serving right now; send the event again later")
+            refusal.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return refusal
         if plugin is None or plugin.settings is None:
             return _refuse(404, Refusal.UNKNOWN_SERVICE, "no such service here")
         stamp = request.headers.get(TIMESTAMP_HEADER, "")

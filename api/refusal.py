@@ -12,13 +12,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from starlette.datastructures import Headers
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import Scope
 
 from core.errors import WIRE_MESSAGES, ErrorCode, render
 from core.json_body import MAX_DEPTH, MAX_NUMBER_CHARS
 
 GRAPHQL_PATH = "/graphql"
+AGENCIES_PATH = "/agencies/"
+# The agency callback's own name for a refusal the middleware makes first (api/agency_events.py).
+_AGENCY_REASONS = {ErrorCode.PAYLOAD_TOO_LARGE: "BODY_TOO_LARGE"}
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 
@@ -102,7 +105,13 @@ def graphql_refusal(headers: Headers, refused: RequestRefused) -> Response:
 
 
 def refusal(scope: Scope, refused: RequestRefused) -> Response:
-    """For middleware that refuses before routing: a GraphQL body on `/graphql`, plain text elsewhere."""
-    if scope.get("path") == GRAPHQL_PATH:
+    """For middleware that refuses before routing: a GraphQL body on `/graphql`, the agency answer shape
+    (`{"outcome": "refused", "reason", "message"}`) on `/agencies/...`, plain text elsewhere."""
+    path = str(scope.get("path", ""))
+    if path == GRAPHQL_PATH:
         return graphql_refusal(Headers(scope=scope), refused)
+    if path.startswith(AGENCIES_PATH):
+        reason = _AGENCY_REASONS.get(refused.code) or refused.reason or refused.code.value
+        return JSONResponse({"outcome": "refused", "reason": reason, "message": refused.message_en},
+                            status_code=refused.status or 400, headers=refused.headers)
     return PlainTextResponse(refused.message_en, status_code=refused.status or 400, headers=refused.headers)

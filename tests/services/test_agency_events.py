@@ -12,9 +12,12 @@ from typing import Any
 import httpx
 from sqlmodel import select
 
+from api.app import create_app
 from core.db import Database
 from core.models import AgencyEventRecord
 from core.settings import Settings
+from services.registry import LoadFailure, ServiceRegistry
+from services.residence import ResidenceService
 from services.residence import sandbox as residence_sandbox
 from services.signing import signed_headers
 from tests.support import SUBMIT, citizen, gql, sandbox_secret, until_received
@@ -149,3 +152,23 @@ async def test_concurrent_deliveries_of_one_event_apply_it_once(client, settings
         (200, "duplicate")] * 7
     assert (await gql(client, STATUS, {"c": code}, who=who))["data"]["dossier"] == {"status": "ACCEPTED",
                                                                                    "version": 2}
+
+
+async def test_an_installed_service_that_is_not_serving_answers_503_so_the_agency_retries(settings, db):
+    """Its settings are missing (or it clashed): the event is not lost to a 404 the agency takes as final."""
+    failed = LoadFailure("residence", "settings missing", plugin=ResidenceService, keeps_fields=True)
+    app = create_app(settings, db=db, registry=ServiceRegistry([], [failed]))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://superapp.test") as http:
+        response = await _post(http, _event("000.00.00.G09-261128-0001", "n-1", "2"))
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "60"
+    assert response.json()["reason"] == "SERVICE_UNAVAILABLE"
+
+
+async def test_a_body_the_server_refuses_before_routing_gets_the_agency_answer_shape(client):
+    """Over the server's body limit, or gzip that does not inflate: JSON with `outcome`, never plain text."""
+    huge = await client.post("/agencies/residence/events", content=b"x" * 1_100_000)
+    assert (huge.status_code, huge.json()["outcome"], huge.json()["reason"]) == (413, "refused", "BODY_TOO_LARGE")
+    broken = await client.post("/agencies/residence/events", content=b"not gzip",
+                               headers={"Content-Encoding": "gzip"})
+    assert (broken.status_code, broken.json()["outcome"], broken.json()["reason"]) == (400, "refused", "BAD_GZIP")

@@ -15,6 +15,10 @@ from typing import Any
 import httpx
 import pytest
 from openapi_spec_validator import validate
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from api.agency_events import MAX_EVENT_BYTES, OUTCOME_DETAIL, Refusal
 from core.agency_events import DOSSIER_CODE_MAX, EVENT_ID_MAX, NOTE_MAX, STATUS_WORD_MAX, Outcome
@@ -24,6 +28,7 @@ from services import client as agency_client
 from services.agency_settings import AgencySettings
 from services.civil_status.client import RegistrationData, registrations_of
 from services.client import AgencyClient
+from services.errors import AgencyRefused, AgencyUnavailable
 from services.events import EventBody
 from services.residence.client import PopulationRecordData, population_record
 from services.sandbox_kit import SeenRequest
@@ -31,7 +36,7 @@ from services.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signed_headers
 from services.social_insurance.client import CardData, card_of
 from services.traffic_fines.client import FineData, pending_fines
 from tests.services import agency_api_doc as doc
-from tests.support import SUBMIT, Citizen, RunningSandbox, citizen, gql, new_id_number, sandbox_secret
+from tests.support import SUBMIT, Citizen, RunningSandbox, citizen, gql, new_id_number, sandbox_secret, serve
 
 SAMPLES = {p["code"]: p["sample"] for p in PROCEDURES}
 EVENTS = "/agencies/{service}/events"
@@ -215,3 +220,34 @@ async def test_every_answer_of_the_events_endpoint_fits_the_document(
     assert seen == {o.value for o in Outcome} | {r.value for r in Refusal}
     problems = answers["BAD_EVENT"].json()["errors"] + answers["BAD_EVENT/UNKNOWN_STATUS"].json()["errors"]
     assert {p["code"] for p in problems} >= {"REQUIRED", "INVALID_CHARACTER", "INVALID_FORMAT", "UNKNOWN_STATUS"}
+
+
+# --- what we do with an agency's answers -------------------------------------------------------------------
+
+@pytest.mark.parametrize(("status", "body", "outcome"), [
+    (201, b'{"reference": "R-1"}', "taken"),
+    (204, b"", "retried"),  # the document: a 2xx must carry JSON; an empty one is taken as garbled
+    (422, b'{"reason": "Thi\\u1ebfu gi\\u1ea5y t\\u1edd"}', "final"),
+    *((status, b"{}", "retried") for status in (408, 425, 429, 500, 503)),
+])
+async def test_the_agencys_answers_are_treated_as_the_document_says(status: int, body: bytes, outcome: str) -> None:
+    async def answer(_: Request) -> Response:
+        return Response(body, status_code=status, media_type="application/json")
+
+    with serve(Starlette(routes=[Route("/dossiers", answer, methods=["POST"])])) as url:
+        agency = AgencyClient(code="doc", name_vi="doc", name_en="doc",
+                              settings=AgencySettings(base_url=url, secret="x", retries=0, timeout=5))
+        try:
+            result: object = await agency.post_json("/dossiers", {}, idempotency_key="k")
+        except AgencyRefused as refusal:
+            result = ("final", refusal.detail)
+        except AgencyUnavailable as unavailable:
+            result = ("retried", unavailable.reason)
+        finally:
+            await agency.aclose()
+    documented = doc.operation("/dossiers", "post")["responses"]
+    # Every answer here is documented for /dossiers, but the bare 204 the document leaves out on purpose.
+    assert (str(status) in documented or f"{status // 100}XX" in documented) == (status != 204)
+    expected = {"taken": {"reference": "R-1"}, "final": ("final", "Thiếu giấy tờ"),
+                "retried": ("retried", "BAD_RESPONSE" if status == 204 else f"HTTP_{status}")}[outcome]
+    assert result == expected

@@ -21,6 +21,7 @@ import itertools
 import json
 import logging
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,6 +62,17 @@ class ReceivedAction:
     repeats: int = 0
 
 
+@dataclass(frozen=True)
+class SeenRequest:
+    """One request to an agency route as it arrived (before any fault), so a test can check what our side
+    really sends against the published API (docs/agency-api.yaml)."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
 @dataclass
 class AgencySandbox:
     code: str
@@ -76,6 +88,7 @@ class AgencySandbox:
     received: dict[str, Received] = field(default_factory=dict)
     actions: dict[str, ReceivedAction] = field(default_factory=dict)
     requests_seen: int = 0
+    journal: deque[SeenRequest] = field(default_factory=lambda: deque(maxlen=1000))
     _release: asyncio.Event | None = None
     _arrivals: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -102,7 +115,8 @@ class AgencySandbox:
         async def endpoint(request: Request) -> Response:
             # Like a real server, the request is read before it is worked on: a slow agency still does what
             # it was asked after our client gave up, which is what makes the idempotency key matter.
-            await request.body()
+            self.journal.append(SeenRequest(request.method, request.url.path, dict(request.headers),
+                                            await request.body()))
             blocked = await self.fault_gate()
             if blocked is not None:
                 return blocked

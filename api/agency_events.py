@@ -50,6 +50,7 @@ class Refusal(StrEnum):
     BAD_JSON = "BAD_JSON"
     BAD_EVENT = "BAD_EVENT"
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+    BAD_GZIP = "BAD_GZIP"  # answered by the gzip middleware (api/compression.py), before this endpoint
 
 
 RETRY_AFTER_SECONDS = 60

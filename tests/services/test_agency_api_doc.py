@@ -21,7 +21,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from api.agency_events import MAX_EVENT_BYTES, OUTCOME_DETAIL, Refusal
+from api.app import create_app
 from core.agency_events import DOSSIER_CODE_MAX, EVENT_ID_MAX, NOTE_MAX, STATUS_WORD_MAX, Outcome
+from core.db import Database
 from core.seed_data import PROCEDURES
 from core.settings import Settings
 from services import client as agency_client
@@ -30,6 +32,8 @@ from services.civil_status.client import RegistrationData, registrations_of
 from services.client import AgencyClient
 from services.errors import AgencyRefused, AgencyUnavailable
 from services.events import EventBody
+from services.registry import LoadFailure, ServiceRegistry
+from services.residence import ResidenceService
 from services.residence.client import PopulationRecordData, population_record
 from services.sandbox_kit import SeenRequest
 from services.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signed_headers
@@ -185,7 +189,7 @@ def _event(code: str, event_id: str, status: str, **extra: Any) -> bytes:
 
 
 async def test_every_answer_of_the_events_endpoint_fits_the_document(
-    client: httpx.AsyncClient, settings: Settings, sandboxes: dict[str, RunningSandbox]
+    client: httpx.AsyncClient, settings: Settings, db: Database, sandboxes: dict[str, RunningSandbox]
 ) -> None:
     who = citizen(settings)
     code = await _submit(client, who, "1.004194")
@@ -207,7 +211,13 @@ async def test_every_answer_of_the_events_endpoint_fits_the_document(
         "BAD_EVENT": await _post(client, json.dumps({"event_id": "doc 9", "occurred_at": 1}).encode()),
         "BAD_EVENT/UNKNOWN_STATUS": await _post(client, _event(code, "doc-10", "no-such-word")),
         "BAD_EVENT/NOT_AN_OBJECT": await _post(client, b"[1, 2]"),
+        "BAD_GZIP": await client.post("/agencies/residence/events", content=b"not gzip",
+                                      headers={"Content-Encoding": "gzip"}),
     }
+    failed = LoadFailure("residence", "settings missing", plugin=ResidenceService, keeps_fields=True)
+    not_serving = create_app(settings, db=db, registry=ServiceRegistry([], [failed]))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(not_serving), base_url="http://superapp.test") as http:
+        answers["SERVICE_UNAVAILABLE"] = await _post(http, _event(code, "doc-11", "2"))
     sandbox_sent = await sandboxes["residence"].advance(code)  # an agency's own event, sent by the sandbox
     for name, answer in answers.items():
         problems = doc.response_problems(EVENTS, "post", answer.status_code, answer.json(), dict(answer.headers))

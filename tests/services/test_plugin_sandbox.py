@@ -3,10 +3,13 @@ name, beside the built-in ones, and says which sandboxes run and why the others 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import queue
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -23,16 +26,17 @@ def _free_port() -> int:
 
 
 def _lines_until(process: subprocess.Popen[str], count: int, seconds: float = 60) -> list[str]:
-    """The first `count` lines the command prints (the plan), waiting for it to start."""
+    """The first `count` lines the command prints (the plan), or fewer if it prints no more in `seconds`."""
     assert process.stdout is not None
-    lines: list[str] = []
+    stream = process.stdout
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line.rstrip("\n")) for line in stream], daemon=True).start()
+    said: list[str] = []
     deadline = time.monotonic() + seconds
-    while len(lines) < count and time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        lines.append(line.rstrip("\n"))
-    return lines
+    with contextlib.suppress(queue.Empty):
+        while len(said) < count:
+            said.append(lines.get(timeout=max(deadline - time.monotonic(), 0.01)))
+    return said
 
 
 def test_superapp_sandbox_runs_the_example_plugins_sandbox_on_its_configured_port(tmp_path: Path):
@@ -44,7 +48,7 @@ def test_superapp_sandbox_runs_the_example_plugins_sandbox_on_its_configured_por
     process = subprocess.Popen([sys.executable, "-m", "api.cli", "sandbox"], env=env, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
-        lines = _lines_until(process, 4)
+        lines = _lines_until(process, 4, seconds=30)
         assert lines[1:] == [f"sandbox public_library on http://127.0.0.1:{library}",
                              f"sandbox traffic_fines on http://127.0.0.1:{fines}",
                              "no sandbox for not_here: the service did not load (not installed)"], lines

@@ -31,7 +31,12 @@ def _lines_until(process: subprocess.Popen[str], count: int, seconds: float = 60
     assert process.stdout is not None
     stream = process.stdout
     lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line.rstrip("\n")) for line in stream], daemon=True).start()
+
+    def read() -> None:
+        for line in stream:
+            lines.put(line.rstrip("\n"))
+
+    threading.Thread(target=read, daemon=True).start()
     said: list[str] = []
     deadline = time.monotonic() + seconds
     with contextlib.suppress(queue.Empty):

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
@@ -25,14 +26,14 @@ from api.graphql.schema import build_schema
 from api.graphql.view import GraphQLView
 from api.live import PostgresListener
 from core import log_redaction
-from core.catalogue_merge import merge_procedures
+from core.catalogue_merge import merge_service
 from core.db import Database, is_outage
 from core.deadlines import HolidayCalendar
 from core.settings import Settings
 from mobile_contract import manifest
 from notifications.store import counts
 from services.forwarder import Forwarder
-from services.registry import ServiceRegistry, load_registry
+from services.registry import ServiceRegistry, load_registry, precedence
 from sync.metrics import prometheus_text
 
 log = logging.getLogger("superapp.app")
@@ -109,7 +110,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        await merge_service_procedures(database, list(services.plugins.values()))
+        for code, reason in (await merge_service_catalogue(database, services)).items():
+            await services.refuse_at_start(code, reason)
         forwarder.start()
         listener = None if settings.is_sqlite else PostgresListener(settings.database_url)
         if listener is not None:
@@ -144,8 +146,19 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     return app
 
 
-async def merge_service_procedures(database: Database, plugins: list[Any]) -> None:
-    """Services' own procedures join the catalogue at start-up (an upsert: restarts change nothing)."""
-    specs = [dict(spec) for plugin in plugins for spec in plugin.procedures]
-    if specs:
-        await database.transaction(lambda session: merge_procedures(session, specs))
+async def merge_service_catalogue(database: Database, services: ServiceRegistry) -> dict[str, str]:
+    """Services' own agencies and procedures join the catalogue at start-up (an upsert: restarts change
+    nothing), in precedence order; answers the services refused, with why."""
+
+    async def work(session: AsyncSession) -> dict[str, str]:
+        refused: dict[str, str] = {}
+        for plugin in sorted(services.plugins.values(), key=lambda p: precedence(type(p))):
+            if not (plugin.agency or plugin.procedures):
+                continue
+            reason = await merge_service(session, service=plugin.code, agency=plugin.agency,
+                                         procedures=[dict(spec) for spec in plugin.procedures])
+            if reason is not None:
+                refused[plugin.code] = reason
+        return refused
+
+    return await database.transaction(work)

@@ -145,10 +145,17 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _sandbox(settings: Settings, _: argparse.Namespace) -> int:
-    from services.sandbox_runner import serve_sandboxes
+    from services.sandbox_runner import plan_sandboxes, serve_sandboxes
 
+    plan = plan_sandboxes(settings)
     print(f"agency sandboxes starting; status events go to {settings.agencies.sandbox_callback_url}")
-    asyncio.run(serve_sandboxes(settings))
+    for line in plan.lines():
+        print(line)
+    if not plan.running:
+        print("no sandbox to run")
+        return 1
+    sys.stdout.flush()
+    asyncio.run(serve_sandboxes(plan))
     return 0
 
 

@@ -16,6 +16,9 @@ class Agency(SQLModel, table=True):
     code: str = Field(max_length=32, unique=True, description="V1V2V3.Z1Z2.Y1Y2.MX1X2")
     name_vi: str = Field(max_length=255)
     name_en: str = Field(max_length=255)
+    level: str | None = Field(default=None, max_length=16, description="central | province | district | commune")
+    owner_service: str | None = Field(default=None, max_length=64,
+                                      description="the service that declared it; None: the national catalogue")
 
 
 class Procedure(SQLModel, table=True):

@@ -60,7 +60,7 @@ class AgencySettings(_Group):
     sandbox_callback_url: str = "http://127.0.0.1:8000"
     sandbox_advance_seconds: float = Field(default=10.0, ge=0)
     sandbox_port_offset: int = Field(default=0, ge=-8000, le=50000,
-                                     description="moves every sandbox's default loopback port (8101-8104)")
+                                     description="moves every sandbox's default loopback port (built-ins 8101-8104)")
 
     def enabled_services(self) -> list[str] | None:
         """The service codes SUPERAPP_SERVICES names, or None for every installed one."""

@@ -16,16 +16,19 @@ AGENCY_UNAVAILABLE; one that cannot be imported, or that clashes with a service 
 
 from __future__ import annotations
 
+import importlib
 import logging
+import sys
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import ValidationError
 
 from core.agency_events import StatusEvent
+from core.catalogue_merge import declared_agency
 from core.citizens import PROFILE_FIELDS, ProfileSource
 from core.dossier_status import DossierStatus
 from core.errors import DomainError
@@ -37,6 +40,9 @@ from services.client import AgencyClient
 from services.dossier_api import forward_action, forward_dossier
 from services.errors import AgencyUnavailable
 from services.events import status_event
+
+if TYPE_CHECKING:
+    from services.sandbox_kit import AgencySandbox
 
 log = logging.getLogger("superapp.services")
 
@@ -62,6 +68,10 @@ class ServicePlugin:
     name_vi: ClassVar[str]
     name_en: ClassVar[str]
     agency_code: ClassVar[str] = ""
+    # The service's own agency, when the national catalogue does not list it: {"code", "name_vi", "name_en",
+    # "level"} (level: central | province | district | commune). Checked at load, merged at start-up; a
+    # code registered with other names (by the catalogue or another service) makes the service FAILED.
+    agency: ClassVar[Mapping[str, str] | None] = None
     # Procedures whose dossiers this service forwards to its agency (their codes in the catalogue).
     procedure_codes: ClassVar[tuple[str, ...]] = ()
     # New procedures merged into the catalogue at start-up, shaped like core.seed_data.PROCEDURES entries.
@@ -79,6 +89,23 @@ class ServicePlugin:
     # Profile fields (keys of `core.citizens.profile_of`) this agency vouches for; `profile_values` is asked
     # for them only when the citizen's e-ID left one empty and a form pre-fills it.
     profile_fields: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def sandbox(cls, *, secret: bytes, callback_url: str, advance_seconds: float) -> AgencySandbox | None:
+        """The agency's stand-in that `superapp sandbox` runs on this service's base URL port (outside
+        production); None: the service has none. The default calls `create_sandbox` of the `sandbox` module
+        in the class's package, if that module exists; override it to build yours another way."""
+        package = sys.modules[cls.__module__].__package__ or cls.__module__
+        name = f"{package}.sandbox"
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name != name:  # the module exists but imports something missing: say so, loudly
+                raise
+            return None
+        made: AgencySandbox = module.create_sandbox(secret=secret, callback_url=callback_url,
+                                                    advance_seconds=advance_seconds)
+        return made
 
     def __init__(self, settings: AgencySettings | None) -> None:
         self.settings = settings
@@ -191,6 +218,14 @@ class ServiceRegistry:
         self.failures[code] = LoadFailure(code, reason, plugin=known)
         log.error("service %s is refused and left out: %s", code, reason)
 
+    async def refuse_at_start(self, code: str, reason: str) -> None:
+        """Take out a service whose catalogue entries were refused at start-up: FAILED with `reason`. The
+        schema is already built, so its fields stay (answering AGENCY_UNAVAILABLE, reason NOT_CONFIGURED)."""
+        plugin = self.plugins.pop(code)
+        self.failures[code] = LoadFailure(code, reason, plugin=type(plugin), keeps_fields=True)
+        log.error("service %s is refused and left out: %s", code, reason)
+        await plugin.aclose()
+
     def routes(self) -> dict[str, str]:
         """Procedure code -> the service that forwards it. A service that failed only to configure keeps its
         routes: its dossiers wait in the forward queue until it is configured, instead of never leaving."""
@@ -246,6 +281,11 @@ def _load_class(entry: EntryPoint) -> type[ServicePlugin]:
     if not plugin_class.profile_fields <= PROFILE_FIELDS:
         unknown = sorted(plugin_class.profile_fields - PROFILE_FIELDS)
         raise ValueError(f"profile_fields {unknown} are not profile fields (core.citizens.PROFILE_FIELDS)")
+    if plugin_class.agency is not None:
+        declared = declared_agency(plugin_class.agency)
+        if plugin_class.agency_code not in ("", declared.code):
+            raise ValueError(f"agency_code {plugin_class.agency_code!r} is not the declared agency's code "
+                             f"{declared.code!r}")
     return plugin_class
 
 

@@ -1,10 +1,11 @@
-"""`superapp sandbox`: every enabled built-in agency's sandbox on its loopback port, in one process."""
+"""`superapp sandbox`: the sandbox of every enabled service that provides one (`ServicePlugin.sandbox`),
+built-in or installed plug-in, on the loopback port its settings name, in one process."""
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import uvicorn
@@ -16,32 +17,51 @@ from services.sandbox_kit import AgencySandbox
 log = logging.getLogger("superapp.sandbox")
 
 
-def sandboxes(settings: Settings) -> list[tuple[AgencySandbox, int]]:
-    """(sandbox, port) for each loaded service that ships a `sandbox` module and has a loopback URL."""
-    found = []
-    for plugin in load_registry(settings).plugins.values():
+@dataclass
+class SandboxPlan:
+    """What `superapp sandbox` runs, and why each other enabled service gets no sandbox (said, not hidden)."""
+
+    running: list[tuple[AgencySandbox, int]] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        said = [f"sandbox {sandbox.code} on http://127.0.0.1:{port}" for sandbox, port in self.running]
+        said += [f"no sandbox for {code}: {why}" for code, why in sorted(self.skipped.items())]
+        return said
+
+
+def plan_sandboxes(settings: Settings) -> SandboxPlan:
+    """The port is the one the server would call (`SUPERAPP_AGENCY_<CODE>_BASE_URL`, else the service's
+    `default_base_url` moved by `SUPERAPP_SANDBOX_PORT_OFFSET`), so both always agree."""
+    plan = SandboxPlan()
+    registry = load_registry(settings)
+    for code, failure in registry.failures.items():
+        plan.skipped[code] = f"the service did not load ({failure.error})"
+    for plugin in registry.plugins.values():
         if plugin.settings is None or plugin.settings.base_url is None:
-            continue
-        try:
-            module = importlib.import_module(f"{type(plugin).__module__}.sandbox")
-        except ModuleNotFoundError:
+            plan.skipped[plugin.code] = "it calls no agency"
             continue
         url = urlsplit(plugin.settings.base_url)
         if url.hostname not in ("127.0.0.1", "localhost") or url.port is None:
-            log.warning("sandbox %s skipped: %s is not a loopback URL", plugin.code, plugin.settings.base_url)
+            plan.skipped[plugin.code] = "its base URL is not a loopback URL with a port"
             continue
-        sandbox: AgencySandbox = module.create_sandbox(secret=plugin.settings.secret_bytes,
-                                                       callback_url=settings.agencies.sandbox_callback_url,
-                                                       advance_seconds=settings.agencies.sandbox_advance_seconds)
-        found.append((sandbox, url.port))
-    return found
+        sandbox = type(plugin).sandbox(secret=plugin.settings.secret_bytes,
+                                       callback_url=settings.agencies.sandbox_callback_url,
+                                       advance_seconds=settings.agencies.sandbox_advance_seconds)
+        if sandbox is None:
+            plan.skipped[plugin.code] = "the service provides no sandbox (ServicePlugin.sandbox)"
+            continue
+        plan.running.append((sandbox, url.port))
+    return plan
 
 
-async def serve_sandboxes(settings: Settings) -> None:
-    running = sandboxes(settings)
+def sandboxes(settings: Settings) -> list[tuple[AgencySandbox, int]]:
+    """(sandbox, port) for each sandbox `superapp sandbox` runs."""
+    return plan_sandboxes(settings).running
+
+
+async def serve_sandboxes(plan: SandboxPlan) -> None:
     servers = [uvicorn.Server(uvicorn.Config(s.app(), host="127.0.0.1", port=port, log_level="warning",
                                              timeout_graceful_shutdown=1))
-               for s, port in running]
-    for sandbox, port in running:
-        log.info("sandbox %s on http://127.0.0.1:%d", sandbox.code, port)
+               for s, port in plan.running]
     await asyncio.gather(*(server.serve() for server in servers))

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import os
 from collections.abc import AsyncIterator, Iterator
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import httpx
@@ -26,6 +26,7 @@ from core.deadlines import HolidayCalendar
 from core.migrate import upgrade
 from core.seed import seed
 from core.settings import Environment, Settings
+from services.registry import GROUP
 from tests.support import BUILT_IN, RunningSandbox, agency_overrides, sandbox_secret, serve
 
 pytest_plugins = ("tests.log_leaks",)
@@ -76,12 +77,13 @@ async def db(settings: Settings, calendar: HolidayCalendar) -> AsyncIterator[Dat
 
 @pytest.fixture(scope="session")
 def sandboxes() -> Iterator[dict[str, RunningSandbox]]:
-    """The four built-in agencies' sandboxes as real HTTP servers on loopback ports, for the session."""
+    """The sandboxes of the four built-in agencies and of the example plug-in's agency, as real HTTP servers on
+    loopback ports, for the session; built through `ServicePlugin.sandbox`, as `superapp sandbox` does."""
     running: dict[str, RunningSandbox] = {}
+    classes = {entry.name: entry.load() for entry in entry_points(group=GROUP)}
     with contextlib.ExitStack() as stack:
-        for code in BUILT_IN:
-            module = importlib.import_module(f"services.{code}.sandbox")
-            sandbox = module.create_sandbox(secret=sandbox_secret(code), callback_url="http://127.0.0.1:9",
+        for code in (*BUILT_IN, "public_library"):
+            sandbox = classes[code].sandbox(secret=sandbox_secret(code), callback_url="http://127.0.0.1:9",
                                             advance_seconds=0)
             running[code] = RunningSandbox(sandbox, stack.enter_context(serve(sandbox.app())))
         yield running

@@ -7,16 +7,17 @@ import pytest
 from core.settings import Environment, Settings
 from services.registry import load_registry
 from services.sandbox_runner import sandboxes
-from tests.support import BUILT_IN
 
-DEFAULT_PORTS = {"civil_status": 8101, "residence": 8102, "social_insurance": 8103, "traffic_fines": 8104}
+# The built-in services' sandboxes and the example plug-in's (an installed third-party package).
+DEFAULT_PORTS = {"civil_status": 8101, "residence": 8102, "social_insurance": 8103, "traffic_fines": 8104,
+                 "public_library": 8105}
 
 
 async def _server_and_sandbox_ports(settings: Settings) -> tuple[dict[str, int], dict[str, int]]:
     registry = load_registry(settings)
     try:
         server = {}
-        for code in BUILT_IN:
+        for code in DEFAULT_PORTS:
             plugin = registry.get(code)
             url = plugin.settings.base_url if plugin is not None and plugin.settings is not None else None
             assert url is not None
@@ -26,7 +27,7 @@ async def _server_and_sandbox_ports(settings: Settings) -> tuple[dict[str, int],
     return server, {sandbox.code: port for sandbox, port in sandboxes(settings)}
 
 
-async def test_the_sandboxes_default_to_8101_to_8104(tmp_path):
+async def test_the_sandboxes_default_to_8101_to_8105(tmp_path):
     server, running = await _server_and_sandbox_ports(Settings(env=Environment.TEST, data_dir=tmp_path))
     assert server == running == DEFAULT_PORTS
 

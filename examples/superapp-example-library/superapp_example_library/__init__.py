@@ -1,6 +1,8 @@
 """An example agency service in its own package: the city library's card on `Me.libraryCard`.
 
-It calls no agency API (its answer is computed), which keeps the example to the plug-in contract itself:
+It declares its own agency (the city library, which the national catalogue does not list) and a procedure
+whose dossiers are forwarded to that agency, and ships the agency's sandbox (`sandbox.py`, run by
+`superapp sandbox`). The card field itself is computed, which keeps the example to the plug-in contract:
 declare, add a field, register the entry point. docs/PLUGGING_IN_A_SERVICE.md walks through it.
 """
 
@@ -27,8 +29,12 @@ class MeLibrary:
         return LibraryCard(number=f"TV-{citizen.id_number[-6:]}", branch="Thư viện Hà Nội")
 
 
+LIBRARY_AGENCY: dict[str, str] = {
+    "code": "000.00.31.H26", "name_vi": "Thư viện Hà Nội", "name_en": "Hanoi Library", "level": "province",
+}
+
 LIBRARY_CARD_PROCEDURE: dict[str, Any] = {
-    "code": "EX.000001", "agency": "000.20.31.H26", "name_vi": "Cấp thẻ thư viện (ví dụ)",
+    "code": "EX.000001", "agency": LIBRARY_AGENCY["code"], "name_vi": "Cấp thẻ thư viện (ví dụ)",
     "name_en": "Library card (example)", "online_level": "full", "processing_days": 1, "fee_vnd": 0,
     "form_schema": {"type": "object", "properties": {}, "additionalProperties": True},
 }
@@ -38,8 +44,11 @@ class LibraryService(ServicePlugin):
     code = "public_library"
     name_vi = "Thư viện công cộng (ví dụ)"
     name_en = "Public library (example)"
-    agency_code = "000.20.31.H26"
+    agency = LIBRARY_AGENCY
+    agency_code = LIBRARY_AGENCY["code"]
     procedures = (LIBRARY_CARD_PROCEDURE,)
+    procedure_codes = (LIBRARY_CARD_PROCEDURE["code"],)
     me_fields = MeLibrary
     types = (LibraryCard,)
-    calls_agency = False
+    default_base_url = "http://127.0.0.1:8105"  # the sandbox's port outside production
+    # `sandbox` (ServicePlugin's default) builds the agency's stand-in with `create_sandbox` in sandbox.py.

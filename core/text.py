@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
 _SPACES = re.compile(r"\s+")
 
@@ -22,3 +23,22 @@ def unstorable(text: str) -> bool:
 def ascii_digits(text: str) -> bool:
     """Only 0-9: `str.isdigit()` also accepts "²" and other scripts' digits, which `int()` then refuses."""
     return text.isascii() and text.isdigit()
+
+
+def unstorable_path(value: Any, path: str) -> str | None:
+    """The path of the first string (key or value) holding U+0000 or a lone surrogate, without recursion
+    (depth is untrusted)."""
+    stack: list[tuple[Any, str]] = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str):
+            if unstorable(item):
+                return where
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if unstorable(str(key)):
+                    return where
+                stack.append((child, f"{where}.{key}"))
+        elif isinstance(item, list):
+            stack.extend((child, f"{where}[{i}]") for i, child in enumerate(item))
+    return None

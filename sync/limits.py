@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.errors import DomainError, ErrorCode
-from core.text import unstorable
+from core.text import unstorable, unstorable_path
 
 MAX_CLIENT_MUTATION_ID = 48  # a UUID is 36; the submission's idempotency key adds "sync:" in a varchar(64)
 MAX_RECORD_ID = 64  # change_log.record_id, dossier.code
@@ -21,25 +21,6 @@ MAX_INTENT = 64
 MAX_FIELD_NAME = 128  # draft_revision.field
 MAX_PROCEDURE_CODE = 32  # procedure.code
 MAX_INT4 = 2**31 - 1  # the id and version columns are int4 on PostgreSQL
-
-
-def _unstorable_path(value: Any, path: str) -> str | None:
-    """The path of the first string (key or value) holding U+0000 or a lone surrogate, without recursion
-    (depth is untrusted)."""
-    stack: list[tuple[Any, str]] = [(value, path)]
-    while stack:
-        item, where = stack.pop()
-        if isinstance(item, str):
-            if unstorable(item):
-                return where
-        elif isinstance(item, dict):
-            for key, child in item.items():
-                if unstorable(str(key)):
-                    return where
-                stack.append((child, f"{where}.{key}"))
-        elif isinstance(item, list):
-            stack.extend((child, f"{where}[{i}]") for i, child in enumerate(item))
-    return None
 
 
 def _text(value: str | None, field: str, maximum: int) -> None:
@@ -82,7 +63,7 @@ def check(*, intent: str, record_id: str | None, base_version: int | None, args:
     _text(record_id, "recordId", MAX_RECORD_ID)
     if base_version is not None and not 0 <= base_version <= MAX_INT4:
         raise DomainError(ErrorCode.OUT_OF_RANGE, field="baseVersion", label="baseVersion")
-    where = _unstorable_path(args, "args")
+    where = unstorable_path(args, "args")
     if where is not None:
         raise DomainError(ErrorCode.INVALID_VALUE, field=where, label=where)
     if not isinstance(args, dict):

@@ -27,7 +27,7 @@ from starlette.requests import Request
 from api.refusal import RequestRefused, bad_request
 from core.errors import ErrorCode
 from core.json_body import JSONRefused, loads
-from core.text import unstorable
+from core.text import unstorable, unstorable_path
 
 _JSON_TYPES = ("application/json", "application/graphql-response+json")
 
@@ -99,22 +99,6 @@ class _FindsNul(Visitor):
         self.found = self.found or unstorable(node.value)
 
 
-def _has_unstorable(value: Any) -> bool:
-    """A NUL or lone surrogate anywhere, without recursion (depth is bounded by the parser, but cheaply)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if unstorable(item):
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
-
-
 # Root fields that check every string of their input themselves: syncPush answers a NUL (or a lone
 # surrogate) in one queued
 # mutation with that mutation REJECTED, so the rest of the device's queue is not refused with it forever.
@@ -157,7 +141,8 @@ def check(fields: RequestFields, text: str, method: str) -> None:
                              en="GET runs queries only; send mutations with POST.")
     finder = _FindsNul()
     visit(document, finder)
-    if finder.found or (_has_unstorable(fields.variables) and not _validates_own_input(chosen)):
+    in_variables = unstorable_path(fields.variables, "variables") is not None
+    if finder.found or (in_variables and not _validates_own_input(chosen)):
         raise _request_error(ErrorCode.BAD_USER_INPUT,
                              "Chuỗi ký tự không được chứa ký tự NUL (U+0000) hay surrogate đơn lẻ.",
                              "Strings may not contain the NUL character (U+0000) or a lone surrogate.")

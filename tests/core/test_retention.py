@@ -11,10 +11,12 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from core.change_log import citizen_scope, stamp
 from core.clock import utc_now
@@ -182,8 +184,8 @@ async def remaining(db: Database, filled: Filled) -> dict[str, set[object]]:
     """Which of the rows `fill` made are still there, by table."""
     mine = {t: filled.keep[t] | filled.drop[t] for t in TABLES}
     async with db.read() as session:
-        async def ids(query: object) -> set[object]:
-            return set((await session.execute(query)).scalars())  # type: ignore[call-overload]
+        async def ids(query: SelectOfScalar[Any]) -> set[object]:
+            return set((await session.execute(query)).scalars())
 
         scope = citizen_scope(filled.citizen_id)
         answers = (await session.execute(select(SyncMutationResult.client_id, SyncMutationResult.seq)
@@ -232,8 +234,10 @@ async def test_maintenance_removes_exactly_the_finished_rows_past_their_windows(
         sync_scope = await session.get(SyncScope, scope)
         revisions = set((await session.execute(select(DraftRevision.draft_id).where(
             col(DraftRevision.draft_id).in_(filled.keep["draft"] | filled.drop["draft"])))).scalars())
-    assert tombstone is not None and tombstone.deleted  # every device drops the entry on its next pull
-    assert sync_scope is not None and sync_scope.min_retained_seq == 1  # "gone-long-ago" was this scope's seq 1
+    assert tombstone is not None
+    assert tombstone.deleted  # every device drops the entry on its next pull
+    assert sync_scope is not None
+    assert sync_scope.min_retained_seq == 1  # "gone-long-ago" was this scope's seq 1
     assert revisions == filled.keep["draft"]
 
 

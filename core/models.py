@@ -267,6 +267,8 @@ class SyncClient(SQLModel, table=True):
     citizen_id: int = Field(foreign_key="citizen.id", index=True)
     last_seq: int = 0
     created_at: datetime = Field(default_factory=utc_now)
+    answered_below: int = Field(default=0, sa_column_kwargs={"server_default": "0"},
+                                description="the lowest seq of the install's latest push: it has every answer below")
 
 
 class SyncMutationResult(SQLModel, table=True):

@@ -3,7 +3,7 @@
 Each rule deletes at most `batch_size` rows, chosen by primary key, in one `Database.transaction`; the runner
 repeats a rule until a batch comes back short. A batch holds its row locks for one short statement pair, so
 the dispatcher, the forwarder and pushes never wait long behind maintenance. A rule removes only what nothing
-will read again; what stays and why (a pending delivery, an unread inbox entry, an install's last answers,
+will read again; what stays and why (a pending delivery, an unread inbox entry, answers an install may not hold,
 a dossier's submission job) is explained per rule and in docs/SCALING.md, "Retention".
 
 `superapp maintenance` runs every rule once and prints what each removed; `superapp worker` runs them every
@@ -89,14 +89,15 @@ async def _read_notifications(session: AsyncSession, limit: int, *, cutoff: date
     return len(rows)
 
 
-async def _sync_answers(session: AsyncSession, limit: int, *, cutoff: datetime, keep_last: int) -> int:
-    """Stored push answers older than the window, except each install's last `keep_last` (one push at most):
-    an answer lost on the way back is resent under the same seq whenever the device returns, however late."""
+async def _sync_answers(session: AsyncSession, limit: int, *, cutoff: datetime) -> int:
+    """Stored push answers older than the window that the install is known to hold: below the lowest seq of
+    its latest push (`sync_client.answered_below`). Any other answer may still be asked for under its seq (a
+    lost answer is resent whenever the device returns, however late), so it stays whatever its age."""
     rows = list((await session.execute(
         select(SyncMutationResult.client_id, SyncMutationResult.seq)
         .join(SyncClient, col(SyncClient.id) == SyncMutationResult.client_id)
         .where(col(SyncMutationResult.created_at) < cutoff,
-               col(SyncMutationResult.seq) <= col(SyncClient.last_seq) - keep_last)
+               col(SyncMutationResult.seq) < col(SyncClient.answered_below))
         .order_by(col(SyncMutationResult.created_at)).limit(limit))).all())
     if rows:
         key = tuple_(col(SyncMutationResult.client_id), col(SyncMutationResult.seq))
@@ -165,8 +166,7 @@ def rules(settings: Settings, now: datetime) -> list[Rule]:
     return [
         Rule("outbox_message", lambda s, n: _outbox(s, n, cutoff=ago(keep.outbox_days))),
         Rule("notification", lambda s, n: _read_notifications(s, n, cutoff=ago(keep.read_notification_days))),
-        Rule("sync_mutation_result", lambda s, n: _sync_answers(
-            s, n, cutoff=ago(keep.sync_answer_days), keep_last=settings.sync.push_max_mutations)),
+        Rule("sync_mutation_result", lambda s, n: _sync_answers(s, n, cutoff=ago(keep.sync_answer_days))),
         Rule("agency_event", lambda s, n: _agency_events(s, n, cutoff=ago(keep.agency_event_days))),
         Rule("forward_job", lambda s, n: _forward_jobs(s, n, cutoff=ago(keep.forward_job_days))),
         Rule("change_log", lambda s, n: _tombstones(s, n, cutoff=ago(settings.sync.tombstone_retention_days))),

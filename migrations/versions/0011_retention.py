@@ -1,5 +1,6 @@
 """Retention: indexes on the columns `superapp maintenance` selects finished rows by (core/retention.py), so
-each batch finds its rows without scanning the table.
+each batch finds its rows without scanning the table; and `sync_client.answered_below`, the lowest seq of an
+install's latest push (the install holds every answer below it), 0 for existing installs (nothing known).
 
 Revision ID: 0011
 Revises: 0010
@@ -7,6 +8,7 @@ Create Date: 2026-11-28 12:00:00.000000
 """
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0011'
@@ -26,6 +28,8 @@ INDEXES: list[tuple[str, str, list[str]]] = [
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('sync_client', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('answered_below', sa.Integer(), nullable=False, server_default='0'))
     for name, table, columns in INDEXES:
         op.create_index(name, table, columns, unique=False)
 
@@ -33,3 +37,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     for name, table, _ in reversed(INDEXES):
         op.drop_index(name, table_name=table)
+    with op.batch_alter_table('sync_client', schema=None) as batch_op:
+        batch_op.drop_column('answered_below')

@@ -136,16 +136,19 @@ async def fill(db: Database) -> Filled:
         owed = await make.notification(age=OLD, read_age=OLD)
         keep["notification"].add(owed)
         keep["outbox_message"].add(await make.outbox(owed, state="pending", age=OLD))
-        # Stored sync answers: old ones go unless among the install's last 100 (its last push).
-        busy, quiet = str(uuid.uuid4()), str(uuid.uuid4())
-        session.add_all([SyncClient(id=busy, citizen_id=citizen.id or 0, last_seq=150),
-                         SyncClient(id=quiet, citizen_id=citizen.id or 0, last_seq=2)])
+        # Stored sync answers: old ones go once the install holds them (below its latest push's lowest seq).
+        busy, quiet, unknown = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+        session.add_all([SyncClient(id=busy, citizen_id=citizen.id or 0, last_seq=150, answered_below=51),
+                         SyncClient(id=quiet, citizen_id=citizen.id or 0, last_seq=2, answered_below=2),
+                         SyncClient(id=unknown, citizen_id=citizen.id or 0, last_seq=1)])
         await session.flush()
+        below = {busy: 51, quiet: 2, unknown: 0}
         for client_id, seq, age in ((busy, 1, OLD), (busy, 2, OLD), (busy, 50, OLD), (busy, 4, NEW),
-                                    (busy, 51, OLD), (busy, 150, OLD), (quiet, 1, OLD), (quiet, 2, OLD)):
+                                    (busy, 51, OLD), (busy, 150, OLD), (quiet, 1, OLD), (quiet, 2, OLD),
+                                    (unknown, 1, OLD)):
             session.add(SyncMutationResult(client_id=client_id, seq=seq, client_mutation_id=str(uuid.uuid4()),
                                            result={"seq": seq}, created_at=now - age))
-            stays = age == NEW or seq > (150 if client_id == busy else 2) - 100
+            stays = age == NEW or seq >= below[client_id]
             (keep if stays else drop)["sync_mutation_result"].add((client_id, seq))
         # Agency events: past the redelivery window goes.
         for age in (OLD, OLD, NEW):

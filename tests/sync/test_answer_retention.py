@@ -1,5 +1,5 @@
-"""Stored push answers and `superapp maintenance`: a resend within the window, or of an install's last push
-however old, still gets its original answer after maintenance; only answers past both go."""
+"""Stored push answers and `superapp maintenance`: an answer the install may not hold yet (its latest push),
+or one inside the window, still answers a resend after maintenance; only answers past both go."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from sqlmodel import col
 
 from core.clock import utc_now
 from core.db import Database
-from core.models import SyncMutationResult
+from core.models import SyncClient, SyncMutationResult
 from core.settings import Settings
 from tests.support import citizen
 from tests.sync.helpers import BIRTH, mutation, push
@@ -40,19 +40,26 @@ async def _age(db: Database, client_id: str, seq: int, days: float) -> None:
     await db.transaction(work)
 
 
-async def test_resends_within_the_window_or_of_the_last_push_get_their_stored_answers_after_maintenance(
+async def _answered_below(db: Database, client_id: str) -> int:
+    async with db.read() as session:
+        client = await session.get(SyncClient, client_id)
+    assert client is not None
+    return client.answered_below
+
+
+async def test_resends_within_the_window_or_of_the_latest_push_get_their_stored_answers_after_maintenance(
         settings: Settings, db: Database, client: httpx.AsyncClient, tmp_path: Path) -> None:
     who, device, draft = citizen(settings), str(uuid.uuid4()), str(uuid.uuid4())
     create = mutation(1, "draft.create", draft, {"procedureCode": BIRTH, "fields": {"child_name": "An"}}, base=0)
     edits = [mutation(seq, "draft.update", draft, {"fields": {"child_name": f"An {seq}"}}, base=1)
-             for seq in range(2, 103)]
-    first = (await push(client, who, device, [create, *edits[:99]]))["data"]["syncPush"]
-    last = (await push(client, who, device, edits[99:]))["data"]["syncPush"]
-    assert [r["status"] for r in first["results"]][:2] == ["APPLIED", "APPLIED"]
-    assert last["lastAppliedSeq"] == 102
-    # seq 1 answered 34 days ago (inside the 35-day window), seq 2 40 days ago (past it, and not in the last 100).
-    await _age(db, device, 1, 34)
-    await _age(db, device, 2, 40)
+             for seq in range(2, 6)]
+    first = (await push(client, who, device, [create, edits[0]]))["data"]["syncPush"]
+    later = (await push(client, who, device, edits[1:]))["data"]["syncPush"]
+    assert [r["status"] for r in first["results"] + later["results"]] == ["APPLIED"] * 5
+    assert await _answered_below(db, device) == 3  # the second push started at seq 3: the app holds 1 and 2
+    await _age(db, device, 1, 34)  # inside the 35-day window
+    await _age(db, device, 2, 40)  # past it, and held by the app
+    await _age(db, device, 3, 400)  # of the latest push: the app may not have its answer
     # A second install pushed once, a year ago, and never heard the answer: it resends when it comes back.
     lost_device = str(uuid.uuid4())
     lost = mutation(1, "draft.create", str(uuid.uuid4()), {"procedureCode": BIRTH, "fields": {}}, base=0)
@@ -61,11 +68,14 @@ async def test_resends_within_the_window_or_of_the_last_push_get_their_stored_an
 
     await asyncio.to_thread(_maintenance, settings, tmp_path)
 
-    again = (await push(client, who, device, [create]))["data"]["syncPush"]["results"][0]
-    assert (again["status"], again["originalStatus"]) == ("DUPLICATE", "APPLIED")
-    assert again["record"] == first["results"][0]["record"]
     late = (await push(client, who, lost_device, [lost]))["data"]["syncPush"]["results"][0]
     assert (late["status"], late["originalStatus"], late["record"]) == ("DUPLICATE", "APPLIED", original["record"])
+    lost_again = (await push(client, who, device, edits[1:]))["data"]["syncPush"]["results"]
+    assert [(r["status"], r["originalStatus"]) for r in lost_again] == [("DUPLICATE", "APPLIED")] * 3
+    # The create sent again under a new seq (after a restore, or queued twice) within the window: recognised.
+    again = (await push(client, who, device, [{**create, "seq": 6}]))["data"]["syncPush"]["results"][0]
+    assert (again["status"], again["originalStatus"]) == ("DUPLICATE", "APPLIED")
+    assert again["record"] == first["results"][0]["record"]
+    # Past the window and held by the app: the answer is gone, and nothing is applied again.
     gone = (await push(client, who, device, [edits[0]]))["data"]["syncPush"]["results"][0]
-    # Past the window and not in the last push: the answer is gone, and nothing is applied again.
     assert (gone["status"], gone["error"]["code"]) == ("REJECTED", "SEQUENCE_INVALID")

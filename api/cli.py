@@ -193,7 +193,8 @@ def _worker(settings: Settings, _: argparse.Namespace) -> int:
         await run_worker(settings, stop)
 
     print(f"notification worker: FCM at {settings.notifications.fcm_endpoint or 'Google'}, "
-          f"SMS at {settings.notifications.sms_gateway_url or '(none)'}", flush=True)
+          f"SMS at {settings.notifications.sms_gateway_url or '(none)'}, retention every "
+          f"{settings.retention.interval_seconds:g} s (0: off)", flush=True)
     asyncio.run(run())
     return 0
 

@@ -1,4 +1,5 @@
-"""`superapp`: serve | worker | sandbox | standins | migrate | seed | token | schema | contract | forward."""
+"""`superapp`: serve | worker | sandbox | standins | migrate | seed | token | schema | contract | forward |
+maintenance."""
 
 from __future__ import annotations
 
@@ -75,6 +76,26 @@ def _sync_purge(settings: Settings, _: argparse.Namespace) -> int:
             await db.dispose()
 
     print(f"{asyncio.run(run())} tombstones purged")
+    return 0
+
+
+def _maintenance(settings: Settings, _: argparse.Namespace) -> int:
+    """Every retention rule once (core/retention.py), in short batches; one line per table, then the total."""
+    from core.clock import utc_now
+    from core.db import Database
+    from core.retention import run
+
+    async def go() -> dict[str, int]:
+        db = Database.from_url(settings.database_url)
+        try:
+            return await run(db, settings, now=utc_now())
+        finally:
+            await db.dispose()
+
+    removed = asyncio.run(go())
+    for table, count in removed.items():
+        print(f"{table}: {count} removed")
+    print(f"maintenance done: {sum(removed.values())} rows removed")
     return 0
 
 
@@ -172,7 +193,8 @@ def _worker(settings: Settings, _: argparse.Namespace) -> int:
         await run_worker(settings, stop)
 
     print(f"notification worker: FCM at {settings.notifications.fcm_endpoint or 'Google'}, "
-          f"SMS at {settings.notifications.sms_gateway_url or '(none)'}", flush=True)
+          f"SMS at {settings.notifications.sms_gateway_url or '(none)'}, retention every "
+          f"{settings.retention.interval_seconds:g} s (0: off)", flush=True)
     asyncio.run(run())
     return 0
 
@@ -223,6 +245,8 @@ def _parser() -> argparse.ArgumentParser:
     sim.set_defaults(handler=_device_sim)
     sub.add_parser("sync-purge", help="purge sync tombstones past retention and the expired draft trash").set_defaults(
         handler=_sync_purge)
+    sub.add_parser("maintenance", help="delete finished rows past their retention, in batches; prints what "
+                                       "each table lost").set_defaults(handler=_maintenance)
     schema = sub.add_parser("schema", help="the schema snapshot of the mobile contract")
     schema_sub = schema.add_subparsers(dest="schema_command", required=True)
     export = schema_sub.add_parser("export", help="write the schema's SDL (default mobile_contract/schema.graphql)")

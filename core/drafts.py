@@ -53,11 +53,13 @@ async def revisions(session: AsyncSession, draft_ids: list[str], *, limit: int =
     return grouped
 
 
-async def purge_trash(session: AsyncSession, *, now: datetime) -> int:
-    """Deleted drafts past the trash period lose their recoverable content (the tombstone stays)."""
+async def purge_trash(session: AsyncSession, *, now: datetime, limit: int | None = None) -> int:
+    """Deleted drafts past the trash period lose their recoverable content (the tombstone stays); at most
+    `limit` of them, oldest first, when given (`core.retention` deletes in batches)."""
     cutoff = now - timedelta(days=TRASH_DAYS)
-    old = list((await session.execute(
-        select(Draft.id).where(Draft.status == DELETED, col(Draft.deleted_at) < cutoff))).scalars())
+    query = (select(Draft.id).where(Draft.status == DELETED, col(Draft.deleted_at) < cutoff)
+             .order_by(col(Draft.deleted_at), col(Draft.id)))
+    old = list((await session.execute(query if limit is None else query.limit(limit))).scalars())
     if old:
         await session.execute(delete(DraftRevision).where(col(DraftRevision.draft_id).in_(old)))
         await session.execute(delete(Draft).where(col(Draft.id).in_(old)))

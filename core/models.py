@@ -148,7 +148,8 @@ class ForwardJob(SQLModel, table=True):
 
     __tablename__ = "forward_job"
     __table_args__ = (Index("ix_forward_job_due", "delivered_at", "next_attempt_at"),
-                      Index("ix_forward_job_dossier", "dossier_id", "id"))
+                      Index("ix_forward_job_dossier", "dossier_id", "id"),
+                      Index("ix_forward_job_ended", "ended_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     dossier_id: int = Field(foreign_key="dossier.id")
@@ -170,7 +171,8 @@ class AgencyEventRecord(SQLModel, table=True):
     """Every status event an agency sent us, with what we did with it (dedupe key: service + event id)."""
 
     __tablename__ = "agency_event"
-    __table_args__ = (UniqueConstraint("service_code", "event_id", name="uq_agency_event_id"),)
+    __table_args__ = (UniqueConstraint("service_code", "event_id", name="uq_agency_event_id"),
+                      Index("ix_agency_event_received", "received_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     service_code: str = Field(max_length=64)
@@ -203,7 +205,8 @@ class ChangeLogEntry(SQLModel, table=True):
     """The latest-state change log: one row per (scope, record), re-stamped with a new seq on every change."""
 
     __tablename__ = "change_log"
-    __table_args__ = (Index("ix_change_log_scope_seq", "scope", "seq", unique=True),)
+    __table_args__ = (Index("ix_change_log_scope_seq", "scope", "seq", unique=True),
+                      Index("ix_change_log_tombstone", "deleted", "changed_at"))
 
     scope: str = Field(max_length=32, primary_key=True)
     record_type: str = Field(max_length=32, primary_key=True)
@@ -222,6 +225,8 @@ class Draft(SQLModel, table=True):
     install's own earlier mutations never count as a conflict against it. `status` is open | submitted |
     deleted (deleted drafts are kept, recoverable, for the trash period).
     """
+
+    __table_args__ = (Index("ix_draft_trash", "status", "deleted_at"),)
 
     id: str = Field(max_length=36, primary_key=True)
     citizen_id: int = Field(foreign_key="citizen.id", index=True)
@@ -262,13 +267,16 @@ class SyncClient(SQLModel, table=True):
     citizen_id: int = Field(foreign_key="citizen.id", index=True)
     last_seq: int = 0
     created_at: datetime = Field(default_factory=utc_now)
+    answered_below: int = Field(default=0, sa_column_kwargs={"server_default": "0"},
+                                description="the lowest seq of the install's latest push: it has every answer below")
 
 
 class SyncMutationResult(SQLModel, table=True):
     """The answer given to each applied mutation, replayed verbatim as DUPLICATE on a retry."""
 
     __tablename__ = "sync_mutation_result"
-    __table_args__ = (UniqueConstraint("client_id", "client_mutation_id", name="uq_sync_result_mutation"),)
+    __table_args__ = (UniqueConstraint("client_id", "client_mutation_id", name="uq_sync_result_mutation"),
+                      Index("ix_sync_mutation_result_created", "created_at"))
 
     client_id: str = Field(foreign_key="sync_client.id", primary_key=True, max_length=36)
     seq: int = Field(primary_key=True)
@@ -312,7 +320,8 @@ class Notification(SQLModel, table=True):
     failed (every channel gave up) or inbox_only (the citizen chose no push and no SMS).
     """
 
-    __table_args__ = (Index("ix_notification_citizen_newest", "citizen_id", "id"),)
+    __table_args__ = (Index("ix_notification_citizen_newest", "citizen_id", "id"),
+                      Index("ix_notification_read", "read_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     citizen_id: int = Field(foreign_key="citizen.id")
@@ -337,7 +346,8 @@ class OutboxMessage(SQLModel, table=True):
     """
 
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_message_due", "state", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_message_due", "state", "next_attempt_at"),
+                      Index("ix_outbox_message_finished", "state", "created_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     notification_id: int = Field(foreign_key="notification.id", index=True)

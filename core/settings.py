@@ -102,8 +102,24 @@ class NotificationSettings(_Group):
     standin_sms_port: int = Field(default=8111, ge=1, le=65535)
 
 
+class RetentionSettings(_Group):
+    """core/retention.py: how long finished rows are kept, and how `superapp maintenance` deletes them
+    (`SUPERAPP_RETENTION_*`). The reasoning behind each default is in docs/SCALING.md, "Retention"."""
+
+    model_config = SettingsConfigDict(env_prefix="SUPERAPP_RETENTION_", extra="forbid")
+
+    interval_seconds: float = Field(default=3600.0, ge=0, description="the worker's schedule; 0: only the CLI")
+    batch_size: int = Field(default=1000, ge=1, le=10_000)
+    outbox_days: float = Field(default=7.0, gt=0)
+    read_notification_days: float = Field(default=180.0, gt=0)
+    sync_answer_days: float = Field(default=35.0, ge=30, description="at least the 30 days an app keeps answers")
+    agency_event_days: float = Field(default=30.0, ge=1)
+    forward_job_days: float = Field(default=30.0, gt=0)
+
+
 GROUPS: dict[str, type[_Group]] = {"auth": AuthSettings, "graphql": GraphQLSettings, "agencies": AgencySettings,
-                                   "sync": SyncSettings, "notifications": NotificationSettings}
+                                   "sync": SyncSettings, "notifications": NotificationSettings,
+                                   "retention": RetentionSettings}
 
 
 class Settings(BaseSettings):
@@ -125,6 +141,7 @@ class Settings(BaseSettings):
     agencies: AgencySettings = Field(default_factory=AgencySettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     @model_validator(mode="after")
     def _resolve_defaults(self) -> Settings:

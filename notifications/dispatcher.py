@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from core.backoff import backoff
 from core.clock import utc_now
 from core.db import Database, is_outage
+from core.retention import run_on_schedule
 from core.settings import Settings
 from notifications import store
 from notifications.fcm import FcmSender, PushMessage, PushOutcome, PushResult
@@ -122,10 +123,12 @@ class Dispatcher:
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Deliveries, and the tables' retention on its schedule (core/retention.py), until `stop`."""
     db = Database.from_url(settings.database_url)
     dispatcher = Dispatcher(db=db, settings=settings)
+    stop = stop or asyncio.Event()
     try:
-        await dispatcher.run(stop or asyncio.Event())
+        await asyncio.gather(dispatcher.run(stop), run_on_schedule(db, settings, stop))
     finally:
         await dispatcher.aclose()
         await db.dispose()

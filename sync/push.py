@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from core.citizens import Profile
 from core.clock import utc_now
@@ -69,8 +70,12 @@ def _answer(m: MutationIn, status: Status, applied: Applied | None = None, **ext
     return answer
 
 
-async def claim_client(db: Database, *, client_id: str, citizen_id: int) -> int:
-    """Register the install on first use; refuse an id that belongs to someone else. Returns its last seq."""
+async def claim_client(db: Database, *, client_id: str, citizen_id: int, lowest_seq: int | None = None) -> int:
+    """Register the install on first use; refuse an id that belongs to someone else. Returns its last seq.
+
+    `lowest_seq`, the lowest seq of this push, is remembered as `answered_below`: an app sends its queue from
+    the head and drops a mutation only once it has its answer, so it holds every answer below that seq and
+    will never resend one of them under its seq; retention (core/retention.py) may then forget them."""
     try:
         uuid.UUID(client_id)
     except ValueError as exc:
@@ -80,6 +85,10 @@ async def claim_client(db: Database, *, client_id: str, citizen_id: int) -> int:
         new_client = insert_into(session, SyncClient).values(id=client_id, citizen_id=citizen_id, last_seq=0,
                                                              created_at=utc_now())
         await session.execute(new_client.on_conflict_do_nothing(index_elements=["id"]))
+        if lowest_seq is not None:
+            await session.execute(update(SyncClient).where(
+                col(SyncClient.id) == client_id, col(SyncClient.citizen_id) == citizen_id,
+                col(SyncClient.answered_below) < lowest_seq).values(answered_below=lowest_seq))
         client = await session.get(SyncClient, client_id)
         assert client is not None
         return client
@@ -196,7 +205,8 @@ async def push(db: Database, *, citizen: Citizen, client_id: str, schema_version
     if len(mutations) > max_mutations:
         raise DomainError(ErrorCode.TOO_MANY_MUTATIONS, field="mutations", maximum=max_mutations)
     assert citizen.id is not None
-    last = await claim_client(db, client_id=client_id, citizen_id=citizen.id)
+    lowest = min((m.seq for m in mutations), default=None)
+    last = await claim_client(db, client_id=client_id, citizen_id=citizen.id, lowest_seq=lowest)
     results, submitted = [], False
     for m in sorted(mutations, key=lambda x: x.seq):  # a batch reordered on the way is put back in order
         try:

@@ -65,7 +65,8 @@ async def test_a_scrape_runs_no_sql_and_counters_move_with_requests(
     with _statements(app, "scrape-2") as sql:
         response = await client.get("/metrics", headers={"X-Request-Id": "scrape-2"})
     assert sql == []
-    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
     after = response.text
     for name, labels, grew_by in [
         ("superapp_graphql_requests_total", {"operation": "adhoc", "outcome": "ok"}, 1),
@@ -127,7 +128,8 @@ async def test_the_internal_port_serves_metrics_and_the_public_route_does_not(
     try:
         async with httpx.AsyncClient(timeout=30) as http:
             scraped = await http.get(f"http://127.0.0.1:{port}/metrics")
-        assert scraped.status_code == 200 and "superapp_graphql_requests_total" in scraped.text
+        assert scraped.status_code == 200
+        assert "superapp_graphql_requests_total" in scraped.text
         assert (await _get(create_app(internal), "/metrics")).status_code == 404
     finally:
         listener.shutdown()

@@ -149,7 +149,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             print(f"superapp serve: {reason.removeprefix(InsecureAgencyUrl.__name__ + ': ')}", file=sys.stderr)
         return 2
     serve_metrics_port(settings)
-    uvicorn.Server(uvicorn_config(app, settings, host=args.host, port=args.port)).run()
+    try:
+        uvicorn.Server(uvicorn_config(app, settings, host=args.host, port=args.port)).run()
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it has already shut down on
+        pass
     return 0
 
 

@@ -14,27 +14,28 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse
+from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route, WebSocketRoute
 
 from api.agency_events import events_endpoint
 from api.auth import TokenVerifier
 from api.body_limit import BodyLimit
+from api.body_timeout import BodyTimeout
 from api.compression import GzipRequest
 from api.graphql.persisted import PersistedDocuments
 from api.graphql.schema import build_schema
 from api.graphql.view import GraphQLView
 from api.live import PostgresListener
-from core import log_redaction
+from api.metrics import metrics_endpoint
+from api.request_id import RequestId
+from core import log_format, log_redaction
 from core.catalogue_merge import merge_service
 from core.db import Database, is_outage
 from core.deadlines import HolidayCalendar
 from core.settings import Settings
 from mobile_contract import manifest
-from notifications.store import counts
 from services.forwarder import Forwarder
 from services.registry import ServiceRegistry, load_registry, precedence
-from sync.metrics import prometheus_text
 
 log = logging.getLogger("superapp.app")
 
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     """
     settings = settings or Settings()
     log_redaction.install()  # however the app is served, no log line carries an ID number or a token
+    log_format.install_request_ids()
     if settings.is_production and settings.auth.eid_accept_dev_key:
         log.warning("SUPERAPP_EID_ACCEPT_DEV_KEY is on in production: development tokens are trusted")
     database = db or Database.from_url(settings.database_url)
@@ -94,17 +96,6 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         """Why each FAILED service is not serving (settings missing, a clash, not installed)."""
         return {row.code: row.reason for row in services.report() if row.reason is not None}
 
-    async def metrics(_: Request) -> PlainTextResponse:
-        """Sync, outbox and inbox counts (Prometheus text): failed notifications show here and in the inbox."""
-        async with database.read() as session:
-            sync_text = await prometheus_text(session)
-        numbers = await counts(database)
-        lines = [f'superapp_outbox_messages{{channel="{k.split("_", 1)[0]}",state="{k.split("_", 1)[1]}"}} {n}'
-                 for k, n in sorted(numbers["outbox"].items())]
-        lines += [f'superapp_notifications{{delivery="{k}"}} {n}' for k, n in sorted(numbers["notifications"].items())]
-        return PlainTextResponse(sync_text.rstrip("\n") + "\n" + "\n".join(lines) + "\n",
-                                 media_type="text/plain; version=0.0.4")
-
     async def home(_: Request) -> RedirectResponse:
         return RedirectResponse("/graphql")
 
@@ -130,7 +121,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         WebSocketRoute("/graphql", view),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        Route("/metrics", metrics),
+        Route("/metrics", metrics_endpoint(settings)),  # refused in production unless a token is set
         # Every method reaches the endpoint, so a wrong one gets the callback's typed JSON 405 too.
         Route("/agencies/{service}/events", events_endpoint(settings=settings, db=database, registry=services),
               methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
@@ -138,7 +129,10 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     if settings.graphql.graphiql:
         routes.append(Route("/", home))
     app = Starlette(routes=routes, lifespan=lifespan,
-                    middleware=[Middleware(BodyLimit, max_bytes=settings.graphql.max_body_bytes),
+                    middleware=[Middleware(RequestId),
+                                Middleware(BodyTimeout, seconds=settings.server.body_timeout_seconds,
+                                           min_rate_bytes=settings.server.body_min_rate_bytes),
+                                Middleware(BodyLimit, max_bytes=settings.graphql.max_body_bytes),
                                 Middleware(GzipRequest, max_bytes=settings.graphql.max_body_bytes),
                                 Middleware(GZipMiddleware, minimum_size=512)])
     app.state.settings, app.state.db = settings, database

@@ -133,8 +133,22 @@ class TokenVerifier:
             subject = str(claims["sub"])
             if not looks_like_id_number(subject):
                 raise AuthError("BAD_SUBJECT")
+            self._check_lifetime(claims)
             return Principal(id_number=subject, claims=claims)
         raise last
+
+
+    def _check_lifetime(self, claims: dict[str, Any]) -> None:
+        """A stolen token is worth its lifetime: one valid longer than SUPERAPP_EID_MAX_TOKEN_LIFETIME_SECONDS,
+        by what it was issued for (exp - iat) or by what is left of it (exp - now), is refused whoever signed it
+        (TOKEN_LIFETIME_TOO_LONG), and so is an `iat` that is not a number."""
+        cap = self._settings.auth.eid_max_token_lifetime_seconds
+        leeway = self._settings.auth.eid_leeway_seconds
+        expires, issued = claims["exp"], claims.get("iat")
+        if issued is not None and (not isinstance(issued, int | float) or isinstance(issued, bool)):
+            raise AuthError("MALFORMED_TOKEN")
+        if expires - time.time() > cap + leeway or (issued is not None and expires - issued > cap):
+            raise AuthError("TOKEN_LIFETIME_TOO_LONG")
 
 
 def token_header(token: str) -> dict[str, Any]:

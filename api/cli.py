@@ -158,10 +158,22 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.app import create_app
+    from api.metrics import serve_metrics_port
+    from api.server import uvicorn_config
+    from services.agency_settings import InsecureAgencyUrl
 
     logging.getLogger("uvicorn.access").addFilter(_DropQueryStrings())
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=settings.log_level.lower(),
-                proxy_headers=True)
+    app = create_app(settings)
+    insecure = [f.error for f in app.state.services.failures.values() if f.error.startswith(InsecureAgencyUrl.__name__)]
+    if insecure:  # personal data would cross the network in clear text: refuse to start at all
+        for reason in insecure:
+            print(f"superapp serve: {reason.removeprefix(InsecureAgencyUrl.__name__ + ': ')}", file=sys.stderr)
+        return 2
+    serve_metrics_port(settings)
+    try:
+        uvicorn.Server(uvicorn_config(app, settings, host=args.host, port=args.port)).run()
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it has already shut down on
+        pass
     return 0
 
 
@@ -192,6 +204,9 @@ def _worker(settings: Settings, _: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, stop.set)
         await run_worker(settings, stop)
 
+    from api.metrics import serve_metrics_port
+
+    serve_metrics_port(settings)
     print(f"notification worker: FCM at {settings.notifications.fcm_endpoint or 'Google'}, "
           f"SMS at {settings.notifications.sms_gateway_url or '(none)'}, retention every "
           f"{settings.retention.interval_seconds:g} s (0: off)", flush=True)
@@ -272,19 +287,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def configure_logging(level: str) -> None:
-    """The process's logging: one format, and every record of every library redacted (core.log_redaction)."""
+def configure_logging(level: str, log_format: str = "text") -> None:
+    """The process's logging: one format (text, or one JSON object a line), the request id on every line of a
+    request, and every record of every library redacted (core.log_redaction, core.log_format)."""
+    from core.log_format import formatter, install_request_ids
     from core.log_redaction import install
 
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     install()
+    install_request_ids()
+    handler = logging.StreamHandler()
+    handler.setFormatter(formatter(log_format))
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, str(settings.server.log_format))
     return int(args.handler(settings, args))
 
 

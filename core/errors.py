@@ -73,6 +73,8 @@ class ErrorCode(StrEnum):
     # Forms: limits on what the app sends, and a cut list of errors.
     FORM_TOO_LARGE = "FORM_TOO_LARGE"
     MORE_ERRORS = "MORE_ERRORS"
+    # Connections (issue 11): a request body that did not arrive in time.
+    REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
 
 
 # (Vietnamese, English) templates; `{name}` placeholders come from the error's params.
@@ -269,6 +271,10 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.MORE_ERRORS: (
         "Còn {more} lỗi khác chưa liệt kê; hãy sửa các lỗi trên rồi gửi lại.",
         "{more} more problems are not listed; fix the ones above and send again.",
+    ),
+    ErrorCode.REQUEST_TIMEOUT: (
+        "Yêu cầu gửi lên quá chậm (quá {seconds} giây); hãy thử lại khi kết nối tốt hơn.",
+        "The request was sent too slowly (over {seconds} s); try again on a better connection.",
     ),
 }
 

@@ -6,7 +6,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -32,6 +32,8 @@ class AuthSettings(_Group):
     eid_accept_dev_key: bool | None = None
     eid_leeway_seconds: int = Field(default=30, ge=0, le=300)
     dev_issuer_key_file: Path | None = None
+    eid_max_token_lifetime_seconds: int = Field(
+        default=24 * 3600, ge=60, description="a token valid longer than this (exp - iat, or exp - now) is refused")
 
 
 class GraphQLSettings(_Group):
@@ -115,11 +117,32 @@ class RetentionSettings(_Group):
     sync_answer_days: float = Field(default=35.0, ge=30, description="at least the 30 days an app keeps answers")
     agency_event_days: float = Field(default=30.0, ge=1)
     forward_job_days: float = Field(default=30.0, gt=0)
+class LogFormat(StrEnum):
+    JSON = "json"
+    TEXT = "text"
+
+
+class ServerSettings(_Group):
+    """api/server.py, api/metrics.py, core/log_format.py: slow clients, sockets, /metrics and log lines."""
+
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=300,
+                                          description="from a connection or a request's first byte to its last header")
+    body_timeout_seconds: float = Field(default=20.0, gt=0, le=3600, description="to read a request body, plus"
+                                        " one second per SUPERAPP_BODY_MIN_RATE_BYTES received")
+    body_min_rate_bytes: int = Field(default=500, ge=0, description="bytes/s a slow upload must keep up to go on")
+    ws_max_per_citizen: int = Field(default=5, ge=1, description="open WebSockets of one citizen, per worker")
+    ws_max_per_ip: int = Field(default=200, ge=1, description="open WebSockets from one IP, per worker (CGNAT)")
+    ws_init_timeout_seconds: float = Field(default=10.0, gt=0, le=600,
+                                           description="a socket without connection_init closes (4408) after this")
+    metrics_port: int | None = Field(default=None, ge=1, le=65535, description="serve /metrics on this port only")
+    metrics_host: str = "127.0.0.1"
+    metrics_token: SecretStr | None = Field(default=None, description="bearer token /metrics requires")
+    log_format: LogFormat | None = Field(default=None, description="json (production default) or text")
 
 
 GROUPS: dict[str, type[_Group]] = {"auth": AuthSettings, "graphql": GraphQLSettings, "agencies": AgencySettings,
                                    "sync": SyncSettings, "notifications": NotificationSettings,
-                                   "retention": RetentionSettings}
+                                   "retention": RetentionSettings, "server": ServerSettings}
 
 
 class Settings(BaseSettings):
@@ -142,6 +165,7 @@ class Settings(BaseSettings):
     sync: SyncSettings = Field(default_factory=SyncSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
 
     @model_validator(mode="after")
     def _resolve_defaults(self) -> Settings:
@@ -162,6 +186,8 @@ class Settings(BaseSettings):
             notify.fcm_endpoint = "" if production else f"http://127.0.0.1:{notify.standin_fcm_port}"
         if notify.sms_gateway_url is None:
             notify.sms_gateway_url = "" if production else f"http://127.0.0.1:{notify.standin_sms_port}/sms"
+        if self.server.log_format is None:
+            self.server.log_format = LogFormat.JSON if production else LogFormat.TEXT
         if production and not (auth.eid_public_key_file or auth.eid_jwks_file):
             raise ValueError(
                 "production needs the e-ID provider's key: set SUPERAPP_EID_PUBLIC_KEY_FILE "

@@ -16,6 +16,7 @@ import socket
 import uuid
 from zoneinfo import ZoneInfo
 
+from core import metrics
 from core.backoff import backoff
 from core.clock import utc_now
 from core.db import Database, is_outage
@@ -29,6 +30,7 @@ from notifications.templates import sms_text
 
 log = logging.getLogger("superapp.worker")
 SMS_CONCURRENCY = 20
+DUE_COUNT_SECONDS = 15.0  # how often the worker refreshes the outbox gauge (a capped count)
 
 
 class Dispatcher:
@@ -41,9 +43,11 @@ class Dispatcher:
                                        if gateway else NoSmsGateway())
         self.owner = owner or f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.tz = ZoneInfo(settings.timezone)  # quiet hours are the citizen's wall clock
+        self._counted_at: float | None = None
 
     async def run_once(self) -> int:
         """Lease one batch, deliver it, settle it; returns how many rows it handled."""
+        await self._count_due()
         if not await store.has_due(self.db, utc_now()):
             return 0
         jobs = await store.claim(self.db, owner=self.owner, limit=self.config.worker_batch_size,
@@ -54,12 +58,22 @@ class Dispatcher:
         texts = [j for j in jobs if j.channel == "sms"]
         settled = await asyncio.gather(self._push(pushes), self._texts(texts))
         settlements = [*settled[0], *settled[1]]
+        for settlement in settlements:
+            metrics.PUSHES.labels(channel=settlement.job.channel, outcome=settlement.state).inc()
         await store.settle(self.db, settlements, owner=self.owner, now=utc_now(),
                            give_up_seconds=self.config.notify_give_up_seconds)
         log.info("batch of %d: %d sent, %d to retry, %d dropped or failed", len(jobs),
                  sum(s.state == "sent" for s in settlements), sum(s.state == "retry" for s in settlements),
                  sum(s.state in ("dropped", "failed") for s in settlements))
         return len(jobs)
+
+    async def _count_due(self) -> None:
+        """The outbox depth for /metrics, refreshed every DUE_COUNT_SECONDS here and never by a scrape."""
+        now = asyncio.get_running_loop().time()
+        if self._counted_at is not None and now - self._counted_at < DUE_COUNT_SECONDS:
+            return
+        self._counted_at = now
+        metrics.OUTBOX_DUE.set(await store.due_count(self.db, utc_now(), cap=metrics.OUTBOX_COUNT_CAP))
 
     async def run(self, stop: asyncio.Event) -> None:
         log.info("notification worker %s started", self.owner)

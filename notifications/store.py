@@ -63,6 +63,14 @@ async def has_due(db: Database, now: datetime) -> bool:
     return found is not None
 
 
+async def due_count(db: Database, now: datetime, *, cap: int) -> int:
+    """Rows due now, counted up to `cap` only (an index range, never the whole table): the outbox gauge."""
+    async with db.read() as session:
+        due = select(OutboxMessage.id).where(OutboxMessage.state == "pending",
+                                             col(OutboxMessage.next_attempt_at) <= now).limit(cap).subquery()
+        return int((await session.execute(select(func.count()).select_from(due))).scalar_one())
+
+
 async def claim(db: Database, *, owner: str, limit: int, lease_seconds: float, now: datetime,
                 tz: ZoneInfo) -> list[Job]:
     """Lease up to `limit` due rows for `owner`; rows whose device is gone or changed hands are dropped,
@@ -213,13 +221,3 @@ async def _insert_sms(session: AsyncSession, notification: Notification, now: da
         notification_id=notification.id, channel="sms", device_id=None, state="pending", attempts=0,
         dedupe_key=dedupe_key(notification.event_id, None), next_attempt_at=now, created_at=now,
     ).on_conflict_do_nothing(index_elements=[OutboxMessage.__table__.c.dedupe_key]))  # type: ignore[attr-defined]
-
-
-async def counts(db: Database) -> dict[str, dict[str, int]]:
-    """Outbox rows by channel and state, inbox entries by delivery: the numbers `/metrics` exposes."""
-    async with db.read() as session:
-        outbox = (await session.execute(select(OutboxMessage.channel, OutboxMessage.state, func.count())
-                                        .group_by(col(OutboxMessage.channel), col(OutboxMessage.state)))).all()
-        inbox = (await session.execute(select(Notification.delivery, func.count())
-                                       .group_by(col(Notification.delivery)))).all()
-        return {"outbox": {f"{c}_{s}": n for c, s, n in outbox}, "notifications": {d: n for d, n in inbox}}

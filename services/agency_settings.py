@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-_LOOPBACK = ("127.0.0.1", "localhost")
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class AgencySettings(BaseSettings):
@@ -33,6 +33,23 @@ class AgencySettings(BaseSettings):
     def secret_bytes(self) -> bytes:
         assert self.secret is not None
         return self.secret.get_secret_value().encode()
+
+
+class InsecureAgencyUrl(ValueError):
+    """An agency base URL citizens' data would cross in clear text (`superapp serve` refuses to start)."""
+
+
+def check_transport(code: str, base_url: str, *, production: bool) -> None:
+    """https always in production; outside production, http only to loopback (the sandboxes)."""
+    url = urlsplit(base_url)
+    if url.scheme == "https" and url.hostname:
+        return
+    where = f"{url.scheme}://{url.hostname or ''}"
+    if production:
+        raise InsecureAgencyUrl(f"{env_prefix(code)}BASE_URL must be https in production (got {where}...)")
+    if url.scheme != "http" or url.hostname not in _LOOPBACK:
+        raise InsecureAgencyUrl(f"{env_prefix(code)}BASE_URL must be https, or http to 127.0.0.1 or localhost "
+                                f"outside production (got {where}...)")
 
 
 def env_prefix(code: str) -> str:
@@ -58,6 +75,7 @@ def load_agency_settings(code: str, *, production: bool, default_base_url: str |
         if production or default_base_url is None:
             raise ValueError(f"{env_prefix(code)}BASE_URL is not set")
         settings.base_url = sandbox_url(default_base_url, sandbox_port_offset)
+    check_transport(code, settings.base_url, production=production)
     if settings.secret is None:
         if production:
             raise ValueError(f"{env_prefix(code)}SECRET is not set")

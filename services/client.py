@@ -30,6 +30,7 @@ from purgatory.domain.model import OpenedState
 from pydantic import TypeAdapter, ValidationError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
+from core import metrics
 from core.log_redaction import ID_NUMBER
 from services.agency_settings import AgencySettings
 from services.errors import AgencyRefused, AgencyTimeout, AgencyUnavailable
@@ -104,6 +105,7 @@ class AgencyClient:
     def _on_breaker_event(self, name: str, kind: str, event: Event) -> None:
         if isinstance(event, ContextChanged):
             self.circuit = event.state
+            metrics.AGENCY_CIRCUIT.labels(service=self.code).set(0 if event.state == "closed" else 1)
             log.warning("agency %s circuit %s", name, event.state)
 
     @property
@@ -163,15 +165,23 @@ class AgencyClient:
 
     async def _call(self, method: str, path: str, *, idempotent: bool, **kwargs: Any) -> Any:
         _refuse_identifiers_in_url(path, kwargs.get("params"))
+        outcome = "unavailable"
         try:
             async with asyncio.timeout(self.settings.timeout):
                 breaker = await self._breakers.get_breaker(self.code)
                 async with breaker:
-                    return await self._attempts(method, path, idempotent=idempotent, **kwargs)
+                    answer = await self._attempts(method, path, idempotent=idempotent, **kwargs)
+            outcome = "ok"
+            return answer
+        except AgencyRejected:
+            outcome = "rejected"
+            raise
         except TimeoutError:
+            outcome = "timeout"
             log.warning("agency %s %s %s: time budget of %.2fs spent", self.code, method, path, self.settings.timeout)
             raise AgencyTimeout(service=self.code, agency_vi=self.name_vi, agency_en=self.name_en) from None
         except OpenedState:
+            outcome = "circuit_open"
             raise self._unavailable("CIRCUIT_OPEN") from None
         except _Retryable as error:
             log.warning("agency %s %s %s failed: %s", self.code, method, path, error.reason)
@@ -179,6 +189,8 @@ class AgencyClient:
         except _Garbage:
             log.warning("agency %s %s %s answered something that is not JSON", self.code, method, path)
             raise self._unavailable("BAD_RESPONSE") from None
+        finally:
+            metrics.AGENCY_CALLS.labels(service=self.code, outcome=outcome).inc()
 
     async def _attempts(self, method: str, path: str, *, idempotent: bool, **kwargs: Any) -> Any:
         retrying = AsyncRetrying(

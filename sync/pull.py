@@ -17,6 +17,7 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from core import metrics
 from core.change_log import PUBLIC_SCOPE, citizen_scope
 from core.errors import DomainError, ErrorCode
 from core.models import ChangeLogEntry, SyncScope
@@ -174,5 +175,6 @@ async def pull(session: AsyncSession, *, citizen_id: int, request: PullRequest, 
     checkpoint = Checkpoint(base.epoch, base.schema_version, citizen_id, positions[mine], positions[PUBLIC_SCOPE])
     head = Checkpoint(base.epoch, base.schema_version, citizen_id, scopes[mine].last_seq,
                       scopes[PUBLIC_SCOPE].last_seq)
+    metrics.SYNC_PULLS.inc()
     return Page(changes=page_changes, checkpoint=checkpoint.encode(), head=head.encode(), remaining=remaining,
                 reset=reset, bytes_estimate=budget.used)

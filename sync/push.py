@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from core import metrics
 from core.citizens import Profile
 from core.clock import utc_now
 from core.db import Database
@@ -199,6 +200,15 @@ async def _one(db: Database, m: MutationIn, *, citizen: Citizen, client_id: str,
     return await db.transaction(apply)
 
 
+def _count(results: list[dict[str, Any]]) -> None:
+    """/metrics: answers by status, and the quarantined ones (they need an operator)."""
+    for answer in results:
+        metrics.SYNC_PUSHED.labels(status=answer["status"]).inc()
+        if (answer.get("error") or {}).get("code") == ErrorCode.MUTATION_QUARANTINED.value \
+                and answer["status"] != Status.DUPLICATE.value:
+            metrics.SYNC_QUARANTINED.inc()
+
+
 async def push(db: Database, *, citizen: Citizen, client_id: str, schema_version: int,
                mutations: list[MutationIn], routes: Mapping[str, str], calendar: HolidayCalendar, tz_name: str,
                max_mutations: int, profile: Profile | None = None) -> PushOutcome:
@@ -224,6 +234,7 @@ async def push(db: Database, *, citizen: Citizen, client_id: str, schema_version
         submitted = submitted or filed
         if answer["status"] in (Status.OUT_OF_ORDER, Status.RETRY):
             break
+    _count(results)
     async with db.read() as session:
         client = await session.get(SyncClient, client_id)
         last = client.last_seq if client is not None else last

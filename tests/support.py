@@ -19,6 +19,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from api.auth import issue_dev_token
+from api.server import uvicorn_config
 from core.id_numbers import PROVINCE_CODES, Sex, century_sex_digit
 from core.settings import Settings
 from services.registry import BUILT_IN_SERVICES
@@ -78,11 +79,14 @@ def error_codes(body: dict[str, Any]) -> list[str]:
 
 
 @contextmanager
-def serve(app: ASGIApp) -> Iterator[str]:
-    """A real uvicorn on a free loopback port (bound to port 0), in a thread; yields its base URL."""
+def serve(app: ASGIApp, settings: Settings | None = None) -> Iterator[str]:
+    """A real uvicorn on a free loopback port (bound to port 0), in a thread; yields its base URL. With
+    `settings`, configured as `superapp serve` configures it (api/server.py: the header read deadline)."""
     # log_level debug: uvicorn's own records (access log included) join the suite's check for personal data.
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="debug", lifespan="on",
-                                           timeout_graceful_shutdown=2))
+    options: dict[str, Any] = {"log_level": "debug", "lifespan": "on", "timeout_graceful_shutdown": 2}
+    config = (uvicorn_config(app, settings, host="127.0.0.1", port=0, **options) if settings is not None
+              else uvicorn.Config(app, host="127.0.0.1", port=0, **options))
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -28,11 +28,12 @@ FORBIDDEN = 4403
 
 
 class SocketRejected(Exception):
-    """Raised by the view's `on_ws_connect`: the socket closes with 4403 and `reason` as close reason."""
+    """Raised by the view's `on_ws_connect`: the socket closes with `code` (4403 by default; 4429 over a
+    connection cap) and `reason` as close reason."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, code: int = FORBIDDEN) -> None:
         super().__init__(reason)
-        self.reason = reason
+        self.reason, self.code = reason, code
 
 
 class _TrustedView(Protocol):
@@ -54,7 +55,7 @@ class TrustedSocketHandler(BaseGraphQLTransportWSHandler[Context, None]):
         try:
             await super().handle_connection_init(message)
         except SocketRejected as rejected:
-            await self.websocket.close(code=FORBIDDEN, reason=rejected.reason)
+            await self.websocket.close(code=rejected.code, reason=rejected.reason)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         payload: Any = message.get("payload")

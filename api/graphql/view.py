@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextvars import ContextVar
+from datetime import timedelta
 from typing import Any, cast
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -21,6 +23,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from api.auth import AuthError, Principal, TokenVerifier, bearer_token
+from api.graphql import request_metrics
 from api.graphql.context import Context
 from api.graphql.errors import shape
 from api.graphql.loaders import Loaders
@@ -28,6 +31,7 @@ from api.graphql.outage import unavailable_everywhere
 from api.graphql.persisted import Lookup, PersistedDocumentError, PersistedDocuments
 from api.graphql.request_checks import RequestFields, check, read_fields
 from api.graphql.socket import SocketRejected, TrustedSocketHandler
+from api.graphql.socket_caps import TOO_MANY, TOO_MANY_REASON, Slot, SocketCaps
 from api.refusal import GRAPHQL_RESPONSE, JSON, RequestRefused, graphql_refusal, preferred_locale
 from core.clock import local_date, utc_now
 from core.db import Database
@@ -39,6 +43,8 @@ from services.forwarder import Forwarder
 from services.registry import ServiceRegistry
 
 _ACCEPTABLE = (GRAPHQL_RESPONSE, JSON, "application/*", "*/*", "text/html")
+# The socket being served in this task: `on_ws_connect` counts its citizen against the cap.
+_socket_slot: ContextVar[Slot | None] = ContextVar("socket_slot", default=None)
 
 
 class _RequestAdapter(StarletteRequestAdapter):
@@ -68,6 +74,10 @@ class GraphQLView(GraphQL[Context, None]):
         self.settings, self.db, self.calendar, self.verifier = settings, db, calendar, verifier
         self.persisted = persisted
         self.services, self.forwarder = services, forwarder
+        server = settings.server
+        # graphql-transport-ws: a socket that sends no `connection_init` in time is closed with 4408.
+        self.connection_init_wait_timeout = timedelta(seconds=server.ws_init_timeout_seconds)
+        self.sockets = SocketCaps(per_ip=server.ws_max_per_ip, per_citizen=server.ws_max_per_citizen)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """graphql-transport-ws: a token in the `connection_init` payload (`Authorization` or
@@ -81,12 +91,21 @@ class GraphQLView(GraphQL[Context, None]):
         if raw is None:
             if context.auth_error is not None:
                 raise SocketRejected(context.auth_error.reason)
+            self._count_citizen(context)  # signed in by the handshake's header
             return cast(UnsetType, UNSET)
         principal, error = self._authenticate(str(raw))
         if error is not None or principal is None:
             raise SocketRejected(error.reason if error else "MALFORMED_HEADER")
         context.principal, context.auth_error = principal, None
+        self._count_citizen(context)
         return cast(UnsetType, UNSET)
+
+    def _count_citizen(self, context: Context) -> None:
+        """Over SUPERAPP_WS_MAX_PER_CITIZEN open sockets, this one closes with 4429."""
+        slot = _socket_slot.get()
+        if context.principal is not None and slot is not None \
+                and not slot.claim_citizen(context.principal.id_number):
+            raise SocketRejected(TOO_MANY_REASON, code=TOO_MANY)
 
     def _authenticate(self, authorization: str | None) -> tuple[Principal | None, AuthError | None]:
         try:
@@ -134,7 +153,18 @@ class GraphQLView(GraphQL[Context, None]):
         elif (retry_after := unavailable_everywhere(result)) is not None:
             sub_response.status_code = 503
             sub_response.headers["retry-after"] = str(retry_after)
+        self._count(request, result)
         return response
+
+    @staticmethod
+    def _count(request: Request, result: ExecutionResult) -> None:
+        fields: RequestFields | None = getattr(request.state, "fields", None)
+        lookup: Lookup | None = getattr(request.state, "lookup", None)
+        operation = request_metrics.operation_label(lookup.text if lookup else None,
+                                                     bool(lookup and lookup.persisted),
+                                                     fields.operation_name if fields else None)
+        outcome = "refused" if result.data is None and result.errors else "errors" if result.errors else "ok"
+        request_metrics.count(operation, outcome, [(e.extensions or {}).get("code") for e in result.errors or []])
 
     def create_response(self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
                         sub_response: Response) -> Response:
@@ -161,14 +191,32 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def run(self, request: Request | WebSocket, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         if not isinstance(request, Request):
-            return await super().run(request, context, root_value)
+            return await self._run_socket(request, context, root_value)
         try:
             return await self._run_http(request, context, root_value)
         except RequestRefused as refused:
+            request_metrics.count(request_metrics.ADHOC, "refused", [refused.code.value])
             return graphql_refusal(request.headers, refused)
         except HTTPException as error:  # anything Strawberry still refuses on its own
             other = RequestRefused(error.status_code, ErrorCode.BAD_REQUEST, detail=error.reason)
+            request_metrics.count(request_metrics.ADHOC, "refused", [other.code.value])
             return graphql_refusal(request.headers, other)
+
+    async def _run_socket(self, websocket: WebSocket, context: Any, root_value: Any) -> Any:
+        """Over SUPERAPP_WS_MAX_PER_IP open sockets from one address, a new one is closed with 4429."""
+        slot = self.sockets.open(websocket.client.host if websocket.client else "unknown")
+        if slot is None:
+            requested = websocket.scope.get("subprotocols", [])
+            if GRAPHQL_TRANSPORT_WS_PROTOCOL in requested:  # accepted, so the client reads the close code
+                await websocket.accept(subprotocol=GRAPHQL_TRANSPORT_WS_PROTOCOL)
+            await websocket.close(code=TOO_MANY, reason=TOO_MANY_REASON)
+            return websocket
+        token = _socket_slot.set(slot)
+        try:
+            return await super().run(websocket, context, root_value)
+        finally:
+            _socket_slot.reset(token)
+            slot.release()
 
     async def _run_http(self, request: Request, context: Any, root_value: Any) -> Response:
         """Every way a request can be wrong is refused here, before Strawberry sees it."""

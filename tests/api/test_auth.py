@@ -72,6 +72,14 @@ async def test_the_bearer_scheme_is_case_insensitive(client: httpx.AsyncClient, 
     assert body["data"]["me"]["idNumber"] == DEMO_CITIZEN_ID_NUMBER
 
 
+async def test_a_token_just_under_the_lifetime_cap_is_accepted(client: httpx.AsyncClient,
+                                                                settings: Settings) -> None:
+    assert settings.auth.eid_max_token_lifetime_seconds == 24 * 3600
+    token = issue_dev_token(settings, id_number=DEMO_CITIZEN_ID_NUMBER, ttl_seconds=24 * 3600 - 60)
+    body = await gql(client, ME, headers=_bearer(token))
+    assert body["data"]["me"]["idNumber"] == DEMO_CITIZEN_ID_NUMBER
+
+
 async def test_a_token_expired_within_the_leeway_is_still_accepted(client: httpx.AsyncClient,
                                                                    settings: Settings) -> None:
     assert settings.auth.eid_leeway_seconds == 30
@@ -136,6 +144,12 @@ def _without_exp(settings: Settings) -> str:
     return jwt.encode(claims, _dev_key(settings), algorithm="ES256", headers={"kid": DEV_KEY_ID})
 
 
+def _a_year_without_iat(settings: Settings) -> str:
+    claims = _claims(settings, exp=int(time.time()) + 365 * 24 * 3600)
+    del claims["iat"]
+    return jwt.encode(claims, _dev_key(settings), algorithm="ES256", headers={"kid": DEV_KEY_ID})
+
+
 REFUSED: list[tuple[str, Callable[[Settings], str]]] = [
     ("TOKEN_EXPIRED", lambda s: issue_dev_token(s, id_number=DEMO_CITIZEN_ID_NUMBER, ttl_seconds=-120)),
     ("WRONG_ISSUER", lambda s: issue_dev_token(s, id_number=DEMO_CITIZEN_ID_NUMBER,
@@ -151,6 +165,12 @@ REFUSED: list[tuple[str, Callable[[Settings], str]]] = [
     ("TOKEN_NOT_YET_VALID", lambda s: issue_dev_token(s, id_number=DEMO_CITIZEN_ID_NUMBER,
                                                       extra_claims={"nbf": int(time.time()) + 3600})),
     ("MISSING_CLAIM", _without_exp),
+    # Lifetime over the 24 h cap, by what is left of it, or by what it was issued for (issue 11).
+    ("TOKEN_LIFETIME_TOO_LONG", lambda s: issue_dev_token(s, id_number=DEMO_CITIZEN_ID_NUMBER,
+                                                          ttl_seconds=24 * 3600 + 120)),
+    ("TOKEN_LIFETIME_TOO_LONG", lambda s: issue_dev_token(s, id_number=DEMO_CITIZEN_ID_NUMBER, ttl_seconds=3600,
+                                                          extra_claims={"iat": int(time.time()) - 2 * 24 * 3600})),
+    ("TOKEN_LIFETIME_TOO_LONG", _a_year_without_iat),
 ]
 
 

@@ -161,5 +161,4 @@ async def test_server_errors_are_retried_then_given_up_and_shown_failed(
     inbox = await gql(client, INBOX, {"u": False}, who=who)
     assert inbox["data"]["myNotifications"]["edges"][0]["node"]["delivery"] == "FAILED"
     metrics = (await client.get("/metrics")).text
-    assert 'superapp_notifications{delivery="failed"}' in metrics
-    assert 'superapp_outbox_messages{channel="push",state="failed"}' in metrics
+    assert 'superapp_notifications_delivered_total{channel="push",outcome="failed"}' in metrics

@@ -103,6 +103,8 @@ def _production(settings: Settings, tmp_path: Path) -> Settings:
 
 async def test_production_with_one_agency_unconfigured_serves_the_released_schema(
         settings: Settings, db, sandboxes: dict[str, RunningSandbox], tmp_path: Path):
+    """Residence has no settings at all; the others point at their loopback sandboxes over http, which
+    production refuses too (https only, issue 11): each is FAILED with why, and the schema stays whole."""
     production = _production(settings, tmp_path)
     configured = {code: o for code, o in agency_overrides(sandboxes).items() if code != "residence"}
     app = create_app(production, agencies=configured)  # residence: no SUPERAPP_AGENCY_RESIDENCE_* at all
@@ -115,15 +117,17 @@ async def test_production_with_one_agency_unconfigured_serves_the_released_schem
             body = await gql(http, "{ me { idNumber populationRecord { fullName } healthInsuranceCard { number } } }",
                              who=who)
             ready = (await http.get("/readyz")).json()
-    assert body["data"]["me"]["idNumber"] == who.id_number
-    assert body["data"]["me"]["populationRecord"] is None
-    assert body["data"]["me"]["healthInsuranceCard"]["number"].startswith("DN4")
-    [error] = body["errors"]
-    assert error["path"] == ["me", "populationRecord"]
-    assert {k: error["extensions"][k] for k in ("code", "service", "reason")} == {
-        "code": "AGENCY_UNAVAILABLE", "service": "residence", "reason": "NOT_CONFIGURED"}
+    assert body["data"]["me"] == {"idNumber": who.id_number, "populationRecord": None, "healthInsuranceCard": None}
+    errors = {tuple(e["path"]): e["extensions"] for e in body["errors"]}
+    for path, service in ((("me", "populationRecord"), "residence"), (("me", "healthInsuranceCard"),
+                                                                      "social_insurance")):
+        assert {k: errors[path][k] for k in ("code", "service", "reason")} == {
+            "code": "AGENCY_UNAVAILABLE", "service": service, "reason": "NOT_CONFIGURED"}
     assert ready["services"]["residence"] == "failed"
-    assert ready["failures"] == {"residence": "ValueError: SUPERAPP_AGENCY_RESIDENCE_BASE_URL is not set"}
+    assert ready["failures"]["residence"] == "ValueError: SUPERAPP_AGENCY_RESIDENCE_BASE_URL is not set"
+    assert ready["failures"]["social_insurance"] == (
+        "InsecureAgencyUrl: SUPERAPP_AGENCY_SOCIAL_INSURANCE_BASE_URL must be https in production "
+        "(got http://127.0.0.1...)")
 
 
 def _schema_check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -73,6 +73,8 @@ class ErrorCode(StrEnum):
     # Forms: limits on what the app sends, and a cut list of errors.
     FORM_TOO_LARGE = "FORM_TOO_LARGE"
     MORE_ERRORS = "MORE_ERRORS"
+    # Cost budget: an operation refused before it runs (api/graphql/cost.py).
+    QUERY_TOO_COSTLY = "QUERY_TOO_COSTLY"
 
 
 # (Vietnamese, English) templates; `{name}` placeholders come from the error's params.
@@ -269,6 +271,11 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.MORE_ERRORS: (
         "Còn {more} lỗi khác chưa liệt kê; hãy sửa các lỗi trên rồi gửi lại.",
         "{more} more problems are not listed; fix the ones above and send again.",
+    ),
+    ErrorCode.QUERY_TOO_COSTLY: (
+        "Yêu cầu quá lớn: chi phí {cost} vượt mức cho phép {budget}; hãy lấy ít trường hoặc ít bản ghi hơn.",
+        "The request is too large: it would cost {cost}, over the budget of {budget}; ask for fewer fields "
+        "or smaller pages.",
     ),
 }
 

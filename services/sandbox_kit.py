@@ -9,7 +9,7 @@ deduplicated the same way: after a withdrawal the next step is the agency's own 
 stopped" (`stop_status`) and the dossier moves no more; after a supplement the answers join the stored form
 and the dossier continues its road. For fault tests it can be told to be slow, to fail with 5xx, to answer
 garbage, to hang, or to refuse with a 422 and a reason (`POST /_control/fault`,
-`{"mode": "refuse", "reason": "..."}`).
+`{"mode": "refuse", "reason": "..."}`), and says how many requests it received (`GET /_control/requests`).
 Sandboxes are for development, demos and tests only.
 """
 
@@ -204,6 +204,11 @@ class AgencySandbox:
                  for k, a in self.actions.items()]
         return JSONResponse([row for _, row in sorted(rows, key=lambda pair: pair[0])])
 
+    async def count_requests(self, _: Request) -> Response:
+        """How many requests reached the agency's own routes (`GET /_control/requests`), so a test counts over
+        HTTP what our side really sent."""
+        return JSONResponse({"total": self.requests_seen})
+
     async def advance(self, request: Request) -> Response:
         """Move one dossier: to `status` if given (any word, legal or not), else one step along the road."""
         body = await request.json() if await request.body() else {}
@@ -277,6 +282,7 @@ class AgencySandbox:
             *self.extra_routes,
             Route("/_control/fault", self.set_fault, methods=["POST"]),
             Route("/_control/received", self.list_received),
+            Route("/_control/requests", self.count_requests),
             Route("/_control/advance/{code}", self.advance, methods=["POST"]),
         ]
         return Starlette(routes=routes, lifespan=lifespan)

@@ -111,6 +111,14 @@ class RunningSandbox:
             response = await http.post("/_control/fault", json={"mode": mode, "delay_ms": delay_ms})
             assert response.status_code == 200, response.text
 
+    async def requests_seen(self) -> int:
+        """How many requests reached the agency's routes, asked over HTTP (`GET /_control/requests`)."""
+        async with httpx.AsyncClient(base_url=self.url, timeout=5) as http:
+            response = await http.get("/_control/requests")
+            assert response.status_code == 200, response.text
+            total: int = response.json()["total"]
+            return total
+
     async def advance(self, dossier_code: str, **body: Any) -> dict[str, Any]:
         async with httpx.AsyncClient(base_url=self.url, timeout=15) as http:
             response = await http.post(f"/_control/advance/{dossier_code}", json=body)

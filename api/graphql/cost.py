@@ -27,18 +27,18 @@ from graphql import (
     GraphQLField,
     GraphQLIncludeDirective,
     GraphQLInterfaceType,
+    GraphQLList,
     GraphQLNamedType,
     GraphQLObjectType,
+    GraphQLOutputType,
     GraphQLSchema,
     GraphQLSkipDirective,
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
-    SelectionSetNode,
     SchemaMetaFieldDef,
+    SelectionSetNode,
     TypeMetaFieldDef,
-    GraphQLList,
-    GraphQLOutputType,
     get_named_type,
     get_nullable_type,
 )
@@ -165,11 +165,12 @@ def _field(schema: GraphQLSchema, parent: GraphQLNamedType, name: str) -> GraphQ
     if parent is schema.query_type and name in _META:
         return _META[name]
     if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
-        return parent.fields.get(name)
+        found: GraphQLField | None = parent.fields.get(name)
+        return found
     return None
 
 
-_META = {"__schema": SchemaMetaFieldDef, "__type": TypeMetaFieldDef}
+_META: dict[str, GraphQLField] = {"__schema": SchemaMetaFieldDef, "__type": TypeMetaFieldDef}
 _ROOTS = {OperationType.QUERY: "query_type", OperationType.MUTATION: "mutation_type",
           OperationType.SUBSCRIPTION: "subscription_type"}
 

@@ -73,6 +73,17 @@ async def gql(client: httpx.AsyncClient, query: str, variables: dict[str, Any] |
     return body
 
 
+async def gql_with_cost(client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None, *,
+                        who: Citizen | None = None) -> dict[str, Any]:
+    """The answer with its cost, which the server adds only when asked (`"extensions": {"cost": true}`)."""
+    response = await client.post("/graphql", json={"query": query, "variables": variables or {},
+                                                   "extensions": {"cost": True}},
+                                 headers=who.headers if who else {})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
 def error_codes(body: dict[str, Any]) -> list[str]:
     return [e.get("extensions", {}).get("code") for e in body.get("errors", [])]
 

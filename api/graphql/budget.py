@@ -5,7 +5,8 @@ The cost (`api/graphql/cost.py`) is left where the rate limiter reads it: `reque
 HTTP; on a WebSocket, whose context lasts as long as the socket, `websocket.state.graphql_cost` is the cost of
 the operation being started and `graphql_cost_total` the sum over the socket's operations. An operation over
 the budget is refused with QUERY_TOO_COSTLY, whose `extensions` carry `cost` and `budget`; an answered one
-says `extensions.cost = {requested, budget}`. The operation's agency reads are shared
+says `extensions.cost = {requested, budget}` when the request asks (`"extensions": {"cost": true}`). The
+operation's agency reads are shared
 (`services/call_sharing.py`) while it runs.
 """
 
@@ -58,6 +59,9 @@ class CostBudget(SchemaExtension):
         yield
 
     def get_results(self) -> dict[str, Any]:
-        if self.cost is None or self.cost > self.model.budget:
+        """Only for a request that asks (`"extensions": {"cost": true}`): other answers stay byte for byte
+        what they were, for clients that compare them and for 2G links."""
+        asked = (self.execution_context.operation_extensions or {}).get("cost") is True
+        if not asked or self.cost is None or self.cost > self.model.budget:
             return {}
         return {"cost": {"requested": self.cost, "budget": self.model.budget}}

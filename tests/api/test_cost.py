@@ -16,7 +16,7 @@ from api.graphql.contract_costs import contract_costs
 from core.settings import Settings
 from mobile_contract.manifest import OPERATIONS, document_hash, operation_text
 from tests.api.test_socket import _answer, _subscribed, acknowledged
-from tests.support import RunningSandbox, agency_overrides, citizen, error_codes, gql, serve
+from tests.support import RunningSandbox, agency_overrides, citizen, error_codes, gql, gql_with_cost, serve
 
 BUDGET = 5000
 AGENCY_FIELDS = "populationRecord { fullName } healthInsuranceCard { clinic } trafficFines { plate } " \
@@ -91,11 +91,13 @@ async def test_under_the_budget_it_is_answered_with_its_cost(client: httpx.Async
     fragment D on Dossier { code a: code events @skip(if: $skip) { seq } docs: documents @include(if: true) { id } }
     """
     who = citizen(settings)
-    full = await gql(client, document, {"skip": False, "n": 3}, who=who)
+    plain = await gql(client, document, {"skip": False, "n": 3}, who=who)
+    assert "extensions" not in plain  # only when asked
+    full = await gql_with_cost(client, document, {"skip": False, "n": 3}, who=who)
     assert "errors" not in full, full
     # 1 + 3 * (edges 1 + node 1 + code 2 + events 2 + documents 2) + pageInfo 2; __typename is free
     assert full["extensions"]["cost"] == {"requested": 1 + 3 * 8 + 2, "budget": BUDGET}
-    skipped = await gql(client, document, {"skip": True}, who=who)  # the default page: 20
+    skipped = await gql_with_cost(client, document, {"skip": True}, who=who)  # the default page: 20
     assert skipped["extensions"]["cost"] == {"requested": 1 + 20 * 6 + 2, "budget": BUDGET}
 
 
@@ -105,7 +107,7 @@ async def test_under_the_budget_it_is_answered_with_its_cost(client: httpx.Async
 ], ids=["literal", "variable"])
 async def test_a_page_larger_than_the_maximum_costs_the_maximum_like_the_resolver_allows(
         client: httpx.AsyncClient, settings: Settings, document: str, variables: dict[str, Any]):
-    body = await gql(client, document, variables, who=citizen(settings))
+    body = await gql_with_cost(client, document, variables, who=citizen(settings))
     assert error_codes(body) == ["PAGE_SIZE_TOO_LARGE"]  # the resolver refuses it; its cost is capped the same
     assert body["extensions"]["cost"]["requested"] == 1 + settings.graphql.max_page_size * 3
 
@@ -129,10 +131,11 @@ async def test_the_aliased_agency_attack_makes_one_call_per_distinct_lookup(
 async def test_persisted_documents_cost_the_same_as_their_text(client: httpx.AsyncClient, settings: Settings):
     home = operation_text(OPERATIONS / "HomeScreen.graphql")
     who = citizen(settings)
-    as_text = await gql(client, home, who=who)
-    by_id = await client.post("/graphql", json={"documentId": f"sha256:{document_hash(home)}"}, headers=who.headers)
-    by_get = await client.get("/graphql", params={"documentId": f"sha256:{document_hash(home)}"},
-                              headers=who.headers)
+    as_text = await gql_with_cost(client, home, who=who)
+    by_id = await client.post("/graphql", json={"documentId": f"sha256:{document_hash(home)}",
+                                                "extensions": {"cost": True}}, headers=who.headers)
+    by_get = await client.get("/graphql", params={"documentId": f"sha256:{document_hash(home)}",
+                                                  "extensions": json.dumps({"cost": True})}, headers=who.headers)
     assert as_text["extensions"]["cost"] == by_id.json()["extensions"]["cost"] == by_get.json()["extensions"]["cost"]
     costly = _aliased(PAGE_OF_DOSSIERS, 8)
     apq = {"persistedQuery": {"version": 1, "sha256Hash": document_hash(costly)}}

@@ -12,7 +12,7 @@ import strawberry
 
 from core.settings import Settings
 from services.registry import GROUP, ServicePlugin, load_registry
-from tests.support import citizen, gql
+from tests.support import citizen, gql_with_cost
 
 
 @strawberry.type
@@ -51,7 +51,7 @@ def test_a_good_declaration_gives_each_field_its_weight(settings: Settings):
 async def test_the_server_charges_each_plugin_field_its_declared_weight(client: httpx.AsyncClient,
                                                                         settings: Settings):
     who = citizen(settings)
-    fines = await gql(client, "{ me { trafficFines { plate } } }", who=who)
-    library = await gql(client, "{ me { libraryCard { number } } }", who=who)
+    fines = await gql_with_cost(client, "{ me { trafficFines { plate } } }", who=who)
+    library = await gql_with_cost(client, "{ me { libraryCard { number } } }", who=who)
     assert fines["extensions"]["cost"]["requested"] == 1 + (1 + 25) + 1  # the default agency-call weight
     assert library["extensions"]["cost"]["requested"] == 1 + (1 + 1) + 1  # the example declares 1

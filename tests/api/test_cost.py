@@ -4,6 +4,7 @@ lookups share one call."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -182,3 +183,37 @@ async def test_socket_operations_are_costed_and_refused_over_the_budget(small_bu
 def _refused_with_budget(body: dict[str, Any], cost: int, budget: int) -> None:
     assert error_codes(body) == ["QUERY_TOO_COSTLY"], body
     assert (body["errors"][0]["extensions"]["cost"], body["errors"][0]["extensions"]["budget"]) == (cost, budget)
+
+
+@pytest.fixture(scope="module")
+def recording_server(settings: Settings, sandboxes: dict[str, RunningSandbox]) -> Iterator[tuple[str, list[Any]]]:
+    """The app behind an outer ASGI layer that, like a rate limiter would, reads what each request or socket
+    left on its state (`request.state` is the scope's "state")."""
+    app = create_app(settings, agencies=agency_overrides(sandboxes))
+    seen: list[Any] = []
+
+    async def recording(scope: Any, receive: Any, send: Any) -> None:
+        await app(scope, receive, send)
+        if scope["type"] in ("http", "websocket") and scope.get("path") == "/graphql":
+            state = scope.get("state", {})
+            seen.append((scope["type"], state.get("graphql_cost"), state.get("graphql_cost_total")))
+
+    with serve(recording) as url:
+        yield url, seen
+
+
+async def test_the_cost_is_left_on_the_request_state_for_rate_limits(recording_server: tuple[str, list[Any]],
+                                                                     settings: Settings):
+    url, seen = recording_server
+    who = citizen(settings)
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        await gql(http, "{ myDossiers(first: 5) { edges { node { code } } pageInfo { hasNextPage } } }", who=who)
+        await gql(http, _aliased(PAGE_OF_DOSSIERS, 8))  # refused, and charged what it would have cost
+    subscription = "subscription S { dossierStatusChanged { dossierCode } }"
+    async with acknowledged(url, {"Authorization": f"Bearer {who.token}"}) as ws:
+        await _subscribed(ws, {"query": subscription}, "one")
+        await _subscribed(ws, {"query": subscription}, "two")
+    async with asyncio.timeout(5):
+        while len(seen) < 3:
+            await asyncio.sleep(0.02)
+    assert seen == [("http", 18, None), ("http", 8 * 701, None), ("websocket", 2, 4)]

@@ -37,6 +37,7 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SchemaMetaFieldDef,
+    SelectionNode,
     SelectionSetNode,
     TypeMetaFieldDef,
     get_named_type,
@@ -148,7 +149,7 @@ class _Walk:
             values = {}
         return max(self.model.page_arguments[name].size(values.get(name)) for name in pages)
 
-    def _included(self, node: FieldNode | InlineFragmentNode | FragmentSpreadNode | Any) -> bool:
+    def _included(self, node: SelectionNode) -> bool:
         try:
             skip = get_directive_values(GraphQLSkipDirective, node, self.variables)
             include = get_directive_values(GraphQLIncludeDirective, node, self.variables)

@@ -21,7 +21,7 @@ import itertools
 import json
 import logging
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,6 +88,7 @@ class AgencySandbox:
     received: dict[str, Received] = field(default_factory=dict)
     actions: dict[str, ReceivedAction] = field(default_factory=dict)
     requests_seen: int = 0
+    seen_by_path: Counter[str] = field(default_factory=Counter)
     journal: deque[SeenRequest] = field(default_factory=lambda: deque(maxlen=1000))
     _release: asyncio.Event | None = None
     _arrivals: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -117,6 +118,7 @@ class AgencySandbox:
             # it was asked after our client gave up, which is what makes the idempotency key matter.
             self.journal.append(SeenRequest(request.method, request.url.path, dict(request.headers),
                                             await request.body()))
+            self.seen_by_path[request.url.path] += 1
             blocked = await self.fault_gate()
             if blocked is not None:
                 return blocked
@@ -205,9 +207,9 @@ class AgencySandbox:
         return JSONResponse([row for _, row in sorted(rows, key=lambda pair: pair[0])])
 
     async def count_requests(self, _: Request) -> Response:
-        """How many requests reached the agency's own routes (`GET /_control/requests`), so a test counts over
-        HTTP what our side really sent."""
-        return JSONResponse({"total": self.requests_seen})
+        """How many requests reached the agency's own routes, in all and by path (`GET /_control/requests`), so
+        a test counts over HTTP what our side really sent."""
+        return JSONResponse({"total": self.requests_seen, "by_path": dict(self.seen_by_path)})
 
     async def advance(self, request: Request) -> Response:
         """Move one dossier: to `status` if given (any word, legal or not), else one step along the road."""

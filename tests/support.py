@@ -122,13 +122,15 @@ class RunningSandbox:
             response = await http.post("/_control/fault", json={"mode": mode, "delay_ms": delay_ms})
             assert response.status_code == 200, response.text
 
-    async def requests_seen(self) -> int:
-        """How many requests reached the agency's routes, asked over HTTP (`GET /_control/requests`)."""
+    async def requests_seen(self, path: str | None = None) -> int:
+        """How many requests reached the agency's routes (or the one at `path`), asked over HTTP
+        (`GET /_control/requests`)."""
         async with httpx.AsyncClient(base_url=self.url, timeout=5) as http:
             response = await http.get("/_control/requests")
             assert response.status_code == 200, response.text
-            total: int = response.json()["total"]
-            return total
+            counts = response.json()
+            seen: int = counts["total"] if path is None else counts["by_path"].get(path, 0)
+            return seen
 
     async def advance(self, dossier_code: str, **body: Any) -> dict[str, Any]:
         async with httpx.AsyncClient(base_url=self.url, timeout=15) as http:

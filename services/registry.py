@@ -2,9 +2,9 @@
 entry-point group.
 
 A service is a subclass of `ServicePlugin` that declares data (code, agency, procedures, the GraphQL
-fields it adds, its `vocabulary` of status words) and overrides at most four methods: `forward` (deliver a
-submitted dossier to its agency), `forward_action` (tell the agency the citizen withdrew or supplemented a
-dossier it holds), `parse_event` (translate the agency's status event to national terms) and
+fields it adds and what they cost, its `vocabulary` of status words) and overrides at most four methods:
+`forward` (deliver a submitted dossier to its agency), `forward_action` (tell the agency the citizen withdrew
+or supplemented a dossier it holds), `parse_event` (translate the agency's status event to national terms) and
 `profile_values` (vouch for profile fields the e-ID token left empty, to pre-fill forms). The defaults
 speak the shared dossier API (`services/dossier_api.py`) and translate with `vocabulary`. It never patches
 the core and never imports another service. The registry loads every installed service that
@@ -320,6 +320,8 @@ def _check_field_costs(plugin_class: type[ServicePlugin]) -> None:
     """A weight is a whole number from 0 to MAX_FIELD_COST, and names a field the service adds."""
     if not _is_weight(plugin_class.agency_field_cost):
         raise ValueError(f"agency_field_cost must be an integer from 0 to {MAX_FIELD_COST}")
+    if not isinstance(plugin_class.field_costs, Mapping):
+        raise ValueError("field_costs must be a mapping of GraphQL field name to weight")
     own = {name for names in plugin_class.field_weights().values() for name in names}
     for name, weight in plugin_class.field_costs.items():
         if name not in own:

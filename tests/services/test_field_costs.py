@@ -31,7 +31,8 @@ def _plugin(**declared: object) -> type[ServicePlugin]:
     ({"field_costs": {"shoeSize": -1}}, "field_costs['shoeSize'] must be an integer from 0 to 1000"),
     ({"field_costs": {"shoeSize": True}}, "field_costs['shoeSize'] must be an integer from 0 to 1000"),
     ({"agency_field_cost": 10**6}, "agency_field_cost must be an integer from 0 to 1000"),
-], ids=["unknown", "python-name", "negative", "bool", "too-large"])
+    ({"field_costs": [("shoeSize", 3)]}, "field_costs must be a mapping"),
+], ids=["unknown", "python-name", "negative", "bool", "too-large", "not-a-mapping"])
 def test_a_bad_cost_declaration_leaves_the_plugin_out(settings: Settings, caplog: pytest.LogCaptureFixture,
                                                        declared: dict[str, object], reason: str):
     globals()["_Shoes"] = _plugin(**declared)

@@ -145,6 +145,20 @@ def _contract_build(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
+def _contract_cost(settings: Settings, _: argparse.Namespace) -> int:
+    """Each operation's cost as the server charges it, so front-end developers see what a screen spends."""
+    from api.graphql.contract_costs import contract_costs
+
+    costs = contract_costs(settings)
+    width = max(len(c.name) for c in costs)
+    print(f"{'operation':<{width}}  {'example':>7}  {'largest':>7}   (budget {costs[0].budget}, "
+          "SUPERAPP_QUERY_MAX_COST)")
+    for c in costs:
+        print(f"{c.name:<{width}}  {c.cost:>7}  {c.largest:>7}")
+    print("example: with <Name>.variables.json; largest: every page as large as the server allows")
+    return 1 if any(c.largest > c.budget for c in costs) else 0
+
+
 class _DropQueryStrings(logging.Filter):
     """Access-log lines keep the path but not the query string, where GET variables could carry personal data."""
 
@@ -276,6 +290,8 @@ def _parser() -> argparse.ArgumentParser:
     contract_sub = contract.add_subparsers(dest="contract_command", required=True)
     contract_sub.add_parser("build", help="write both persisted manifests from operations/").set_defaults(
         handler=_contract_build)
+    contract_sub.add_parser("cost", help="print each operation's cost against the budget").set_defaults(
+        handler=_contract_cost)
     forward = sub.add_parser("forward", help="the forward queue's failing and dead jobs (list, retry, give up)")
     forward_sub = forward.add_subparsers(dest="forward_command", required=True)
     forward_sub.add_parser("list", help="jobs still owed that have failed, and jobs that ended undelivered")

@@ -75,6 +75,8 @@ class ErrorCode(StrEnum):
     MORE_ERRORS = "MORE_ERRORS"
     # Connections (issue 11): a request body that did not arrive in time.
     REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
+    # Cost budget: an operation refused before it runs (api/graphql/cost.py).
+    QUERY_TOO_COSTLY = "QUERY_TOO_COSTLY"
 
 
 # (Vietnamese, English) templates; `{name}` placeholders come from the error's params.
@@ -275,6 +277,11 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.REQUEST_TIMEOUT: (
         "Yêu cầu gửi lên quá chậm (quá {seconds} giây); hãy thử lại khi kết nối tốt hơn.",
         "The request was sent too slowly (over {seconds} s); try again on a better connection.",
+    ),
+    ErrorCode.QUERY_TOO_COSTLY: (
+        "Yêu cầu quá lớn: chi phí {cost} vượt mức cho phép {budget}; hãy lấy ít trường hoặc ít bản ghi hơn.",
+        "The request is too large: it would cost {cost}, over the budget of {budget}; ask for fewer fields "
+        "or smaller pages.",
     ),
 }
 

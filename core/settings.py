@@ -50,6 +50,7 @@ class GraphQLSettings(_Group):
     persisted_manifest: Path | None = None
     apq_cache_size: int = Field(default=1000, ge=0)
     public_cache_max_age: int = Field(default=300, ge=0)
+    query_max_cost: int = Field(default=5000, ge=100, description="an operation's cost budget (api/graphql/cost.py)")
 
 
 class AgencySettings(_Group):

@@ -9,6 +9,7 @@ circuit breaker, all per agency, so one slow or broken agency never drags the ot
   carries an idempotency key the agency dedupes on; network errors, 5xx, 408 and 429 are retried, any
   other 4xx never: it is the agency's final "no" (`AgencyRefused`, with the reason it gave);
 - an `asyncio.Semaphore` caps calls in flight to the agency (the bulkhead);
+- within one GraphQL operation, identical reads (same path and question) share one call;
 - a circuit breaker (purgatory) opens after `breaker_threshold` consecutive failures and lets one trial
   call through after `breaker_reset_seconds`; 4xx answers are the caller's fault and do not count.
 """
@@ -33,6 +34,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 from core import metrics
 from core.log_redaction import ID_NUMBER
 from services.agency_settings import AgencySettings
+from services.call_sharing import call_key, shared
 from services.errors import AgencyRefused, AgencyTimeout, AgencyUnavailable
 
 log = logging.getLogger("superapp.agency")
@@ -126,7 +128,7 @@ class AgencyClient:
     async def get_json(self, path: str, params: dict[str, str] | None = None, *, missing_ok: bool = False) -> Any:
         """The agency's JSON answer; None for a 404 when `missing_ok` (the agency has no such record)."""
         try:
-            return await self._call("GET", path, idempotent=True, params=params)
+            return await self._read("GET", path, params, params=params)
         except AgencyRejected as error:
             if missing_ok and error.status == 404:
                 return None
@@ -137,11 +139,17 @@ class AgencyClient:
         the URL (URLs end up in access logs, proxies and httpx's own log). Safe to repeat, so it is retried
         like a GET; None for a 404 when `missing_ok`."""
         try:
-            return await self._call("POST", path, idempotent=True, json=dict(body))
+            return await self._read("POST", path, dict(body), json=dict(body))
         except AgencyRejected as error:
             if missing_ok and error.status == 404:
                 return None
             raise self._unavailable(f"HTTP_{error.status}") from None
+
+    async def _read(self, method: str, path: str, arguments: Any, **kwargs: Any) -> Any:
+        """An idempotent read; within one GraphQL operation, identical reads share one call
+        (`services/call_sharing.py`), a 4xx included, so each caller maps it as it would its own."""
+        key = call_key(self.code, method, path, arguments)
+        return await shared(key, lambda: self._call(method, path, idempotent=True, **kwargs))
 
     async def post_json(self, path: str, body: Any, *, idempotency_key: str | None = None) -> Any:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}

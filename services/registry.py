@@ -2,9 +2,9 @@
 entry-point group.
 
 A service is a subclass of `ServicePlugin` that declares data (code, agency, procedures, the GraphQL
-fields it adds, its `vocabulary` of status words) and overrides at most four methods: `forward` (deliver a
-submitted dossier to its agency), `forward_action` (tell the agency the citizen withdrew or supplemented a
-dossier it holds), `parse_event` (translate the agency's status event to national terms) and
+fields it adds and what they cost, its `vocabulary` of status words) and overrides at most four methods:
+`forward` (deliver a submitted dossier to its agency), `forward_action` (tell the agency the citizen withdrew
+or supplemented a dossier it holds), `parse_event` (translate the agency's status event to national terms) and
 `profile_values` (vouch for profile fields the e-ID token left empty, to pre-fill forms). The defaults
 speak the shared dossier API (`services/dossier_api.py`) and translate with `vocabulary`. It never patches
 the core and never imports another service. The registry loads every installed service that
@@ -26,6 +26,8 @@ from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import ValidationError
+from strawberry.types.base import get_object_definition
+from strawberry.utils.str_converters import to_camel_case
 
 from core.agency_events import StatusEvent
 from core.catalogue_merge import declared_agency
@@ -49,6 +51,14 @@ log = logging.getLogger("superapp.services")
 GROUP = "superapp.services"
 # The services this project ships; the mobile contract's schema snapshot has exactly these enabled.
 BUILT_IN_SERVICES = ("civil_status", "residence", "social_insurance", "traffic_fines")
+# The largest cost weight a plug-in may give one field (the default budget is SUPERAPP_QUERY_MAX_COST).
+MAX_FIELD_COST = 1000
+
+
+def graphql_field_names(fields: type) -> list[str]:
+    """The GraphQL names of a Strawberry type's fields, as the schema (auto camel case) spells them."""
+    definition = get_object_definition(fields, strict=True)
+    return [f.graphql_name or to_camel_case(f.python_name) for f in definition.fields]
 
 
 class ServiceContext(Protocol):
@@ -89,6 +99,18 @@ class ServicePlugin:
     # Profile fields (keys of `core.citizens.profile_of`) this agency vouches for; `profile_values` is asked
     # for them only when the citizen's e-ID left one empty and a form pre-fills it.
     profile_fields: ClassVar[frozenset[str]] = frozenset()
+    # What each field of `me_fields`/`query_fields` adds to an operation's cost (docs/PLUGGING_IN_A_SERVICE.md):
+    # `agency_field_cost` for every one of them (0 when the service calls no agency), or its own weight in
+    # `field_costs`, keyed by GraphQL field name (`trafficFines`). Checked at load: 0 to MAX_FIELD_COST.
+    agency_field_cost: ClassVar[int] = 25
+    field_costs: ClassVar[Mapping[str, int]] = {}
+
+    @classmethod
+    def field_weights(cls) -> dict[str, dict[str, int]]:
+        """The cost weight of each field the service adds, by parent type (`Me`, `Query`) and field name."""
+        default = cls.agency_field_cost if cls.calls_agency else 0
+        return {parent: {name: cls.field_costs.get(name, default) for name in graphql_field_names(fields)}
+                for parent, fields in (("Me", cls.me_fields), ("Query", cls.query_fields)) if fields is not None}
 
     @classmethod
     def sandbox(cls, *, secret: bytes, callback_url: str, advance_seconds: float) -> AgencySandbox | None:
@@ -281,12 +303,31 @@ def _load_class(entry: EntryPoint) -> type[ServicePlugin]:
     if not plugin_class.profile_fields <= PROFILE_FIELDS:
         unknown = sorted(plugin_class.profile_fields - PROFILE_FIELDS)
         raise ValueError(f"profile_fields {unknown} are not profile fields (core.citizens.PROFILE_FIELDS)")
+    _check_field_costs(plugin_class)
     if plugin_class.agency is not None:
         declared = declared_agency(plugin_class.agency)
         if plugin_class.agency_code not in ("", declared.code):
             raise ValueError(f"agency_code {plugin_class.agency_code!r} is not the declared agency's code "
                              f"{declared.code!r}")
     return plugin_class
+
+
+def _is_weight(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_FIELD_COST
+
+
+def _check_field_costs(plugin_class: type[ServicePlugin]) -> None:
+    """A weight is a whole number from 0 to MAX_FIELD_COST, and names a field the service adds."""
+    if not _is_weight(plugin_class.agency_field_cost):
+        raise ValueError(f"agency_field_cost must be an integer from 0 to {MAX_FIELD_COST}")
+    if not isinstance(plugin_class.field_costs, Mapping):
+        raise ValueError("field_costs must be a mapping of GraphQL field name to weight")
+    own = {name for names in plugin_class.field_weights().values() for name in names}
+    for name, weight in plugin_class.field_costs.items():
+        if name not in own:
+            raise ValueError(f"field_costs names {name!r}, which is not a field of its me_fields or query_fields")
+        if not _is_weight(weight):
+            raise ValueError(f"field_costs[{name!r}] must be an integer from 0 to {MAX_FIELD_COST}")
 
 
 def _configure(plugin_class: type[ServicePlugin], settings: Settings,

@@ -9,7 +9,7 @@ deduplicated the same way: after a withdrawal the next step is the agency's own 
 stopped" (`stop_status`) and the dossier moves no more; after a supplement the answers join the stored form
 and the dossier continues its road. For fault tests it can be told to be slow, to fail with 5xx, to answer
 garbage, to hang, or to refuse with a 422 and a reason (`POST /_control/fault`,
-`{"mode": "refuse", "reason": "..."}`).
+`{"mode": "refuse", "reason": "..."}`), and says how many requests it received (`GET /_control/requests`).
 Sandboxes are for development, demos and tests only.
 """
 
@@ -21,7 +21,7 @@ import itertools
 import json
 import logging
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,6 +88,7 @@ class AgencySandbox:
     received: dict[str, Received] = field(default_factory=dict)
     actions: dict[str, ReceivedAction] = field(default_factory=dict)
     requests_seen: int = 0
+    seen_by_path: Counter[str] = field(default_factory=Counter)
     journal: deque[SeenRequest] = field(default_factory=lambda: deque(maxlen=1000))
     _release: asyncio.Event | None = None
     _arrivals: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -117,6 +118,7 @@ class AgencySandbox:
             # it was asked after our client gave up, which is what makes the idempotency key matter.
             self.journal.append(SeenRequest(request.method, request.url.path, dict(request.headers),
                                             await request.body()))
+            self.seen_by_path[request.url.path] += 1
             blocked = await self.fault_gate()
             if blocked is not None:
                 return blocked
@@ -204,6 +206,11 @@ class AgencySandbox:
                  for k, a in self.actions.items()]
         return JSONResponse([row for _, row in sorted(rows, key=lambda pair: pair[0])])
 
+    async def count_requests(self, _: Request) -> Response:
+        """How many requests reached the agency's own routes, in all and by path (`GET /_control/requests`), so
+        a test counts over HTTP what our side really sent."""
+        return JSONResponse({"total": self.requests_seen, "by_path": dict(self.seen_by_path)})
+
     async def advance(self, request: Request) -> Response:
         """Move one dossier: to `status` if given (any word, legal or not), else one step along the road."""
         body = await request.json() if await request.body() else {}
@@ -277,6 +284,7 @@ class AgencySandbox:
             *self.extra_routes,
             Route("/_control/fault", self.set_fault, methods=["POST"]),
             Route("/_control/received", self.list_received),
+            Route("/_control/requests", self.count_requests),
             Route("/_control/advance/{code}", self.advance, methods=["POST"]),
         ]
         return Starlette(routes=routes, lifespan=lifespan)

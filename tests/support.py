@@ -74,6 +74,17 @@ async def gql(client: httpx.AsyncClient, query: str, variables: dict[str, Any] |
     return body
 
 
+async def gql_with_cost(client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None, *,
+                        who: Citizen | None = None) -> dict[str, Any]:
+    """The answer with its cost, which the server adds only when asked (`"extensions": {"cost": true}`)."""
+    response = await client.post("/graphql", json={"query": query, "variables": variables or {},
+                                                   "extensions": {"cost": True}},
+                                 headers=who.headers if who else {})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
 def error_codes(body: dict[str, Any]) -> list[str]:
     return [e.get("extensions", {}).get("code") for e in body.get("errors", [])]
 
@@ -114,6 +125,16 @@ class RunningSandbox:
         async with httpx.AsyncClient(base_url=self.url, timeout=5) as http:
             response = await http.post("/_control/fault", json={"mode": mode, "delay_ms": delay_ms})
             assert response.status_code == 200, response.text
+
+    async def requests_seen(self, path: str | None = None) -> int:
+        """How many requests reached the agency's routes (or the one at `path`), asked over HTTP
+        (`GET /_control/requests`)."""
+        async with httpx.AsyncClient(base_url=self.url, timeout=5) as http:
+            response = await http.get("/_control/requests")
+            assert response.status_code == 200, response.text
+            counts = response.json()
+            seen: int = counts["total"] if path is None else counts["by_path"].get(path, 0)
+            return seen
 
     async def advance(self, dossier_code: str, **body: Any) -> dict[str, Any]:
         async with httpx.AsyncClient(base_url=self.url, timeout=15) as http:

@@ -13,17 +13,11 @@ from typing import TypeVar
 
 from strawberry.tools import merge_types
 from strawberry.types.base import get_object_definition
-from strawberry.utils.str_converters import to_camel_case
 
-from services.registry import ServicePlugin
+from services.registry import ServicePlugin, graphql_field_names
 
 T = TypeVar("T")
 Plugin = type[ServicePlugin]
-
-
-def _field_names(cls: type) -> list[str]:
-    definition = get_object_definition(cls, strict=True)
-    return [f.graphql_name or to_camel_case(f.python_name) for f in definition.fields]
 
 
 def _type_name(cls: type) -> str:
@@ -33,15 +27,15 @@ def _type_name(cls: type) -> str:
 
 def _claims(plugin: Plugin) -> list[str]:
     """Every name the plug-in adds to the schema, as it would appear in a clash message."""
-    claims = [f"field Me.{name}" for name in (_field_names(plugin.me_fields) if plugin.me_fields else [])]
-    claims += [f"field Query.{name}" for name in (_field_names(plugin.query_fields) if plugin.query_fields else [])]
+    claims = [f"field {parent}.{name}" for parent, fields in (("Me", plugin.me_fields), ("Query", plugin.query_fields))
+              if fields is not None for name in graphql_field_names(fields)]
     return claims + [f"type {_type_name(cls)}" for cls in plugin.types]
 
 
 def admit(plugins: Sequence[Plugin], *, me: type, query: type) -> tuple[list[Plugin], dict[str, str]]:
     """The plug-ins whose names clash with nothing before them, and a reason for each refused one."""
-    owner = {claim: "the core schema" for claim in [*(f"field Me.{n}" for n in _field_names(me)),
-                                                    *(f"field Query.{n}" for n in _field_names(query))]}
+    owner = {claim: "the core schema" for claim in [*(f"field Me.{n}" for n in graphql_field_names(me)),
+                                                    *(f"field Query.{n}" for n in graphql_field_names(query))]}
     accepted: list[Plugin] = []
     refused: dict[str, str] = {}
     for plugin in plugins:

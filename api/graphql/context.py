@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import strawberry
+from starlette.requests import HTTPConnection
 
 from api.auth import AuthError, Principal
 from api.graphql.loaders import Loaders
@@ -40,6 +41,8 @@ class Context:
     services: ServiceRegistry
     forwarder: Forwarder | None = None
     connection_params: dict[str, object] | None = None
+    # The request or WebSocket: the cost budget leaves each operation's cost on its `state` (api/graphql/budget.py).
+    connection: HTTPConnection | None = None
     _citizen: Citizen | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 

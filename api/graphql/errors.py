@@ -26,6 +26,8 @@ log = logging.getLogger("superapp.graphql")
 _COERCION = (" has invalid value", " got invalid value", " was not provided", " must not be null")
 
 BAD_USER_INPUT = ErrorCode.BAD_USER_INPUT.value
+# Params a client acts on, answered in `extensions` as they are (QUERY_TOO_COSTLY: what it would have cost).
+_EXPOSED_PARAMS = ("cost", "budget")
 
 
 def _domain(error: GraphQLError, original: DomainError, locale: str) -> GraphQLError:
@@ -35,6 +37,7 @@ def _domain(error: GraphQLError, original: DomainError, locale: str) -> GraphQLE
         extensions["field"] = original.field
     if isinstance(original, Unauthenticated):
         extensions["reason"] = original.reason
+    extensions.update({key: original.params[key] for key in _EXPOSED_PARAMS if key in original.params})
     if "service" in original.params:
         extensions["service"] = original.params["service"]
         extensions["reason"] = original.params.get("reason")

@@ -17,8 +17,10 @@ from strawberry.extensions.query_depth_limiter import create_validator as max_de
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from api.graphql.budget import CostBudget
 from api.graphql.compose import Plugin, admit, build_admitting, merged
 from api.graphql.context import Info
+from api.graphql.cost import CostModel
 from api.graphql.errors import ShapeErrors, shape
 from api.graphql.mutations import Mutation
 from api.graphql.queries import Query
@@ -33,6 +35,8 @@ from services.registry import BUILT_IN_SERVICES, ServiceRegistry, load_registry
 
 
 class Schema(strawberry.Schema):
+    cost_model: CostModel  # set by build_schema: what `CostBudget` charges, for `superapp contract cost`
+
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         """Shape errors in place, once: subscription results never pass through ShapeErrors, and a shaped error
         (its original dropped) is left alone there. Unexpected ones are logged by `shape` with a reference."""
@@ -93,6 +97,9 @@ def build_schema(settings: Settings, registry: ServiceRegistry | None = None) ->
     plug-in that clashes with the core or with a service of higher precedence is refused on the registry
     (FAILED, with the reason) and the others serve."""
     accepted, refused = admit(registry.contributions() if registry else [], me=Me, query=_query(Me))
+    cost_model = CostModel.of(settings, {(parent, name): weight for plugin in accepted
+                                         for parent, fields in plugin.field_weights().items()
+                                         for name, weight in fields.items()})
     rules: list[type[ASTValidationRule]] = [
         _tolerant(max_depth_rule(settings.graphql.query_max_depth, None)),
         _tolerant(max_aliases_rule(settings.graphql.query_max_aliases)),
@@ -102,6 +109,7 @@ def build_schema(settings: Settings, registry: ServiceRegistry | None = None) ->
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
         lambda: AddValidationRules(rules),
+        lambda: CostBudget(model=cost_model),
         ShapeErrors,
     ]
 
@@ -116,6 +124,7 @@ def build_schema(settings: Settings, registry: ServiceRegistry | None = None) ->
         )
 
     schema = build_admitting(build, accepted, refused)
+    schema.cost_model = cost_model
     for code, reason in refused.items():
         assert registry is not None  # nothing to refuse without one
         registry.refuse(code, reason)

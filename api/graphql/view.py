@@ -121,7 +121,7 @@ class GraphQLView(GraphQL[Context, None]):
             today=local_date(utc_now(), self.settings.timezone),
             locale=preferred_locale(request.headers.get("accept-language")),
             principal=principal, auth_error=auth_error, loaders=Loaders.create(self.db),
-            services=self.services, forwarder=self.forwarder,
+            services=self.services, forwarder=self.forwarder, connection=request,
         )
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:

@@ -50,5 +50,7 @@ class LibraryService(ServicePlugin):
     procedure_codes = (LIBRARY_CARD_PROCEDURE["code"],)
     me_fields = MeLibrary
     types = (LibraryCard,)
+    # What the field adds to an operation's cost: computed here, it asks no agency (the default is 25).
+    field_costs = {"libraryCard": 1}
     default_base_url = "http://127.0.0.1:8105"  # the sandbox's port outside production
     # `sandbox` (ServicePlugin's default) builds the agency's stand-in with `create_sandbox` in sandbox.py.

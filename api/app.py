@@ -25,6 +25,7 @@ from api.graphql.persisted import PersistedDocuments
 from api.graphql.schema import build_schema
 from api.graphql.view import GraphQLView
 from api.live import PostgresListener
+from api.quota import Quotas
 from core import log_redaction
 from core.catalogue_merge import merge_service
 from core.db import Database, is_outage
@@ -61,11 +62,12 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     services = registry or load_registry(settings, overrides=agencies)
     forwarder = Forwarder(db=database, registry=services, poll_seconds=settings.agencies.forward_poll_seconds,
                           max_backoff=settings.agencies.forward_max_backoff_seconds)
+    quotas = Quotas.for_app(settings, database)
     schema = build_schema(settings, services)  # refuses clashing plug-ins on `services` before anything reports
     view = GraphQLView(schema=schema, settings=settings,
                        db=database, calendar=HolidayCalendar.load(settings.holidays_file),
                        verifier=TokenVerifier(settings), persisted=persisted, services=services,
-                       forwarder=forwarder)
+                       forwarder=forwarder, quotas=quotas)
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -132,7 +134,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         Route("/readyz", readyz),
         Route("/metrics", metrics),
         # Every method reaches the endpoint, so a wrong one gets the callback's typed JSON 405 too.
-        Route("/agencies/{service}/events", events_endpoint(settings=settings, db=database, registry=services),
+        Route("/agencies/{service}/events",
+              events_endpoint(settings=settings, db=database, registry=services, quotas=quotas),
               methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
     ]
     if settings.graphql.graphiql:
@@ -143,6 +146,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
                                 Middleware(GZipMiddleware, minimum_size=512)])
     app.state.settings, app.state.db = settings, database
     app.state.services, app.state.forwarder, app.state.schema = services, forwarder, schema
+    app.state.quotas = quotas
     return app
 
 

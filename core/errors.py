@@ -73,6 +73,9 @@ class ErrorCode(StrEnum):
     # Forms: limits on what the app sends, and a cut list of errors.
     FORM_TOO_LARGE = "FORM_TOO_LARGE"
     MORE_ERRORS = "MORE_ERRORS"
+    # Quotas (issue 11).
+    RATE_LIMITED = "RATE_LIMITED"
+    DAILY_SUBMISSION_LIMIT = "DAILY_SUBMISSION_LIMIT"
 
 
 # (Vietnamese, English) templates; `{name}` placeholders come from the error's params.
@@ -269,6 +272,16 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.MORE_ERRORS: (
         "Còn {more} lỗi khác chưa liệt kê; hãy sửa các lỗi trên rồi gửi lại.",
         "{more} more problems are not listed; fix the ones above and send again.",
+    ),
+    ErrorCode.RATE_LIMITED: (
+        "Bạn đã gửi quá nhiều yêu cầu; vui lòng thử lại sau {retry_after} giây.",
+        "Too many requests; please try again in {retry_after} seconds.",
+    ),
+    ErrorCode.DAILY_SUBMISSION_LIMIT: (
+        "Bạn đã nộp {limit} hồ sơ hôm nay, là số tối đa trong một ngày; hồ sơ này chưa được nộp, "
+        "vui lòng nộp lại vào ngày mai.",
+        "You have filed {limit} dossiers today, the most in one day; this one was not filed, "
+        "please file it tomorrow.",
     ),
 }
 

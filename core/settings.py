@@ -102,8 +102,29 @@ class NotificationSettings(_Group):
     standin_sms_port: int = Field(default=8111, ge=1, le=65535)
 
 
+class QuotaSettings(_Group):
+    """api/quota.py: how much each citizen, client IP and agency service may ask, weighted by cost
+    (`SUPERAPP_QUOTA_*`). A limit is `<name>_limit` cost units per `<name>_period_seconds`, refilled
+    evenly (GCRA), so a full burst of `limit` is allowed after a quiet period. The defaults are far above
+    what an app (or the demo, the tests) sends, and far below a flood."""
+
+    model_config = SettingsConfigDict(env_prefix="SUPERAPP_QUOTA_", extra="forbid")
+
+    enabled: bool = True
+    backend: str = Field(default="auto", pattern=r"^(auto|memory|database)$",
+                         description="auto: the database when it is PostgreSQL (shared by workers), else memory")
+    citizen_limit: int = Field(default=3000, ge=1)
+    citizen_period_seconds: float = Field(default=60.0, gt=0)
+    ip_limit: int = Field(default=6000, ge=1)
+    ip_period_seconds: float = Field(default=60.0, gt=0)
+    service_limit: int = Field(default=6000, ge=1)
+    service_period_seconds: float = Field(default=60.0, gt=0)
+    submissions_per_day: int = Field(default=100, ge=1, description="per citizen, calendar day in SUPERAPP_TIMEZONE")
+
+
 GROUPS: dict[str, type[_Group]] = {"auth": AuthSettings, "graphql": GraphQLSettings, "agencies": AgencySettings,
-                                   "sync": SyncSettings, "notifications": NotificationSettings}
+                                   "sync": SyncSettings, "notifications": NotificationSettings,
+                                   "quota": QuotaSettings}
 
 
 class Settings(BaseSettings):
@@ -125,6 +146,7 @@ class Settings(BaseSettings):
     agencies: AgencySettings = Field(default_factory=AgencySettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+    quota: QuotaSettings = Field(default_factory=QuotaSettings)
 
     @model_validator(mode="after")
     def _resolve_defaults(self) -> Settings:

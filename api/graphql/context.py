@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import strawberry
+from starlette.requests import HTTPConnection
 
 from api.auth import AuthError, Principal
 from api.graphql.loaders import Loaders
+from api.quota import Quotas
 from core.citizens import Profile, citizen_by_id_number, citizen_profile, enrol_citizen
 from core.db import Database
 from core.deadlines import HolidayCalendar
@@ -40,6 +42,8 @@ class Context:
     services: ServiceRegistry
     forwarder: Forwarder | None = None
     connection_params: dict[str, object] | None = None
+    quotas: Quotas | None = None  # charged by QuotaGuard (HTTP) and the socket handler (subscriptions)
+    request: HTTPConnection | None = None
     _citizen: Citizen | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 

@@ -35,6 +35,8 @@ def _domain(error: GraphQLError, original: DomainError, locale: str) -> GraphQLE
         extensions["field"] = original.field
     if isinstance(original, Unauthenticated):
         extensions["reason"] = original.reason
+    if "retry_after" in original.params:
+        extensions["retryAfter"] = original.params["retry_after"]
     if "service" in original.params:
         extensions["service"] = original.params["service"]
         extensions["reason"] = original.params.get("reason")

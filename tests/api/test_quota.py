@@ -47,8 +47,10 @@ def _quota_app(settings: Settings, sandboxes: dict[str, RunningSandbox], **quota
 @pytest.fixture(scope="module")
 def limited(settings: Settings, sandboxes: dict[str, RunningSandbox]) -> Iterator[str]:
     """Three operations a minute per citizen and per anonymous IP, two events a minute per service: low
-    enough to reach in a test, on the suite's database."""
-    with serve(_quota_app(settings, sandboxes, citizen_limit=3, ip_limit=3, service_limit=2)) as url:
+    enough to reach in a test. Kept in process: on PostgreSQL the shared table would carry these tiny
+    limits' state for the service and loopback keys into other tests' servers."""
+    app = _quota_app(settings, sandboxes, backend="memory", citizen_limit=3, ip_limit=3, service_limit=2)
+    with serve(app) as url:
         yield url
 
 

@@ -9,7 +9,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 JS := tests/js
 
-.PHONY: run test lint typecheck pytest jstest venv clean
+.PHONY: run test lint typecheck pytest jstest venv clean bench
 
 venv: $(VENV)/.installed
 
@@ -68,6 +68,13 @@ jstest: venv
 	fi
 
 test: lint typecheck pytest jstest
+
+# Every benchmark in bench/, in turn (about 2-3 minutes; SUPERAPP_DATABASE_URL=postgresql+... runs them on that
+# database, dropping its public schema). Figures and how to read them: docs/BENCHMARKS.md.
+bench: venv
+	$(BIN)/python -m bench.sync
+	$(BIN)/python bench/notifications.py --events 200
+	$(BIN)/python bench/abuse.py --seconds 20
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .hypothesis $(JS)/node_modules

@@ -6,8 +6,10 @@ HMAC-SHA256 over `timestamp + "." + body` matches the agency's secret (401 BAD_S
 JSON of bounded size and depth (413 BODY_TOO_LARGE, 400 BAD_JSON) and an event the service understands
 (400 BAD_EVENT, with each problem by field). Then core applies it: a repeat of an event answers 200
 `duplicate`, an event id reused with other content 409 `conflict`, an impossible transition 409 `rejected`
-(recorded, dossier unchanged), a dossier not forwarded to this agency 404. Every answer is a JSON object
-with `outcome`; refusals add `reason`: an agency can branch on both and never sees a 500 for what it sent.
+(recorded, dossier unchanged), a dossier not forwarded to this agency 404. A correctly signed event over
+the service's quota (`SUPERAPP_QUOTA_SERVICE_*`) is 429 RATE_LIMITED with Retry-After, nothing applied.
+Every answer is a JSON object with `outcome`; refusals add `reason`: an agency can branch on both and never
+sees a 500 for what it sent.
 Nothing from the body is logged but ids and statuses. docs/PLUGGING_IN_A_SERVICE.md is the contract.
 """
 
@@ -26,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from api.quota import Quotas
 from core.agency_events import FieldProblem, InvalidEvent, Outcome, StatusEvent, apply_event
 from core.clock import utc_now
 from core.db import Database
@@ -51,6 +54,7 @@ class Refusal(StrEnum):
     BAD_EVENT = "BAD_EVENT"
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     BAD_GZIP = "BAD_GZIP"  # answered by the gzip middleware (api/compression.py), before this endpoint
+    RATE_LIMITED = "RATE_LIMITED"
 
 
 RETRY_AFTER_SECONDS = 60
@@ -89,8 +93,8 @@ async def _apply(db: Database, code: str, event: StatusEvent, now: datetime) -> 
         return await db.transaction(apply)
 
 
-def events_endpoint(*, settings: Settings, db: Database,
-                    registry: ServiceRegistry) -> Callable[[Request], Awaitable[JSONResponse]]:
+def events_endpoint(*, settings: Settings, db: Database, registry: ServiceRegistry,
+                    quotas: Quotas | None = None) -> Callable[[Request], Awaitable[JSONResponse]]:
     window = settings.agencies.agency_event_window_seconds
 
     async def receive(request: Request) -> JSONResponse:
@@ -122,6 +126,14 @@ def events_endpoint(*, settings: Settings, db: Database,
                 and verify(plugin.settings.secret_bytes, stamp, body, signature.lower())):
             log.warning("event from %s refused: bad signature", code)
             return _refuse(401, Refusal.BAD_SIGNATURE, f"{SIGNATURE_HEADER} does not match the body")
+        # Charged once the service's own secret vouches for the event: nobody else can spend its quota.
+        verdict = await quotas.charge_service(code) if quotas is not None else None
+        if verdict is not None and not verdict.allowed:
+            log.warning("event from %s refused: over its quota", code)
+            refusal = _refuse(429, Refusal.RATE_LIMITED, "this service sent more events than its quota allows; "
+                              "send this one again after Retry-After seconds, with a fresh timestamp and signature")
+            refusal.headers["Retry-After"] = str(verdict.retry_after_seconds)
+            return refusal
         if len(body) > MAX_EVENT_BYTES:
             return _refuse(413, Refusal.BODY_TOO_LARGE, f"an event body is at most {MAX_EVENT_BYTES} bytes")
         try:

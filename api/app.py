@@ -27,6 +27,7 @@ from api.graphql.schema import build_schema
 from api.graphql.view import GraphQLView
 from api.live import PostgresListener
 from api.metrics import metrics_endpoint
+from api.quota import Quotas
 from api.request_id import RequestId
 from core import log_format, log_redaction
 from core.catalogue_merge import merge_service
@@ -63,11 +64,12 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     services = registry or load_registry(settings, overrides=agencies)
     forwarder = Forwarder(db=database, registry=services, poll_seconds=settings.agencies.forward_poll_seconds,
                           max_backoff=settings.agencies.forward_max_backoff_seconds)
+    quotas = Quotas.for_app(settings, database)
     schema = build_schema(settings, services)  # refuses clashing plug-ins on `services` before anything reports
     view = GraphQLView(schema=schema, settings=settings,
                        db=database, calendar=HolidayCalendar.load(settings.holidays_file),
                        verifier=TokenVerifier(settings), persisted=persisted, services=services,
-                       forwarder=forwarder)
+                       forwarder=forwarder, quotas=quotas)
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -123,7 +125,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint(settings)),  # refused in production unless a token is set
         # Every method reaches the endpoint, so a wrong one gets the callback's typed JSON 405 too.
-        Route("/agencies/{service}/events", events_endpoint(settings=settings, db=database, registry=services),
+        Route("/agencies/{service}/events",
+              events_endpoint(settings=settings, db=database, registry=services, quotas=quotas),
               methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
     ]
     if settings.graphql.graphiql:
@@ -137,6 +140,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
                                 Middleware(GZipMiddleware, minimum_size=512)])
     app.state.settings, app.state.db = settings, database
     app.state.services, app.state.forwarder, app.state.schema = services, forwarder, schema
+    app.state.quotas = quotas
     return app
 
 

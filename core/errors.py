@@ -77,6 +77,9 @@ class ErrorCode(StrEnum):
     REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
     # Cost budget: an operation refused before it runs (api/graphql/cost.py).
     QUERY_TOO_COSTLY = "QUERY_TOO_COSTLY"
+    # Quotas (issue 11).
+    RATE_LIMITED = "RATE_LIMITED"
+    DAILY_SUBMISSION_LIMIT = "DAILY_SUBMISSION_LIMIT"
 
 
 # (Vietnamese, English) templates; `{name}` placeholders come from the error's params.
@@ -282,6 +285,16 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
         "Yêu cầu quá lớn: chi phí {cost} vượt mức cho phép {budget}; hãy lấy ít trường hoặc ít bản ghi hơn.",
         "The request is too large: it would cost {cost}, over the budget of {budget}; ask for fewer fields "
         "or smaller pages.",
+    ),
+    ErrorCode.RATE_LIMITED: (
+        "Bạn đã gửi quá nhiều yêu cầu; vui lòng thử lại sau {retry_after} giây.",
+        "Too many requests; please try again in {retry_after} seconds.",
+    ),
+    ErrorCode.DAILY_SUBMISSION_LIMIT: (
+        "Bạn đã nộp {limit} hồ sơ hôm nay, là số tối đa trong một ngày; hồ sơ này chưa được nộp, "
+        "vui lòng nộp lại vào ngày mai.",
+        "You have filed {limit} dossiers today, the most in one day; this one was not filed, "
+        "please file it tomorrow.",
     ),
 }
 

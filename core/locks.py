@@ -8,9 +8,11 @@ rank is a programming error (`LockOrderError`), found by the tests on SQLite as 
 
 The order (docs/ARCHITECTURE.md, "Lock order"):
 1. `DOSSIER`: dossier rows (`FOR UPDATE`); a part before its parent.
-2. `DAILY_SEQUENCE`: `dossier_sequence` rows, all of a transaction's at once in ascending (agency, day)
+2. `SUBMISSION_CAP`: the citizen's `quota_bucket` row counting the day's submissions
+   (`core.quota.count_submission`), taken after every check that can refuse the submission.
+3. `DAILY_SEQUENCE`: `dossier_sequence` rows, all of a transaction's at once in ascending (agency, day)
    order (`core.dossier_codes.next_dossier_codes`).
-3. `SYNC_SCOPE`: `sync_scope` rows (`core.change_log.next_seq`), last, held until commit.
+4. `SYNC_SCOPE`: `sync_scope` rows (`core.change_log.next_seq`), last, held until commit.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ _HELD = "superapp_locks"
 
 class Lock(IntEnum):
     DOSSIER = 1
-    DAILY_SEQUENCE = 2
-    SYNC_SCOPE = 3
+    SUBMISSION_CAP = 2
+    DAILY_SEQUENCE = 3
+    SYNC_SCOPE = 4
 
 
 class LockOrderError(RuntimeError):

@@ -361,3 +361,17 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utc_now)
     sent_at: datetime | None = None
+
+
+class QuotaBucket(SQLModel, table=True):
+    """Quota state shared by every worker (core/quota.py), one row per key, changed by one atomic upsert.
+
+    A rate key (`citizen:<id>`, `ip:<address>`, `service:<code>`) holds GCRA's theoretical arrival time
+    in epoch seconds; a daily key (`submissions:<citizen id>:<yyyy-mm-dd>`) holds the day's count. A row
+    past `expires_at` says nothing any more (a bucket full again, a day gone) and may be deleted."""
+
+    __tablename__ = "quota_bucket"
+
+    key: str = Field(primary_key=True, max_length=200)
+    value: float
+    expires_at: float = Field(index=True, description="epoch seconds")

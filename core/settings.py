@@ -118,6 +118,8 @@ class RetentionSettings(_Group):
     sync_answer_days: float = Field(default=35.0, ge=30, description="at least the 30 days an app keeps answers")
     agency_event_days: float = Field(default=30.0, ge=1)
     forward_job_days: float = Field(default=30.0, gt=0)
+
+
 class LogFormat(StrEnum):
     JSON = "json"
     TEXT = "text"
@@ -139,11 +141,29 @@ class ServerSettings(_Group):
     metrics_host: str = "127.0.0.1"
     metrics_token: SecretStr | None = Field(default=None, description="bearer token /metrics requires")
     log_format: LogFormat | None = Field(default=None, description="json (production default) or text")
+class QuotaSettings(_Group):
+    """api/quota.py: how much each citizen, client IP and agency service may ask, weighted by cost
+    (`SUPERAPP_QUOTA_*`). A limit is `<name>_limit` cost units per `<name>_period_seconds`, refilled
+    evenly (GCRA), so a full burst of `limit` is allowed after a quiet period. The defaults are far above
+    what an app (or the demo, the tests) sends, and far below a flood."""
+
+    model_config = SettingsConfigDict(env_prefix="SUPERAPP_QUOTA_", extra="forbid")
+
+    enabled: bool = True
+    backend: str = Field(default="auto", pattern=r"^(auto|memory|database)$",
+                         description="auto: the database when it is PostgreSQL (shared by workers), else memory")
+    citizen_limit: int = Field(default=3000, ge=1)
+    citizen_period_seconds: float = Field(default=60.0, gt=0)
+    ip_limit: int = Field(default=6000, ge=1)
+    ip_period_seconds: float = Field(default=60.0, gt=0)
+    service_limit: int = Field(default=6000, ge=1)
+    service_period_seconds: float = Field(default=60.0, gt=0)
+    submissions_per_day: int = Field(default=100, ge=1, description="per citizen, calendar day in SUPERAPP_TIMEZONE")
 
 
 GROUPS: dict[str, type[_Group]] = {"auth": AuthSettings, "graphql": GraphQLSettings, "agencies": AgencySettings,
                                    "sync": SyncSettings, "notifications": NotificationSettings,
-                                   "retention": RetentionSettings, "server": ServerSettings}
+                                   "retention": RetentionSettings, "server": ServerSettings, "quota": QuotaSettings}
 
 
 class Settings(BaseSettings):
@@ -167,6 +187,7 @@ class Settings(BaseSettings):
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    quota: QuotaSettings = Field(default_factory=QuotaSettings)
 
     @model_validator(mode="after")
     def _resolve_defaults(self) -> Settings:

@@ -27,6 +27,7 @@ from core.forms import complete_form, prefill_sources
 from core.forwarding import enqueue
 from core.interconnected import part_form, part_procedures
 from core.models import Agency, Citizen, Dossier, Procedure
+from core.quota import count_submission, day_end
 
 
 async def receive(
@@ -39,11 +40,14 @@ async def receive(
     calendar: HolidayCalendar,
     tz_name: str,
     profile: Profile | None = None,
+    daily_cap: int | None = None,
 ) -> Dossier:
     """`routes` maps a procedure code to the service that forwards it (from the enabled plug-ins).
 
     A dossier whose procedure no enabled service handles is kept as received: the agency's desk takes it.
     `profile` pre-fills the forms (default: what the e-ID token said; see `prefill_wanted`).
+    `daily_cap` bounds the citizen's submissions per calendar day (a retry of one already received is not
+    counted): over it, DAILY_SUBMISSION_LIMIT and the caller's rollback stores and forwards nothing.
     """
     assert citizen.id is not None
     check_form_size(submission.form_data)  # before the fingerprint or anything else walks it
@@ -55,6 +59,10 @@ async def receive(
     form = checked_form(procedure, submission.form_data, profile)
     parts = _checked_parts(await part_procedures(session, procedure), form, profile)
     wanted = [procedure, *(part for part, _ in parts)]
+    if daily_cap is not None:
+        day = local_date(now, tz_name)
+        await count_submission(session, citizen_id=citizen.id, day=day, cap=daily_cap,
+                               expires_at=day_end(day, tz_name))
     codes = await next_dossier_codes(session, agency_codes=[await _agency_code(session, p) for p in wanted],
                                      received=local_date(now, tz_name))
     dossier = await store_dossier(session, citizen=citizen, procedure=procedure, form=form, code=codes[0],

@@ -65,6 +65,7 @@ class IntentContext:
     tz_name: str
     now: datetime
     profile: Profile | None = None  # pre-fill for draft.submit, resolved before the push (PREFILLING_INTENTS)
+    daily_cap: int | None = None  # submissions per citizen and day (core.quota.count_submission)
 
     @property
     def citizen_id(self) -> int:
@@ -203,7 +204,8 @@ async def draft_submit(ctx: IntentContext, record_id: str | None, base: int | No
     submission = Submission(procedure_code=draft.procedure_code, form_data=dict(draft.fields),
                             client_mutation_id=f"sync:{ctx.client_mutation_id}")
     dossier = await receive(ctx.session, citizen=ctx.citizen, submission=submission, routes=ctx.routes,
-                            now=ctx.now, calendar=ctx.calendar, tz_name=ctx.tz_name, profile=ctx.profile)
+                            now=ctx.now, calendar=ctx.calendar, tz_name=ctx.tz_name, profile=ctx.profile,
+                            daily_cap=ctx.daily_cap)
     draft.status, draft.dossier_code, draft.version = SUBMITTED, dossier.code, draft.version + 1
     await save_draft(ctx.session, draft, now=ctx.now)
     answer = await _draft_answer(ctx, draft, Status.APPLIED)

@@ -148,7 +148,8 @@ async def _apply(session: AsyncSession, m: MutationIn, ctx: IntentContext, schem
 
 async def _one(db: Database, m: MutationIn, *, citizen: Citizen, client_id: str, schema_version: int,
                routes: Mapping[str, str], calendar: HolidayCalendar, tz_name: str,
-               now: datetime, profile: Profile | None = None) -> tuple[dict[str, Any], bool]:
+               now: datetime, profile: Profile | None = None,
+               daily_cap: int | None = None) -> tuple[dict[str, Any], bool]:
     """(answer, applied-and-submitted). Runs in one write transaction."""
     if m.seq < 1:  # names no mutation: never a DUPLICATE (the app would drop it), never stored
         return _refused(m, ErrorCode.SEQUENCE_INVALID), False
@@ -178,7 +179,7 @@ async def _one(db: Database, m: MutationIn, *, citizen: Citizen, client_id: str,
             return _duplicate(original), False
         ctx = IntentContext(session=session, citizen=citizen, client_id=client_id,
                             client_mutation_id=m.client_mutation_id, routes=routes, calendar=calendar,
-                            tz_name=tz_name, now=now, profile=profile)
+                            tz_name=tz_name, now=now, profile=profile, daily_cap=daily_cap)
         try:
             applied = await _apply(session, m, ctx, schema_version)
         except schema_versions.Unreadable as unreadable:
@@ -211,7 +212,7 @@ def _count(results: list[dict[str, Any]]) -> None:
 
 async def push(db: Database, *, citizen: Citizen, client_id: str, schema_version: int,
                mutations: list[MutationIn], routes: Mapping[str, str], calendar: HolidayCalendar, tz_name: str,
-               max_mutations: int, profile: Profile | None = None) -> PushOutcome:
+               max_mutations: int, profile: Profile | None = None, daily_cap: int | None = None) -> PushOutcome:
     if len(mutations) > max_mutations:
         raise DomainError(ErrorCode.TOO_MANY_MUTATIONS, field="mutations", maximum=max_mutations)
     assert citizen.id is not None
@@ -222,7 +223,7 @@ async def push(db: Database, *, citizen: Citizen, client_id: str, schema_version
         try:
             answer, filed = await _one(db, m, citizen=citizen, client_id=client_id, schema_version=schema_version,
                                        routes=routes, calendar=calendar, tz_name=tz_name, now=utc_now(),
-                                       profile=profile)
+                                       profile=profile, daily_cap=daily_cap)
         except IntegrityError:
             # The same mutation committed on another connection between our lock and our insert.
             answer, filed = _answer(m, Status.RETRY), False

@@ -12,6 +12,7 @@ from starlette.requests import HTTPConnection
 
 from api.auth import AuthError, Principal
 from api.graphql.loaders import Loaders
+from api.quota import Quotas
 from core.citizens import Profile, citizen_by_id_number, citizen_profile, enrol_citizen
 from core.db import Database
 from core.deadlines import HolidayCalendar
@@ -43,6 +44,7 @@ class Context:
     connection_params: dict[str, object] | None = None
     # The request or WebSocket: the cost budget leaves each operation's cost on its `state` (api/graphql/budget.py).
     connection: HTTPConnection | None = None
+    quotas: Quotas | None = None  # charged by QuotaGuard (HTTP) and the socket handler (subscriptions)
     _citizen: Citizen | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 

@@ -38,6 +38,8 @@ def _domain(error: GraphQLError, original: DomainError, locale: str) -> GraphQLE
     if isinstance(original, Unauthenticated):
         extensions["reason"] = original.reason
     extensions.update({key: original.params[key] for key in _EXPOSED_PARAMS if key in original.params})
+    if "retry_after" in original.params:
+        extensions["retryAfter"] = original.params["retry_after"]
     if "service" in original.params:
         extensions["service"] = original.params["service"]
         extensions["reason"] = original.params.get("reason")

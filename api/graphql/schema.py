@@ -25,6 +25,7 @@ from api.graphql.errors import ShapeErrors, shape
 from api.graphql.mutations import Mutation
 from api.graphql.queries import Query
 from api.graphql.queries_notifications import NotificationQuery
+from api.graphql.quota_guard import QuotaGuard
 from api.graphql.subscriptions import Subscription
 from api.graphql.sync_query import SyncQuery
 from api.graphql.types.catalogue import Agency, Procedure
@@ -111,6 +112,7 @@ def build_schema(settings: Settings, registry: ServiceRegistry | None = None) ->
         lambda: AddValidationRules(rules),
         lambda: CostBudget(model=cost_model),
         ShapeErrors,
+        QuotaGuard,  # last: after whatever computes the operation's cost
     ]
 
     def build(plugins: list[Plugin]) -> Schema:

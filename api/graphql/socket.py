@@ -4,7 +4,8 @@ only, and authentication failures that say why.
 A socket is for live updates; queries and mutations go over HTTP, where persisted GETs are cacheable and
 the GraphQL-over-HTTP status codes apply. So a `subscribe` message is first resolved exactly like an HTTP
 request (`PersistedDocuments.resolve`: in persisted-only mode nothing but a manifest document runs), then
-refused with `SUBSCRIPTIONS_ONLY` unless it is a subscription. A rejected `connection_init` closes the
+refused with `SUBSCRIPTIONS_ONLY` unless it is a subscription, then charged to the caller's quota
+(`RATE_LIMITED` for that operation over it, the socket stays open). A rejected `connection_init` closes the
 socket with 4403 and the reason (`TOKEN_EXPIRED`, `BAD_SIGNATURE`, ...) as the close reason, so the app
 can tell "refresh the token" from "sign in again".
 """
@@ -21,7 +22,9 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 )
 
 from api.graphql.context import Context
+from api.graphql.cost import operation_cost
 from api.graphql.persisted import PersistedDocumentError, PersistedDocuments
+from api.quota import Quotas, RateLimited
 from core.errors import ErrorCode, render
 
 FORBIDDEN = 4403
@@ -38,6 +41,7 @@ class SocketRejected(Exception):
 
 class _TrustedView(Protocol):
     persisted: PersistedDocuments
+    quotas: Quotas | None
 
 
 def _operation_type(text: str, operation_name: object) -> OperationType | None:
@@ -48,6 +52,18 @@ def _operation_type(text: str, operation_name: object) -> OperationType | None:
         return None
     operation = get_operation_ast(document, operation_name if isinstance(operation_name, str) else None)
     return operation.operation if operation is not None else None
+
+
+def _subscription_cost(schema: Any, text: str, payload: dict[str, Any]) -> int:
+    """What the quota charges for a subscription: its cost by the budget's model (computed again by the
+    budget when it starts; 1 when the text does not parse, which Strawberry then refuses)."""
+    variables, name = payload.get("variables"), payload.get("operationName")
+    try:
+        cost = operation_cost(schema._schema, parse(text), operation_name=name if isinstance(name, str) else None,
+                              variables=variables if isinstance(variables, dict) else None, model=schema.cost_model)
+    except GraphQLError:
+        return 1
+    return max(cost, 1)
 
 
 class TrustedSocketHandler(BaseGraphQLTransportWSHandler[Context, None]):
@@ -76,12 +92,26 @@ class TrustedSocketHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if kind is not None and kind is not OperationType.SUBSCRIPTION:
             await self._refuse(message["id"], ErrorCode.SUBSCRIPTIONS_ONLY)
             return
+        quotas = cast(_TrustedView, self.view).quotas
+        if quotas is not None:
+            client = self.context.connection.client if self.context.connection is not None else None
+            try:
+                cost = _subscription_cost(self.schema, lookup.text, payload)
+                await quotas.charge_caller(principal=self.context.principal, cost=cost,
+                                           client_host=client.host if client else None)
+            except RateLimited as limited:
+                await self._refuse(message["id"], ErrorCode.RATE_LIMITED, retry_after=limited.retry_after)
+                return
         await super().handle_subscribe(cast(SubscribeMessage, {**message, "payload": {**payload,
                                                                                       "query": lookup.text}}))
 
-    async def _refuse(self, operation_id: str, code: ErrorCode, wire_message: str | None = None) -> None:
-        """graphql-transport-ws `error` for this operation: a typed error, nothing executed."""
-        vi, en = render(code, {})
+    async def _refuse(self, operation_id: str, code: ErrorCode, wire_message: str | None = None,
+                      retry_after: int | None = None) -> None:
+        """graphql-transport-ws `error` for this operation: a typed error, nothing executed; the socket stays."""
+        vi, en = render(code, {"retry_after": retry_after})
         message = wire_message or (en if self.context.locale == "en" else vi)
+        extensions: dict[str, object] = {"code": code.value, "messageVi": vi, "messageEn": en}
+        if retry_after is not None:
+            extensions["retryAfter"] = retry_after
         await self.send_message({"id": operation_id, "type": "error", "payload": [
-            {"message": message, "extensions": {"code": code.value, "messageVi": vi, "messageEn": en}}]})
+            {"message": message, "extensions": extensions}]})

@@ -29,9 +29,11 @@ from api.graphql.errors import shape
 from api.graphql.loaders import Loaders
 from api.graphql.outage import unavailable_everywhere
 from api.graphql.persisted import Lookup, PersistedDocumentError, PersistedDocuments
+from api.graphql.quota_guard import rate_limited
 from api.graphql.request_checks import RequestFields, check, read_fields
 from api.graphql.socket import SocketRejected, TrustedSocketHandler
 from api.graphql.socket_caps import TOO_MANY, TOO_MANY_REASON, Slot, SocketCaps
+from api.quota import Quotas
 from api.refusal import GRAPHQL_RESPONSE, JSON, RequestRefused, graphql_refusal, preferred_locale
 from core.clock import local_date, utc_now
 from core.db import Database
@@ -61,7 +63,7 @@ class GraphQLView(GraphQL[Context, None]):
 
     def __init__(self, *, schema: object, settings: Settings, db: Database, calendar: HolidayCalendar,
                  verifier: TokenVerifier, persisted: PersistedDocuments, services: ServiceRegistry,
-                 forwarder: Forwarder | None) -> None:
+                 forwarder: Forwarder | None, quotas: Quotas | None = None) -> None:
         super().__init__(
             schema,  # type: ignore[arg-type]
             graphql_ide="graphiql" if settings.graphql.graphiql else None,
@@ -73,11 +75,11 @@ class GraphQLView(GraphQL[Context, None]):
         )
         self.settings, self.db, self.calendar, self.verifier = settings, db, calendar, verifier
         self.persisted = persisted
-        self.services, self.forwarder = services, forwarder
         server = settings.server
         # graphql-transport-ws: a socket that sends no `connection_init` in time is closed with 4408.
         self.connection_init_wait_timeout = timedelta(seconds=server.ws_init_timeout_seconds)
         self.sockets = SocketCaps(per_ip=server.ws_max_per_ip, per_citizen=server.ws_max_per_citizen)
+        self.services, self.forwarder, self.quotas = services, forwarder, quotas
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """graphql-transport-ws: a token in the `connection_init` payload (`Authorization` or
@@ -121,7 +123,7 @@ class GraphQLView(GraphQL[Context, None]):
             today=local_date(utc_now(), self.settings.timezone),
             locale=preferred_locale(request.headers.get("accept-language")),
             principal=principal, auth_error=auth_error, loaders=Loaders.create(self.db),
-            services=self.services, forwarder=self.forwarder, connection=request,
+            services=self.services, forwarder=self.forwarder, quotas=self.quotas, connection=request,
         )
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
@@ -135,7 +137,8 @@ class GraphQLView(GraphQL[Context, None]):
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         """A request error (parse, validation, variables) has no `data`, and is a 400 under the
         `application/graphql-response+json` media type; `application/json` clients keep the legacy 200.
-        When every root field failed because the database is down, the answer is a 503 with Retry-After."""
+        When every root field failed because the database is down, the answer is a 503 with Retry-After; over
+        a quota (nothing ran), a 429 with Retry-After and no `data`, under either media type."""
         if result.errors:
             # Parse errors skip the schema extensions, so they are shaped here.
             locale = preferred_locale(request.headers.get("accept-language"))
@@ -146,7 +149,11 @@ class GraphQLView(GraphQL[Context, None]):
             e.path is None for e in result.errors or []
         )
         sub_response: Response = request.state.sub_response
-        if request_error:
+        if (retry_after := rate_limited(result)) is not None:
+            response.pop("data", None)
+            sub_response.status_code = 429
+            sub_response.headers["retry-after"] = str(retry_after)
+        elif request_error:
             response.pop("data", None)
             if sub_response.media_type == GRAPHQL_RESPONSE:
                 sub_response.status_code = 400

@@ -40,7 +40,17 @@ from services.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signed_headers
 from services.social_insurance.client import CardData, card_of
 from services.traffic_fines.client import FineData, pending_fines
 from tests.services import agency_api_doc as doc
-from tests.support import SUBMIT, Citizen, RunningSandbox, citizen, gql, new_id_number, sandbox_secret, serve
+from tests.support import (
+    SUBMIT,
+    Citizen,
+    RunningSandbox,
+    agency_overrides,
+    citizen,
+    gql,
+    new_id_number,
+    sandbox_secret,
+    serve,
+)
 
 SAMPLES = {p["code"]: p["sample"] for p in PROCEDURES}
 EVENTS = "/agencies/{service}/events"
@@ -218,6 +228,12 @@ async def test_every_answer_of_the_events_endpoint_fits_the_document(
     not_serving = create_app(settings, db=db, registry=ServiceRegistry([], [failed]))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(not_serving), base_url="http://superapp.test") as http:
         answers["SERVICE_UNAVAILABLE"] = await _post(http, _event(code, "doc-11", "2"))
+    # In process (`memory`): a quota of one left in the shared table would refuse other tests' callbacks.
+    one_event = create_app(settings.updated(quota={"service_limit": 1, "backend": "memory"}), db=db,
+                           agencies=agency_overrides(sandboxes))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(one_event), base_url="http://superapp.test") as http:
+        await _post(http, _event("NO-SUCH-DOSSIER", "doc-12", "2"))
+        answers["RATE_LIMITED"] = await _post(http, _event("NO-SUCH-DOSSIER", "doc-13", "2"))
     sandbox_sent = await sandboxes["residence"].advance(code)  # an agency's own event, sent by the sandbox
     for name, answer in answers.items():
         problems = doc.response_problems(EVENTS, "post", answer.status_code, answer.json(), dict(answer.headers))

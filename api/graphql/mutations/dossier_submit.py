@@ -47,7 +47,8 @@ async def submit_dossier_mutation(info: Info, input: SubmitDossierInput) -> Subm
     try:
         row = await ctx.db.transaction(lambda session: receive(
             session, citizen=citizen, submission=submission, routes=ctx.services.routes(), now=utc_now(),
-            calendar=ctx.calendar, tz_name=ctx.settings.timezone, profile=profile))
+            calendar=ctx.calendar, tz_name=ctx.settings.timezone, profile=profile,
+            daily_cap=ctx.settings.quota.submissions_per_day))
     except DomainError as error:
         return _failed(error, input, ctx.locale)
     except IntegrityError:

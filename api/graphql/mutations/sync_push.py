@@ -63,7 +63,7 @@ async def sync_push_mutation(info: Info, input: SyncPushInput) -> SyncPushPayloa
     outcome = await push(ctx.db, citizen=citizen, client_id=input.client_id, schema_version=input.schema_version,
                          mutations=mutations, routes=ctx.services.routes(), calendar=ctx.calendar,
                          tz_name=ctx.settings.timezone, max_mutations=ctx.settings.sync.push_max_mutations,
-                         profile=profile)
+                         profile=profile, daily_cap=ctx.settings.quota.submissions_per_day)
     if outcome.submitted and ctx.forwarder is not None:
         ctx.forwarder.kick()
     page = None

@@ -14,12 +14,15 @@ from typing import Any
 
 import httpx
 import pytest
+from graphql import parse
 from sqlalchemy import func
 from sqlmodel import col, select
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
 from websockets.asyncio.client import connect
 
 from api.app import create_app
+from api.graphql.cost import operation_cost
+from api.graphql.schema import contract_schema
 from core.db import Database
 from core.models import Citizen as CitizenRow
 from core.models import Dossier, ForwardJob
@@ -40,6 +43,13 @@ SUBMIT = """mutation($p: String!, $f: JSON!, $cmid: String) {
     dossier { code status } errors { code field } } }"""
 
 
+def _cost(settings: Settings, query: str) -> int:
+    """What the server charges for `query`: the cost budget's figure, so limits below are counted in operations."""
+    schema = contract_schema(settings)
+    return max(1, operation_cost(schema._schema, parse(query), operation_name=None, variables=None,
+                                 model=schema.cost_model))
+
+
 def _quota_app(settings: Settings, sandboxes: dict[str, RunningSandbox], **quota: Any) -> ASGIApp:
     return create_app(settings.updated(quota=quota), agencies=agency_overrides(sandboxes))
 
@@ -49,7 +59,8 @@ def limited(settings: Settings, sandboxes: dict[str, RunningSandbox]) -> Iterato
     """Three operations a minute per citizen and per anonymous IP, two events a minute per service: low
     enough to reach in a test. Kept in process: on PostgreSQL the shared table would carry these tiny
     limits' state for the service and loopback keys into other tests' servers."""
-    app = _quota_app(settings, sandboxes, backend="memory", citizen_limit=3, ip_limit=3, service_limit=2)
+    app = _quota_app(settings, sandboxes, backend="memory", citizen_limit=3 * _cost(settings, HOME),
+                     ip_limit=3 * _cost(settings, CATALOGUE), service_limit=2)
     with serve(app) as url:
         yield url
 
@@ -108,38 +119,27 @@ async def test_anonymous_requests_count_per_client_ip(limited: str, settings: Se
         assert (await _post(flooder, CATALOGUE, citizen(settings))).status_code == 200
 
 
-class _Costed:
-    """Stands in for the cost budget's part of the contract: it sets `request.state.graphql_cost` before
-    execution (the state is shared by middleware and endpoint through the ASGI scope)."""
-
-    def __init__(self, app: ASGIApp, cost: int) -> None:
-        self.app, self.cost = app, cost
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            scope.setdefault("state", {})["graphql_cost"] = self.cost
-        await self.app(scope, receive, send)
-
-
 async def test_operations_are_charged_their_cost(settings: Settings, sandboxes: dict[str, RunningSandbox]) -> None:
-    app = _Costed(_quota_app(settings, sandboxes, citizen_limit=10), cost=6)
+    home = _cost(settings, HOME)
+    assert home > 2  # a screen of several fields and a page of dossiers costs more than one unit
     who = citizen(settings)
-    with serve(app) as url:
+    with serve(_quota_app(settings, sandboxes, citizen_limit=home + home // 2)) as url:
         async with _client(url) as http:
-            assert (await _post(http, HOME, who)).status_code == 200  # 6 of 10
-            _assert_rate_limited(await _post(http, HOME, who))  # 12 > 10
+            assert (await _post(http, HOME, who)).status_code == 200  # 1 of 1.5 screens
+            _assert_rate_limited(await _post(http, HOME, who))  # 2 > 1.5: charged by cost, not by request
 
 
 async def test_the_bucket_refills_after_retry_after(settings: Settings, sandboxes: dict[str, RunningSandbox]) -> None:
     who = citizen(settings)
-    with serve(_quota_app(settings, sandboxes, citizen_limit=2, citizen_period_seconds=2)) as url:
+    limit = 2 * _cost(settings, HOME)  # two screens per 2 s: one refills in 1 s
+    with serve(_quota_app(settings, sandboxes, citizen_limit=limit, citizen_period_seconds=2)) as url:
         async with _client(url) as http:
             for _ in range(20):  # however slow the machine, the bucket empties faster than 1 per second
                 answer = await _post(http, HOME, who)
                 if answer.status_code == 429:
                     break
             retry_after = _assert_rate_limited(answer)
-            assert retry_after == 1  # one unit refills in 2 s / 2
+            assert retry_after == 1  # one screen's cost refills in 2 s / 2
             await asyncio.sleep(retry_after)
             assert (await _post(http, HOME, who)).status_code == 200
 
@@ -148,7 +148,8 @@ async def test_two_app_instances_on_one_database_share_the_quota(
         settings: Settings, sandboxes: dict[str, RunningSandbox]) -> None:
     who = citizen(settings)
     with ExitStack() as stack:
-        urls = [stack.enter_context(serve(_quota_app(settings, sandboxes, backend="database", citizen_limit=4)))
+        urls = [stack.enter_context(serve(_quota_app(settings, sandboxes, backend="database",
+                                                         citizen_limit=4 * _cost(settings, HOME))))
                 for _ in range(2)]
         async with _client(urls[0]) as first, _client(urls[1]) as second:
             for http in (first, second, first, second):

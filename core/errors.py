@@ -73,6 +73,8 @@ class ErrorCode(StrEnum):
     # Forms: limits on what the app sends, and a cut list of errors.
     FORM_TOO_LARGE = "FORM_TOO_LARGE"
     MORE_ERRORS = "MORE_ERRORS"
+    # Privacy audit trail: a read or change of personal data that could not be recorded does not happen.
+    AUDIT_UNAVAILABLE = "AUDIT_UNAVAILABLE"
 
 
 # (Vietnamese, English) templates; `{name}` placeholders come from the error's params.
@@ -269,6 +271,10 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.MORE_ERRORS: (
         "Còn {more} lỗi khác chưa liệt kê; hãy sửa các lỗi trên rồi gửi lại.",
         "{more} more problems are not listed; fix the ones above and send again.",
+    ),
+    ErrorCode.AUDIT_UNAVAILABLE: (
+        "Không ghi được nhật ký truy cập dữ liệu cá nhân nên yêu cầu chưa được thực hiện; vui lòng thử lại sau.",
+        "Access to personal data could not be recorded, so the request was not carried out; please retry later.",
     ),
 }
 

@@ -10,7 +10,9 @@ The order (docs/ARCHITECTURE.md, "Lock order"):
 1. `DOSSIER`: dossier rows (`FOR UPDATE`); a part before its parent.
 2. `DAILY_SEQUENCE`: `dossier_sequence` rows, all of a transaction's at once in ascending (agency, day)
    order (`core.dossier_codes.next_dossier_codes`).
-3. `SYNC_SCOPE`: `sync_scope` rows (`core.change_log.next_seq`), last, held until commit.
+3. `SYNC_SCOPE`: `sync_scope` rows (`core.change_log.next_seq`), held until commit.
+4. `AUDIT`: the audit trail's one head row (`core.audit.append`), last of all: every personal-data change
+   chains its audit row after its other locks, so the nation-wide head is held only from there to commit.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class Lock(IntEnum):
     DOSSIER = 1
     DAILY_SEQUENCE = 2
     SYNC_SCOPE = 3
+    AUDIT = 4
 
 
 class LockOrderError(RuntimeError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
@@ -40,6 +41,10 @@ class Context:
     services: ServiceRegistry
     forwarder: Forwarder | None = None
     connection_params: dict[str, object] | None = None
+    # Privacy audit trail (api/graphql/personal.py): coordinates of @personal fields resolved so far, and the
+    # id its rows carry.
+    reads: set[str] = field(default_factory=set)
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     _citizen: Citizen | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 

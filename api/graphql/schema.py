@@ -21,7 +21,9 @@ from api.graphql.compose import Plugin, admit, build_admitting, merged
 from api.graphql.context import Info
 from api.graphql.errors import ShapeErrors, shape
 from api.graphql.mutations import Mutation
+from api.graphql.personal import PersonalDataAudit, instrument
 from api.graphql.queries import Query
+from api.graphql.queries_audit import AuditQuery
 from api.graphql.queries_notifications import NotificationQuery
 from api.graphql.subscriptions import Subscription
 from api.graphql.sync_query import SyncQuery
@@ -33,6 +35,9 @@ from services.registry import BUILT_IN_SERVICES, ServiceRegistry, load_registry
 
 
 class Schema(strawberry.Schema):
+    # Coordinate -> kinds of every field marked @personal (api/graphql/personal.py), set by `build_schema`.
+    personal_fields: dict[str, tuple[str, ...]]
+
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         """Shape errors in place, once: subscription results never pass through ShapeErrors, and a shaped error
         (its original dropped) is left alone there. Unexpected ones are logged by `shape` with a reference."""
@@ -62,7 +67,7 @@ def _query(me_type: type) -> type:
         me = strawberry.field(resolver=_me, graphql_type=Optional[me_type],  # noqa: UP045 (a runtime type)
                               description="The signed-in citizen. Needs a token.")
 
-    return merged("Query", Query, [MeRoot, SyncQuery, NotificationQuery])
+    return merged("Query", Query, [MeRoot, SyncQuery, NotificationQuery, AuditQuery])
 
 
 def _roots(plugins: Sequence[Plugin]) -> type:
@@ -103,6 +108,7 @@ def build_schema(settings: Settings, registry: ServiceRegistry | None = None) ->
         lambda: ValidationCache(maxsize=512),
         lambda: AddValidationRules(rules),
         ShapeErrors,
+        PersonalDataAudit,
     ]
 
     def build(plugins: list[Plugin]) -> Schema:
@@ -116,6 +122,7 @@ def build_schema(settings: Settings, registry: ServiceRegistry | None = None) ->
         )
 
     schema = build_admitting(build, accepted, refused)
+    schema.personal_fields = instrument(schema._schema.type_map)
     for code, reason in refused.items():
         assert registry is not None  # nothing to refuse without one
         registry.refuse(code, reason)

@@ -41,6 +41,10 @@ from services.registry import ServiceRegistry
 _ACCEPTABLE = (GRAPHQL_RESPONSE, JSON, "application/*", "*/*", "text/html")
 
 
+def _audit_failed(result: ExecutionResult) -> bool:
+    return any((e.extensions or {}).get("code") == ErrorCode.AUDIT_UNAVAILABLE for e in result.errors or [])
+
+
 class _RequestAdapter(StarletteRequestAdapter):
     """Exposes the Starlette request, where `run` left what it learned about persisted documents."""
 
@@ -127,7 +131,10 @@ class GraphQLView(GraphQL[Context, None]):
             e.path is None for e in result.errors or []
         )
         sub_response: Response = request.state.sub_response
-        if request_error:
+        if _audit_failed(result):  # the data was withheld (api/graphql/personal.py): a server fault, not the client's
+            response.pop("data", None)
+            sub_response.status_code = 503
+        elif request_error:
             response.pop("data", None)
             if sub_response.media_type == GRAPHQL_RESPONSE:
                 sub_response.status_code = 400

@@ -1,0 +1,148 @@
+"""The privacy audit trail over real HTTP: reads of @personal fields and changes of personal data are recorded,
+the citizen reads their own log, a trail that cannot be written withholds the data, and the chain holds under
+concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import httpx
+from sqlalchemy import select, text
+from sqlmodel import col
+
+from core import audit
+from core.db import Database
+from core.models import AuditEntry, Citizen
+from core.settings import Settings
+from tests.support import citizen, error_codes, gql
+
+
+async def _rows_of(db: Database, id_number: str) -> list[AuditEntry]:
+    async with db.read() as session:
+        found = (await session.execute(select(Citizen).where(col(Citizen.id_number) == id_number))).scalar_one()
+        rows = await session.execute(select(AuditEntry).where(col(AuditEntry.subject_citizen_id) == found.id)
+                                     .order_by(col(AuditEntry.seq)))
+        return list(rows.scalars().all())
+
+
+@contextlib.asynccontextmanager
+async def refusing_audit_writes(db: Database) -> AsyncIterator[None]:
+    """Every insert into the trail fails (as a full disk or a revoked grant would) until the block ends."""
+    async with db.write() as session:
+        if db.dialect == "sqlite":
+            await session.execute(text("CREATE TRIGGER audit_refuse BEFORE INSERT ON audit_entry "
+                                       "BEGIN SELECT RAISE(ABORT, 'audit refused'); END"))
+        else:
+            await session.execute(text("ALTER TABLE audit_entry ADD CONSTRAINT audit_refuse CHECK (seq < 0) "
+                                       "NOT VALID"))
+    try:
+        yield
+    finally:
+        async with db.write() as session:
+            if db.dialect == "sqlite":
+                await session.execute(text("DROP TRIGGER audit_refuse"))
+            else:
+                await session.execute(text("ALTER TABLE audit_entry DROP CONSTRAINT audit_refuse"))
+
+
+async def test_reading_marked_fields_writes_one_row_listing_them(client: httpx.AsyncClient, settings: Settings,
+                                                                  db: Database) -> None:
+    who = citizen(settings)
+    body = await gql(client, "query Profile { me { fullName phone birthDate } procedures(first: 1) "
+                             "{ edges { cursor } } }", who=who)
+    assert body["data"]["me"]["fullName"] == "Công Dân Thử" and body["data"]["me"]["phone"] is None
+    [row] = await _rows_of(db, who.id_number)  # a null shows nothing: `phone` is not listed
+    assert (row.fields, row.operation, row.actor_kind, row.purpose) == (
+        "Me.birthDate,Me.fullName", "Profile", "citizen", "self_service")
+    assert row.actor_id == str(row.subject_citizen_id) and len(row.request_id) == 32 and len(row.hash) == 64
+
+
+async def test_fields_not_marked_write_no_row(client: httpx.AsyncClient, settings: Settings, db: Database) -> None:
+    who = citizen(settings)
+    body = await gql(client, "{ unreadNotificationCount myNotifications(first: 5) { edges { cursor } } "
+                             "procedures(first: 2) { edges { node { code } } } }", who=who)
+    assert body["data"]["unreadNotificationCount"] == 0
+    assert await _rows_of(db, who.id_number) == []
+
+
+async def test_a_plug_in_field_marked_personal_is_audited_with_no_code(client: httpx.AsyncClient,
+                                                                        settings: Settings, db: Database) -> None:
+    """`Me.libraryCard` of the example plug-in carries @personal and nothing else: the gateway records it."""
+    who = citizen(settings)
+    body = await gql(client, "query Card { me { libraryCard { number } } }", who=who)
+    assert body["data"]["me"]["libraryCard"]["number"] == f"TV-{who.id_number[-6:]}"
+    [row] = await _rows_of(db, who.id_number)
+    assert (row.fields, row.operation) == ("Me.libraryCard", "Card")
+
+
+async def test_a_change_is_recorded_in_its_own_transaction(client: httpx.AsyncClient, settings: Settings,
+                                                           db: Database) -> None:
+    who = citizen(settings)
+    body = await gql(client, 'mutation { registerDevice(input: {token: "tok-audit-1", platform: "android"}) '
+                             "{ device { platform } errors { code } } }", who=who)
+    assert body["data"]["registerDevice"] == {"device": {"platform": "android"}, "errors": []}
+    [row] = await _rows_of(db, who.id_number)
+    assert (row.fields, row.operation) == ("Device.token", "registerDevice")
+
+
+async def test_a_failing_audit_write_withholds_the_data(client: httpx.AsyncClient, settings: Settings,
+                                                        db: Database) -> None:
+    who = citizen(settings, name="Người Kiểm Toán")
+    async with refusing_audit_writes(db):
+        response = await client.post("/graphql", headers=who.headers,
+                                     json={"query": "{ me { idNumber fullName } procedures(first: 1) "
+                                                    "{ edges { cursor } } }"})
+        change = await gql(client, 'mutation { registerDevice(input: {token: "tok-audit-2", platform: "ios"}) '
+                                   "{ device { platform } errors { code messageEn } } }", who=who)
+    body = response.json()
+    assert response.status_code == 503
+    assert error_codes(body) == ["AUDIT_UNAVAILABLE"] and body.get("data") is None
+    assert who.id_number not in response.text and "Người Kiểm Toán" not in response.text
+    assert body["errors"][0]["extensions"]["messageEn"].startswith("Access to personal data could not be recorded")
+    assert change["data"]["registerDevice"]["device"] is None
+    assert [e["code"] for e in change["data"]["registerDevice"]["errors"]] == ["AUDIT_UNAVAILABLE"]
+    devices = await gql(client, "{ myDevices { platform } }", who=who)
+    assert devices["data"]["myDevices"] == []  # the change rolled back with its audit row
+    assert [r.fields for r in await _rows_of(db, who.id_number)] == ["Query.myDevices"]
+
+
+async def test_the_citizen_reads_their_own_log_in_both_languages(client: httpx.AsyncClient, settings: Settings,
+                                                                 db: Database) -> None:
+    who, other = citizen(settings), citizen(settings)
+    await gql(client, "query HomeScreen { me { fullName idNumber } }", who=who)
+    await gql(client, "query Wallet { me { documents { number } } }", who=who)
+    await gql(client, "query Mine { me { phone } }", who=other)
+    log_query = """query($after: String) { myDataAccessLog(first: 1, after: $after) {
+      edges { cursor node { actorKind actor { vi en } data { vi en } fields purpose { en } operation } }
+      pageInfo { hasNextPage endCursor } } }"""
+    first = (await gql(client, log_query, who=who))["data"]["myDataAccessLog"]
+    assert first["pageInfo"]["hasNextPage"] is True
+    assert first["edges"][0]["node"] == {
+        "actorKind": "CITIZEN", "actor": {"vi": "Bạn", "en": "You"},
+        "data": [{"vi": "Giấy tờ trong ví điện tử", "en": "Documents in the wallet"}], "fields": ["Me.documents"],
+        "purpose": {"en": "You viewing or using your own data in the app"}, "operation": "Wallet"}
+    second = (await gql(client, log_query, {"after": first["pageInfo"]["endCursor"]}, who=who))["data"]
+    [edge] = second["myDataAccessLog"]["edges"]
+    assert edge["node"]["fields"] == ["Me.fullName", "Me.idNumber"]
+    assert [d["en"] for d in edge["node"]["data"]] == ["Personal ID number", "Full name"]
+    assert second["myDataAccessLog"]["pageInfo"]["hasNextPage"] is False  # the other citizen's row is not here
+    assert len(await _rows_of(db, who.id_number)) == 2  # reading the log is not itself logged
+
+
+async def test_twenty_concurrent_requests_keep_the_chain_linear(client: httpx.AsyncClient, settings: Settings,
+                                                                db: Database) -> None:
+    people = [citizen(settings) for _ in range(4)]
+    for who in people:  # enrolled first, so the 20 requests below only read and audit
+        await gql(client, "{ myDevices { platform } }", who=who)
+    async with db.read() as session:
+        before, broken = await audit.verify(session)
+    assert broken is None
+    bodies = await asyncio.gather(*(gql(client, "{ me { fullName birthDate } }", who=people[i % 4])
+                                    for i in range(20)))
+    assert all(b["data"]["me"]["fullName"] for b in bodies)
+    async with db.read() as session:
+        after, broken = await audit.verify(session)
+    assert broken is None
+    assert after == before + 20

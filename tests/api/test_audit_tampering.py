@@ -60,45 +60,46 @@ async def _swap(session: AsyncSession, a: int, b: int) -> None:
     await _renumber(session, -1, b)
 
 
-Tamper = Callable[[AsyncSession, int, dict[str, Any]], Awaitable[None]]
+Saved = dict[int, dict[str, Any]]
+Tamper = Callable[[AsyncSession, int, Saved], Awaitable[None]]
 
 
-async def _change(session: AsyncSession, last: int, saved: dict[str, Any]) -> None:
+async def _change(session: AsyncSession, last: int, saved: Saved) -> None:
     await session.execute(text("UPDATE audit_entry SET purpose = 'marketing' WHERE seq = :s"), {"s": last - 1})
 
 
-async def _unchange(session: AsyncSession, last: int, saved: dict[str, Any]) -> None:
+async def _unchange(session: AsyncSession, last: int, saved: Saved) -> None:
     await session.execute(text("UPDATE audit_entry SET purpose = :p WHERE seq = :s"),
                           {"p": saved[last - 1]["purpose"], "s": last - 1})
 
 
-async def _remove(session: AsyncSession, last: int, saved: dict[str, Any]) -> None:
+async def _remove(session: AsyncSession, last: int, saved: Saved) -> None:
     await session.execute(text("DELETE FROM audit_entry WHERE seq = :s"), {"s": last - 1})
 
 
-async def _put_back(session: AsyncSession, last: int, saved: dict[str, Any]) -> None:
+async def _put_back(session: AsyncSession, last: int, saved: Saved) -> None:
     await _insert(session, saved[last - 1])
 
 
-async def _reorder(session: AsyncSession, last: int, saved: dict[str, Any]) -> None:
+async def _reorder(session: AsyncSession, last: int, saved: Saved) -> None:
     await _swap(session, last - 2, last - 1)
 
 
-async def _forge(session: AsyncSession, last: int, saved: dict[str, Any]) -> None:
+async def _forge(session: AsyncSession, last: int, saved: Saved) -> None:
     forged = {**saved[last], "seq": last + 1, "prev_hash": saved[last]["hash"], "operation": "Forged",
               "hash": hashlib.sha256(b"not the algorithm").hexdigest()}
     await _insert(session, forged)
 
 
-async def _unforge(session: AsyncSession, last: int, saved: dict[str, Any]) -> None:
+async def _unforge(session: AsyncSession, last: int, saved: Saved) -> None:
     await session.execute(text("DELETE FROM audit_entry WHERE seq = :s"), {"s": last + 1})
 
 
-async def _drop_last(session: AsyncSession, last: int, saved: dict[str, Any]) -> None:
+async def _drop_last(session: AsyncSession, last: int, saved: Saved) -> None:
     await session.execute(text("DELETE FROM audit_entry WHERE seq = :s"), {"s": last})
 
 
-async def _put_last_back(session: AsyncSession, last: int, saved: dict[str, Any]) -> None:
+async def _put_last_back(session: AsyncSession, last: int, saved: Saved) -> None:
     await _insert(session, saved[last])
 
 
@@ -165,7 +166,8 @@ async def test_the_cli_verifies_and_exports_for_a_third_party(client: httpx.Asyn
     exported = _superapp(settings, "audit", "export", "--output", str(tmp_path / "trail.jsonl"))
     assert exported.returncode == 0, exported.stderr
     lines = (tmp_path / "trail.jsonl").read_text(encoding="utf-8").splitlines()
-    assert len(lines) >= last and _recheck(lines)
+    assert len(lines) >= last
+    assert _recheck(lines)
     async with db.write() as session:
         await session.execute(text("UPDATE audit_entry SET fields = 'Me.phone' WHERE seq = :s"), {"s": last})
     try:

@@ -6,17 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 from sqlalchemy import select, text
 from sqlmodel import col
+from websockets.asyncio.client import connect
 
 from core import audit
 from core.db import Database
 from core.models import AuditEntry, Citizen
 from core.settings import Settings
-from tests.support import citizen, error_codes, gql
+from tests.notifications.support import agency_event, forwarded_dossier
+from tests.support import Citizen as Person
+from tests.support import RunningSandbox, citizen, error_codes, gql
 
 
 async def _rows_of(db: Database, id_number: str) -> list[AuditEntry]:
@@ -52,11 +57,14 @@ async def test_reading_marked_fields_writes_one_row_listing_them(client: httpx.A
     who = citizen(settings)
     body = await gql(client, "query Profile { me { fullName phone birthDate } procedures(first: 1) "
                              "{ edges { cursor } } }", who=who)
-    assert body["data"]["me"]["fullName"] == "Công Dân Thử" and body["data"]["me"]["phone"] is None
+    assert body["data"]["me"]["fullName"] == "Công Dân Thử"
+    assert body["data"]["me"]["phone"] is None
     [row] = await _rows_of(db, who.id_number)  # a null shows nothing: `phone` is not listed
     assert (row.fields, row.operation, row.actor_kind, row.purpose) == (
         "Me.birthDate,Me.fullName", "Profile", "citizen", "self_service")
-    assert row.actor_id == str(row.subject_citizen_id) and len(row.request_id) == 32 and len(row.hash) == 64
+    assert row.actor_id == str(row.subject_citizen_id)
+    assert len(row.request_id) == 32
+    assert len(row.hash) == 64
 
 
 async def test_fields_not_marked_write_no_row(client: httpx.AsyncClient, settings: Settings, db: Database) -> None:
@@ -98,8 +106,10 @@ async def test_a_failing_audit_write_withholds_the_data(client: httpx.AsyncClien
                                    "{ device { platform } errors { code messageEn } } }", who=who)
     body = response.json()
     assert response.status_code == 503
-    assert error_codes(body) == ["AUDIT_UNAVAILABLE"] and body.get("data") is None
-    assert who.id_number not in response.text and "Người Kiểm Toán" not in response.text
+    assert error_codes(body) == ["AUDIT_UNAVAILABLE"]
+    assert body.get("data") is None
+    assert who.id_number not in response.text
+    assert "Người Kiểm Toán" not in response.text
     assert body["errors"][0]["extensions"]["messageEn"].startswith("Access to personal data could not be recorded")
     assert change["data"]["registerDevice"]["device"] is None
     assert [e["code"] for e in change["data"]["registerDevice"]["errors"]] == ["AUDIT_UNAVAILABLE"]
@@ -146,3 +156,55 @@ async def test_twenty_concurrent_requests_keep_the_chain_linear(client: httpx.As
         after, broken = await audit.verify(session)
     assert broken is None
     assert after == before + 20
+
+
+SYNC = """query Pull($checkpoint: String) { syncChanges(schemaVersion: 3, checkpoint: $checkpoint, limit: 200) {
+  changes { type data } checkpoint hasMore } }"""
+
+
+async def _pull_all(client: httpx.AsyncClient, who: Person, checkpoint: str | None) -> tuple[list[Any], str]:
+    changes: list[Any] = []
+    while True:
+        page = (await gql(client, SYNC, {"checkpoint": checkpoint}, who=who))["data"]["syncChanges"]
+        changes += page["changes"]
+        checkpoint = page["checkpoint"]
+        if not page["hasMore"]:
+            return changes, page["checkpoint"]
+
+
+async def test_a_sync_pull_is_audited_only_when_it_returns_personal_records(
+    client: httpx.AsyncClient, settings: Settings, db: Database, sandboxes: dict[str, RunningSandbox],
+) -> None:
+    who = citizen(settings)
+    first, checkpoint = await _pull_all(client, who, None)
+    assert {c["type"] for c in first} == {"procedure"}  # the public catalogue only
+    assert await _rows_of(db, who.id_number) == []
+    code = await forwarded_dossier(client, who, sandboxes["residence"])
+    after, _ = await _pull_all(client, who, checkpoint)
+    assert code in {c["data"]["code"] for c in after if c["type"] == "dossier"}
+    rows = await _rows_of(db, who.id_number)
+    # The submission's change row (its transaction), its answer's read (`dossier { code status }` reads nothing
+    # marked), then the pull that brought the dossier's form back.
+    assert [(r.operation, r.fields) for r in rows] == [("submitDossier", "Dossier.formData"),
+                                                       ("Pull", "SyncChange.data")]
+
+
+async def test_a_subscription_event_with_personal_data_is_audited(
+    server: str, client: httpx.AsyncClient, settings: Settings, db: Database, sandboxes: dict[str, RunningSandbox],
+) -> None:
+    who = citizen(settings)
+    code = await forwarded_dossier(client, who, sandboxes["residence"])
+    before = len(await _rows_of(db, who.id_number))
+    url = server.replace("http://", "ws://") + "/graphql"
+    async with connect(url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {who.token}"}}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
+            "query": "subscription Live { dossierStatusChanged { dossierCode dossier { formData } } }"}}))
+        await asyncio.sleep(0.5)  # registered on the hub
+        await agency_event(client, code, "accepted")
+        async with asyncio.timeout(10):
+            heard = json.loads(await ws.recv())
+    assert heard["payload"]["data"]["dossierStatusChanged"]["dossierCode"] == code
+    rows = (await _rows_of(db, who.id_number))[before:]
+    assert [(r.operation, r.fields) for r in rows] == [("Live", "Dossier.formData")]

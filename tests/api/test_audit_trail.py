@@ -17,17 +17,19 @@ from websockets.asyncio.client import connect
 
 from core import audit
 from core.db import Database
-from core.models import AuditEntry, Citizen
+from core.models import Agency, AuditEntry, Citizen
 from core.settings import Settings
 from tests.notifications.support import agency_event, forwarded_dossier
 from tests.support import Citizen as Person
 from tests.support import RunningSandbox, citizen, error_codes, gql
 
 
-async def _rows_of(db: Database, id_number: str) -> list[AuditEntry]:
+async def _rows_of(db: Database, id_number: str, *, actor: str = "citizen") -> list[AuditEntry]:
+    """The citizen's rows by one kind of actor (the forwarder's agency rows come when delivery settles)."""
     async with db.read() as session:
         found = (await session.execute(select(Citizen).where(col(Citizen.id_number) == id_number))).scalar_one()
-        rows = await session.execute(select(AuditEntry).where(col(AuditEntry.subject_citizen_id) == found.id)
+        rows = await session.execute(select(AuditEntry).where(col(AuditEntry.subject_citizen_id) == found.id,
+                                                              col(AuditEntry.actor_kind) == actor)
                                      .order_by(col(AuditEntry.seq)))
         return list(rows.scalars().all())
 
@@ -208,3 +210,25 @@ async def test_a_subscription_event_with_personal_data_is_audited(
     assert heard["payload"]["data"]["dossierStatusChanged"]["dossierCode"] == code
     rows = (await _rows_of(db, who.id_number))[before:]
     assert [(r.operation, r.fields) for r in rows] == [("Live", "Dossier.formData")]
+
+
+async def test_an_agency_receiving_the_dossier_shows_in_the_log_by_name(
+    client: httpx.AsyncClient, settings: Settings, db: Database, sandboxes: dict[str, RunningSandbox],
+) -> None:
+    who = citizen(settings)
+    code = await forwarded_dossier(client, who, sandboxes["residence"])
+    async with asyncio.timeout(10):  # the delivery is recorded when the forwarder settles the job
+        while not (rows := await _rows_of(db, who.id_number, actor="agency")):
+            await asyncio.sleep(0.05)
+    [row] = rows
+    assert (row.fields, row.operation, row.purpose) == ("Dossier.formData,Me.idNumber", "forward:submit",
+                                                        "dossier_processing")
+    async with db.read() as session:
+        agency = (await session.execute(select(Agency).where(col(Agency.code) == row.actor_id))).scalar_one()
+    log = await gql(client, "{ myDataAccessLog(first: 10) { edges { node { actorKind actor { vi en } "
+                            "purpose { en } data { en } } } } }", who=who)
+    nodes = [e["node"] for e in log["data"]["myDataAccessLog"]["edges"]]
+    assert {"actorKind": "AGENCY", "actor": {"vi": agency.name_vi, "en": agency.name_en},
+            "purpose": {"en": "Processing your dossier"},
+            "data": [{"en": "Personal ID number"}, {"en": "Dossier form answers"}]} in nodes
+    assert code.startswith(agency.code)

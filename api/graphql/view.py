@@ -131,14 +131,15 @@ class GraphQLView(GraphQL[Context, None]):
             e.path is None for e in result.errors or []
         )
         sub_response: Response = request.state.sub_response
+        retry_after = unavailable_everywhere(result)
         if _audit_failed(result):  # the data was withheld (api/graphql/personal.py): a server fault, not the client's
             response.pop("data", None)
             sub_response.status_code = 503
-        elif request_error:
+        elif request_error and retry_after is None:
             response.pop("data", None)
             if sub_response.media_type == GRAPHQL_RESPONSE:
                 sub_response.status_code = 400
-        elif (retry_after := unavailable_everywhere(result)) is not None:
+        elif retry_after is not None:  # also when the audit row could not be written for an outage
             sub_response.status_code = 503
             sub_response.headers["retry-after"] = str(retry_after)
         return response

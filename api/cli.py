@@ -1,5 +1,5 @@
 """`superapp`: serve | worker | sandbox | standins | migrate | seed | token | schema | contract | forward |
-maintenance."""
+maintenance | audit."""
 
 from __future__ import annotations
 
@@ -101,6 +101,12 @@ def _maintenance(settings: Settings, _: argparse.Namespace) -> int:
 
 def _forward(settings: Settings, args: argparse.Namespace) -> int:
     from api.forward_cli import run
+
+    return run(settings, args, print, lambda line: print(line, file=sys.stderr))
+
+
+def _audit(settings: Settings, args: argparse.Namespace) -> int:
+    from api.audit_cli import run
 
     return run(settings, args, print, lambda line: print(line, file=sys.stderr))
 
@@ -300,6 +306,12 @@ def _parser() -> argparse.ArgumentParser:
     give_up.add_argument("job", type=int)
     give_up.add_argument("--reason", help="shown to the citizen after the vi/en explanation (at most 500 chars)")
     forward.set_defaults(handler=_forward)
+    audit = sub.add_parser("audit", help="the privacy audit trail: verify its hash chain, export it for an auditor")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    audit_sub.add_parser("verify", help="check the chain; exit 1 naming the first broken row and why")
+    export_audit = audit_sub.add_parser("export", help="every row as JSON lines, with its hashes")
+    export_audit.add_argument("--output", metavar="FILE", help="default: standard output")
+    audit.set_defaults(handler=_audit)
     return parser
 
 

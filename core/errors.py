@@ -80,6 +80,8 @@ class ErrorCode(StrEnum):
     # Quotas (issue 11).
     RATE_LIMITED = "RATE_LIMITED"
     DAILY_SUBMISSION_LIMIT = "DAILY_SUBMISSION_LIMIT"
+    # Privacy audit trail: a read or change of personal data that could not be recorded does not happen.
+    AUDIT_UNAVAILABLE = "AUDIT_UNAVAILABLE"
 
 
 # (Vietnamese, English) templates; `{name}` placeholders come from the error's params.
@@ -295,6 +297,10 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
         "vui lòng nộp lại vào ngày mai.",
         "You have filed {limit} dossiers today, the most in one day; this one was not filed, "
         "please file it tomorrow.",
+    ),
+    ErrorCode.AUDIT_UNAVAILABLE: (
+        "Không ghi được nhật ký truy cập dữ liệu cá nhân nên yêu cầu chưa được thực hiện; vui lòng thử lại sau.",
+        "Access to personal data could not be recorded, so the request was not carried out; please retry later.",
     ),
 }
 

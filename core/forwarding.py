@@ -24,8 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
+from core import audit
 from core.backoff import backoff
-from core.models import Citizen, Dossier, ForwardJob, Procedure
+from core.models import Agency, Citizen, Dossier, ForwardJob, Procedure
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,27 @@ async def mark_delivered(session: AsyncSession, *, job_id: int, reference: str |
     job.agency_reference = reference[:128] if reference is not None else None
     job.attempts += 1
     session.add(job)
+    await _audit_disclosure(session, job, now=now)
+
+
+# What each delivery hands the agency of the citizen's data (coordinates, core/personal_data.py).
+_DISCLOSED: dict[str, tuple[str, ...]] = {
+    ForwardAction.SUBMIT: ("Dossier.formData", "Me.idNumber"), ForwardAction.SUPPLEMENT: ("Dossier.formData",),
+    ForwardAction.WITHDRAW: ("Dossier.status",),
+}
+
+
+async def _audit_disclosure(session: AsyncSession, job: ForwardJob, *, now: datetime) -> None:
+    """The agency now holds the citizen's data: the privacy audit trail says so, in the delivery's transaction
+    (a failed row leaves the job owed; the retry carries the same idempotency key)."""
+    dossier = await session.get(Dossier, job.dossier_id)
+    assert dossier is not None
+    agency = await session.get(Agency, dossier.agency_id)
+    await audit.append(session, audit.Access(
+        actor_kind="agency", actor_id=agency.code if agency is not None else job.service_code,
+        subject_citizen_id=dossier.citizen_id, fields=_DISCLOSED.get(job.action, ("Dossier.formData",)),
+        operation=f"forward:{job.action}", purpose="dossier_processing", request_id=f"forward-job-{job.id}"),
+        now=now)
 
 
 async def mark_failed(session: AsyncSession, *, job_id: int, error: str, now: datetime, max_backoff: float) -> None:

@@ -12,7 +12,9 @@ The order (docs/ARCHITECTURE.md, "Lock order"):
    (`core.quota.count_submission`), taken after every check that can refuse the submission.
 3. `DAILY_SEQUENCE`: `dossier_sequence` rows, all of a transaction's at once in ascending (agency, day)
    order (`core.dossier_codes.next_dossier_codes`).
-4. `SYNC_SCOPE`: `sync_scope` rows (`core.change_log.next_seq`), last, held until commit.
+4. `SYNC_SCOPE`: `sync_scope` rows (`core.change_log.next_seq`), held until commit.
+5. `AUDIT`: the audit trail's one head row (`core.audit.append`), last of all: every personal-data change
+   chains its audit row after its other locks, so the nation-wide head is held only from there to commit.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class Lock(IntEnum):
     SUBMISSION_CAP = 2
     DAILY_SEQUENCE = 3
     SYNC_SCOPE = 4
+    AUDIT = 5
 
 
 class LockOrderError(RuntimeError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.clock import utc_now
@@ -375,3 +375,35 @@ class QuotaBucket(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=200)
     value: float
     expires_at: float = Field(index=True, description="epoch seconds")
+
+
+class AuditEntry(SQLModel, table=True):
+    """One read or change of a citizen's personal data: append-only, each row chained to the one before by
+    `prev_hash` and its own `hash` (core/audit.py). Rows are never updated or deleted by the application."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (Index("ix_audit_entry_subject_seq", "subject_citizen_id", "seq"),)
+
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False),
+                     description="position in the chain, from 1, gapless")
+    at: datetime
+    actor_kind: str = Field(max_length=16, description="citizen | officer | agency | system")
+    actor_id: str = Field(max_length=64, description="citizen id, officer id, agency code or component")
+    subject_citizen_id: int = Field(description="whose data (citizen.id)")
+    fields: str = Field(max_length=4000, description="schema coordinates, comma separated, e.g. Me.phone")
+    operation: str = Field(max_length=128)
+    purpose: str = Field(max_length=32)
+    request_id: str = Field(max_length=64)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AuditHead(SQLModel, table=True):
+    """The chain's one head row (id 1): its last seq and hash. Appends lock it (`core.locks.Lock.AUDIT`), so
+    the chain is linear however many processes write, and a removed last row is seen against it."""
+
+    __tablename__ = "audit_head"
+
+    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    last_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    last_hash: str = Field(max_length=64)

@@ -42,6 +42,8 @@ from services.client import AgencyClient
 from services.dossier_api import forward_action, forward_dossier
 from services.errors import AgencyUnavailable
 from services.events import status_event
+from services.personal import Personal as Personal  # re-exported: what a plug-in marks its fields with
+from services.personal import personal as personal
 
 if TYPE_CHECKING:
     from services.sandbox_kit import AgencySandbox

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from core import metrics
+from core import audit, metrics
 from core.citizens import Profile
 from core.clock import utc_now
 from core.db import Database
@@ -35,6 +35,15 @@ from sync.intents import INTENTS, Applied, IntentContext, Status
 
 log = logging.getLogger("superapp.sync")
 _TRANSIENT = ("lock", "deadlock", "serializ", "could not obtain")
+# What each intent writes of the citizen's personal data (coordinates, see core/personal_data.py); an intent
+# not listed (marking the inbox read) writes none and is not audited.
+CHANGED_BY_INTENT: dict[str, tuple[str, ...]] = {
+    "draft.create": ("Draft.fields",), "draft.update": ("Draft.fields",), "draft.delete": ("Draft.fields",),
+    "draft.restore": ("Draft.fields",), "draft.submit": ("Draft.fields", "Dossier.formData"),
+    "dossier.withdraw": ("Dossier.status",), "dossier.supplement": ("Dossier.formData",),
+}
+_WROTE = frozenset({Status.APPLIED, Status.MERGED, Status.CONFLICT})
+AuditAs = Callable[[tuple[str, ...], str], audit.Access]  # (fields, operation) -> the row's who and why
 
 
 @dataclass(frozen=True)
@@ -149,7 +158,7 @@ async def _apply(session: AsyncSession, m: MutationIn, ctx: IntentContext, schem
 async def _one(db: Database, m: MutationIn, *, citizen: Citizen, client_id: str, schema_version: int,
                routes: Mapping[str, str], calendar: HolidayCalendar, tz_name: str,
                now: datetime, profile: Profile | None = None,
-               daily_cap: int | None = None) -> tuple[dict[str, Any], bool]:
+               daily_cap: int | None = None, audit_as: AuditAs | None = None) -> tuple[dict[str, Any], bool]:
     """(answer, applied-and-submitted). Runs in one write transaction."""
     if m.seq < 1:  # names no mutation: never a DUPLICATE (the app would drop it), never stored
         return _refused(m, ErrorCode.SEQUENCE_INVALID), False
@@ -192,6 +201,10 @@ async def _one(db: Database, m: MutationIn, *, citizen: Citizen, client_id: str,
         if applied.record is not None and applied.record_type is not None:
             applied.record = schema_versions.project(schema_version, applied.record_type, applied.record)
         answer = _answer(m, applied.status, applied)
+        written = CHANGED_BY_INTENT.get(m.intent)
+        if audit_as is not None and written and applied.status in _WROTE:
+            # Last, after the intent's own locks (core.locks: AUDIT is the last rank).
+            await audit.append(session, audit_as(written, f"syncPush:{m.intent}"), now=now)
         session.add(SyncMutationResult(client_id=client_id, seq=m.seq, client_mutation_id=key, result=answer,
                                        created_at=now))
         client.last_seq = m.seq
@@ -212,7 +225,10 @@ def _count(results: list[dict[str, Any]]) -> None:
 
 async def push(db: Database, *, citizen: Citizen, client_id: str, schema_version: int,
                mutations: list[MutationIn], routes: Mapping[str, str], calendar: HolidayCalendar, tz_name: str,
-               max_mutations: int, profile: Profile | None = None, daily_cap: int | None = None) -> PushOutcome:
+               max_mutations: int, profile: Profile | None = None, daily_cap: int | None = None,
+               audit_as: AuditAs | None = None) -> PushOutcome:
+    """`audit_as(fields, operation)` says who is changing whose data: each mutation that writes personal data
+    gets its audit row in its own transaction."""
     if len(mutations) > max_mutations:
         raise DomainError(ErrorCode.TOO_MANY_MUTATIONS, field="mutations", maximum=max_mutations)
     assert citizen.id is not None
@@ -223,7 +239,7 @@ async def push(db: Database, *, citizen: Citizen, client_id: str, schema_version
         try:
             answer, filed = await _one(db, m, citizen=citizen, client_id=client_id, schema_version=schema_version,
                                        routes=routes, calendar=calendar, tz_name=tz_name, now=utc_now(),
-                                       profile=profile, daily_cap=daily_cap)
+                                       profile=profile, daily_cap=daily_cap, audit_as=audit_as)
         except IntegrityError:
             # The same mutation committed on another connection between our lock and our insert.
             answer, filed = _answer(m, Status.RETRY), False

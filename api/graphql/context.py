@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
@@ -45,6 +46,10 @@ class Context:
     # The request or WebSocket: the cost budget leaves each operation's cost on its `state` (api/graphql/budget.py).
     connection: HTTPConnection | None = None
     quotas: Quotas | None = None  # charged by QuotaGuard (HTTP) and the socket handler (subscriptions)
+    # Privacy audit trail (api/graphql/personal.py): coordinates of @personal fields resolved so far, and the
+    # id its rows carry.
+    reads: set[str] = field(default_factory=set)
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     _citizen: Citizen | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 

@@ -10,6 +10,7 @@ from api.graphql.types.notifications import Device, InboxNotification, Notificat
 from core import devices, inbox
 from core.outbox import preferences_of
 from core.pagination import page_request
+from services.registry import personal
 
 
 @strawberry.type
@@ -40,7 +41,8 @@ class NotificationQuery:
         async with info.context.db.read() as session:
             return NotificationPreferences.from_row(await preferences_of(session, citizen_id))
 
-    @strawberry.field(description="The devices registered for pushes. Needs a token.")
+    @strawberry.field(description="The devices registered for pushes. Needs a token.",
+                      directives=[personal("devices")])
     async def my_devices(self, info: Info) -> list[Device] | None:
         citizen_id = await info.context.citizen_id()
         async with info.context.db.read() as session:

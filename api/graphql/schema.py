@@ -23,7 +23,9 @@ from api.graphql.context import Info
 from api.graphql.cost import CostModel
 from api.graphql.errors import ShapeErrors, shape
 from api.graphql.mutations import Mutation
+from api.graphql.personal import PersonalDataAudit, instrument
 from api.graphql.queries import Query
+from api.graphql.queries_audit import AuditQuery
 from api.graphql.queries_notifications import NotificationQuery
 from api.graphql.quota_guard import QuotaGuard
 from api.graphql.subscriptions import Subscription
@@ -37,6 +39,8 @@ from services.registry import BUILT_IN_SERVICES, ServiceRegistry, load_registry
 
 class Schema(strawberry.Schema):
     cost_model: CostModel  # set by build_schema: what `CostBudget` charges, for `superapp contract cost`
+    # Coordinate -> kinds of every field marked @personal (api/graphql/personal.py), set by `build_schema`.
+    personal_fields: dict[str, tuple[str, ...]]
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         """Shape errors in place, once: subscription results never pass through ShapeErrors, and a shaped error
@@ -67,7 +71,7 @@ def _query(me_type: type) -> type:
         me = strawberry.field(resolver=_me, graphql_type=Optional[me_type],  # noqa: UP045 (a runtime type)
                               description="The signed-in citizen. Needs a token.")
 
-    return merged("Query", Query, [MeRoot, SyncQuery, NotificationQuery])
+    return merged("Query", Query, [MeRoot, SyncQuery, NotificationQuery, AuditQuery])
 
 
 def _roots(plugins: Sequence[Plugin]) -> type:
@@ -112,6 +116,7 @@ def build_schema(settings: Settings, registry: ServiceRegistry | None = None) ->
         lambda: AddValidationRules(rules),
         lambda: CostBudget(model=cost_model),
         ShapeErrors,
+        PersonalDataAudit,
         QuotaGuard,  # last: after whatever computes the operation's cost
     ]
 
@@ -127,6 +132,7 @@ def build_schema(settings: Settings, registry: ServiceRegistry | None = None) ->
 
     schema = build_admitting(build, accepted, refused)
     schema.cost_model = cost_model
+    schema.personal_fields = instrument(schema._schema.type_map)
     for code, reason in refused.items():
         assert registry is not None  # nothing to refuse without one
         registry.refuse(code, reason)

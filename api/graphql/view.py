@@ -49,6 +49,10 @@ _ACCEPTABLE = (GRAPHQL_RESPONSE, JSON, "application/*", "*/*", "text/html")
 _socket_slot: ContextVar[Slot | None] = ContextVar("socket_slot", default=None)
 
 
+def _audit_failed(result: ExecutionResult) -> bool:
+    return any((e.extensions or {}).get("code") == ErrorCode.AUDIT_UNAVAILABLE for e in result.errors or [])
+
+
 class _RequestAdapter(StarletteRequestAdapter):
     """Exposes the Starlette request, where `run` left what it learned about persisted documents."""
 
@@ -149,15 +153,19 @@ class GraphQLView(GraphQL[Context, None]):
             e.path is None for e in result.errors or []
         )
         sub_response: Response = request.state.sub_response
-        if (retry_after := rate_limited(result)) is not None:
+        retry_after = unavailable_everywhere(result)
+        if (limited := rate_limited(result)) is not None:
             response.pop("data", None)
             sub_response.status_code = 429
-            sub_response.headers["retry-after"] = str(retry_after)
-        elif request_error:
+            sub_response.headers["retry-after"] = str(limited)
+        elif _audit_failed(result):  # the data was withheld (api/graphql/personal.py): a server fault, not the client's
+            response.pop("data", None)
+            sub_response.status_code = 503
+        elif request_error and retry_after is None:
             response.pop("data", None)
             if sub_response.media_type == GRAPHQL_RESPONSE:
                 sub_response.status_code = 400
-        elif (retry_after := unavailable_everywhere(result)) is not None:
+        elif retry_after is not None:  # also when the audit row could not be written for an outage
             sub_response.status_code = 503
             sub_response.headers["retry-after"] = str(retry_after)
         self._count(request, result)

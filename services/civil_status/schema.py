@@ -6,7 +6,7 @@ import strawberry
 
 from core.dossier_status import DossierStatus
 from services.civil_status import client
-from services.registry import ServiceContext
+from services.registry import ServiceContext, personal
 
 
 @strawberry.type(description="A birth registration as the civil-status registry sees it.")
@@ -20,7 +20,8 @@ class BirthRegistration:
 
 @strawberry.type
 class MeCivilStatus:
-    @strawberry.field(description="Birth registrations filed by the citizen; null with AGENCY_* when the "
+    @strawberry.field(directives=[personal("civil_status")],
+                      description="Birth registrations filed by the citizen; null with AGENCY_* when the "
                                   "registry cannot answer.")
     async def birth_registrations(self, info: strawberry.Info[ServiceContext, None]) -> list[BirthRegistration] | None:
         from services.civil_status import VOCABULARY

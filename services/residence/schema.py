@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, cast
 
 import strawberry
 
-from services.registry import ServiceContext
+from services.registry import ServiceContext, personal
 from services.residence import client
 
 if TYPE_CHECKING:
@@ -34,7 +34,8 @@ class PopulationRecord:
 
 @strawberry.type
 class MeResidence:
-    @strawberry.field(description="From the national population database; null with AGENCY_* when it is down.")
+    @strawberry.field(directives=[personal("population_record")],
+                      description="From the national population database; null with AGENCY_* when it is down.")
     async def population_record(self, info: strawberry.Info[ServiceContext, None]) -> PopulationRecord | None:
         service = cast("ResidenceService", info.context.service("residence"))
         assert service.client is not None

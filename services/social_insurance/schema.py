@@ -6,7 +6,7 @@ from datetime import date
 
 import strawberry
 
-from services.registry import ServiceContext
+from services.registry import ServiceContext, personal
 from services.social_insurance import client
 
 
@@ -20,7 +20,8 @@ class HealthInsuranceCard:
 
 @strawberry.type
 class MeSocialInsurance:
-    @strawberry.field(description="The citizen's health-insurance card; null when there is none, or with "
+    @strawberry.field(directives=[personal("health_insurance")],
+                      description="The citizen's health-insurance card; null when there is none, or with "
                                   "AGENCY_* when the agency cannot answer.")
     async def health_insurance_card(self, info: strawberry.Info[ServiceContext, None]) -> HealthInsuranceCard | None:
         service = info.context.service("social_insurance")

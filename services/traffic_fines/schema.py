@@ -6,7 +6,7 @@ from datetime import datetime
 
 import strawberry
 
-from services.registry import ServiceContext
+from services.registry import ServiceContext, personal
 from services.traffic_fines import client
 
 
@@ -21,7 +21,8 @@ class TrafficFine:
 
 @strawberry.type
 class MeTrafficFines:
-    @strawberry.field(description="Fines pending against the citizen's vehicles; null with AGENCY_* when the "
+    @strawberry.field(directives=[personal("traffic_fines")],
+                      description="Fines pending against the citizen's vehicles; null with AGENCY_* when the "
                                   "lookup cannot answer.")
     async def traffic_fines(self, info: strawberry.Info[ServiceContext, None]) -> list[TrafficFine] | None:
         service = info.context.service("traffic_fines")

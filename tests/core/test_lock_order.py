@@ -97,6 +97,22 @@ async def test_a_submission_takes_every_sequence_before_any_sync_scope(
     assert len(sequences) == 3  # one statement per agency (the ward receives the parent and a part)
 
 
+async def test_a_submission_chains_its_audit_row_last(client: httpx.AsyncClient, settings: Settings,
+                                                      app: Starlette) -> None:
+    """Lock rank AUDIT is last: the nation-wide audit head is touched only after the sequences and the scope."""
+    who = citizen(settings)
+    await gql(client, "{ me { fullName } }", who=who)
+    with transactions(app.state.db) as committed:
+        body = await gql(client, SUBMIT, {"p": PLAIN, "f": PLAIN_FORM}, who=who)
+    assert body["data"]["submitDossier"]["errors"] == []
+    [statements] = [t for t in committed if any(_touches(s, "dossier_sequence") for s in t)]
+    scopes = [i for i, s in enumerate(statements) if _touches(s, "sync_scope")]
+    heads = [i for i, s in enumerate(statements) if re.search(r"\baudit_head\b", s)]
+    assert heads
+    assert min(heads) > max(scopes)
+    assert any(_touches(s, "audit_entry") for s in statements)
+
+
 async def test_concurrent_interconnected_and_plain_submissions_by_one_citizen_all_succeed(
     client: httpx.AsyncClient, settings: Settings
 ) -> None:

@@ -39,6 +39,15 @@ def test_adding_a_nullable_field_passes() -> None:
     assert report.breaking == []
 
 
+def test_marking_fields_personal_passes() -> None:
+    """The privacy audit directive is metadata for the server: adding it (and its definition) breaks no app."""
+    marked = RELEASED_SDL.replace("  code: String!\n", '  code: String! @personal(data: ["dossier"])\n') + \
+        "\ndirective @personal(data: [String!]!) on FIELD_DEFINITION\n"
+    report = check(RELEASED_SDL, marked)
+    assert report.ok
+    assert (report.breaking, report.dangerous) == ([], [])
+
+
 def test_removing_a_field_deprecated_in_the_released_snapshot_passes() -> None:
     current = RELEASED_SDL.replace('  legacyStatus: String @deprecated(reason: "Use dossier.status. '
                                    'Removal: 2027-01-31")\n', "")

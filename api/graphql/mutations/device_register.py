@@ -5,8 +5,10 @@ from __future__ import annotations
 import strawberry
 
 from api.graphql.context import Info
+from api.graphql.personal import by_citizen
 from api.graphql.types.common import UserError
 from api.graphql.types.notifications import Device
+from core import audit
 from core.clock import utc_now
 from core.devices import register_device
 from core.errors import DomainError
@@ -31,9 +33,9 @@ async def register_device_mutation(info: Info, input: RegisterDeviceInput) -> Re
     ctx = info.context
     citizen_id = await ctx.citizen_id()
     try:
-        row = await ctx.db.transaction(lambda session: register_device(
+        row = await ctx.db.transaction(audit.recorded(lambda session: register_device(
             session, citizen_id=citizen_id, token=input.token, platform=input.platform, locale=input.locale,
-            now=utc_now()))
+            now=utc_now()), by_citizen(ctx, citizen_id, ("Device.token",), "registerDevice")))
     except DomainError as error:
         return RegisterDevicePayload(device=None, client_mutation_id=input.client_mutation_id,
                                      errors=[UserError.from_field_error(e, ctx.locale) for e in error.errors])

@@ -5,6 +5,8 @@ from __future__ import annotations
 import strawberry
 
 from api.graphql.context import Info
+from api.graphql.personal import by_citizen
+from core import audit
 from core.devices import unregister_device
 
 
@@ -21,7 +23,9 @@ class UnregisterDevicePayload:
 
 
 async def unregister_device_mutation(info: Info, input: UnregisterDeviceInput) -> UnregisterDevicePayload:
-    citizen_id = await info.context.citizen_id()
-    removed = await info.context.db.transaction(
-        lambda session: unregister_device(session, citizen_id=citizen_id, token=input.token))
+    ctx = info.context
+    citizen_id = await ctx.citizen_id()
+    removed = await ctx.db.transaction(audit.recorded(
+        lambda session: unregister_device(session, citizen_id=citizen_id, token=input.token),
+        by_citizen(ctx, citizen_id, ("Device.token",), "unregisterDevice")))
     return UnregisterDevicePayload(removed=removed, client_mutation_id=input.client_mutation_id)

@@ -7,8 +7,10 @@ from sqlalchemy.exc import IntegrityError
 from strawberry.scalars import JSON
 
 from api.graphql.context import Info
+from api.graphql.personal import by_citizen
 from api.graphql.types.common import UserError
 from api.graphql.types.dossier import Dossier
+from core import audit
 from core.clock import utc_now
 from core.dossiers import Submission, find_submission
 from core.errors import DomainError, ErrorCode
@@ -45,10 +47,11 @@ async def submit_dossier_mutation(info: Info, input: SubmitDossierInput) -> Subm
         wanted = await prefill_wanted(session, input.procedure_code)
     profile = await ctx.profile(wanted=wanted)  # may ask an agency: never inside the write transaction
     try:
-        row = await ctx.db.transaction(lambda session: receive(
+        row = await ctx.db.transaction(audit.recorded(lambda session: receive(
             session, citizen=citizen, submission=submission, routes=ctx.services.routes(), now=utc_now(),
             calendar=ctx.calendar, tz_name=ctx.settings.timezone, profile=profile,
-            daily_cap=ctx.settings.quota.submissions_per_day))
+            daily_cap=ctx.settings.quota.submissions_per_day),
+            by_citizen(ctx, citizen.id, ("Dossier.formData",), "submitDossier")))
     except DomainError as error:
         return _failed(error, input, ctx.locale)
     except IntegrityError:

@@ -6,8 +6,10 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.graphql.context import Info
+from api.graphql.personal import by_citizen
 from api.graphql.types.common import UserError
 from api.graphql.types.dossier import Dossier
+from core import audit
 from core.clock import utc_now
 from core.dossiers import supplement_dossier
 from core.errors import DomainError, ErrorCode
@@ -44,8 +46,9 @@ async def supplement_dossier_mutation(info: Info, input: SupplementDossierInput)
                                   expected_en="a JSON object with at least one field"))
     answers = dict(input.form_data)
     try:
-        row = await ctx.db.transaction(lambda session: supplement_dossier(
-            session, citizen_id=citizen_id, code=input.code, answers=answers, now=utc_now()))
+        row = await ctx.db.transaction(audit.recorded(lambda session: supplement_dossier(
+            session, citizen_id=citizen_id, code=input.code, answers=answers, now=utc_now()),
+            by_citizen(ctx, citizen_id, ("Dossier.formData",), "supplementDossier")))
     except DomainError as error:
         if error.code is ErrorCode.NOT_FOUND:
             raise

@@ -5,8 +5,10 @@ from __future__ import annotations
 import strawberry
 
 from api.graphql.context import Info
+from api.graphql.personal import by_citizen
 from api.graphql.types.common import UserError
 from api.graphql.types.dossier import Dossier
+from core import audit
 from core.clock import utc_now
 from core.dossiers import withdraw_dossier
 from core.errors import DomainError, ErrorCode
@@ -30,8 +32,9 @@ async def withdraw_dossier_mutation(info: Info, input: WithdrawDossierInput) -> 
     ctx = info.context
     citizen_id = await ctx.citizen_id()
     try:
-        row = await ctx.db.transaction(
-            lambda session: withdraw_dossier(session, citizen_id=citizen_id, code=input.code, now=utc_now()))
+        row = await ctx.db.transaction(audit.recorded(
+            lambda session: withdraw_dossier(session, citizen_id=citizen_id, code=input.code, now=utc_now()),
+            by_citizen(ctx, citizen_id, ("Dossier.status",), "withdrawDossier")))
     except DomainError as error:
         if error.code is ErrorCode.NOT_FOUND:
             raise

@@ -6,6 +6,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.graphql.context import Info
+from api.graphql.personal import by_citizen
 from api.graphql.sync_query import pull_request
 from api.graphql.types.sync import SyncMutationResult, SyncPage
 from core.clock import utc_now
@@ -54,6 +55,7 @@ async def sync_push_mutation(info: Info, input: SyncPushInput) -> SyncPushPayloa
     ctx = info.context
     citizen = await ctx.citizen()
     assert citizen.id is not None
+    citizen_id = citizen.id
     mutations = [MutationIn(client_mutation_id=m.client_mutation_id, seq=m.seq, intent=m.intent,
                             record_id=m.record_id, base_version=m.base_version,
                             args={} if m.args in (None, strawberry.UNSET) else m.args)
@@ -63,7 +65,8 @@ async def sync_push_mutation(info: Info, input: SyncPushInput) -> SyncPushPayloa
     outcome = await push(ctx.db, citizen=citizen, client_id=input.client_id, schema_version=input.schema_version,
                          mutations=mutations, routes=ctx.services.routes(), calendar=ctx.calendar,
                          tz_name=ctx.settings.timezone, max_mutations=ctx.settings.sync.push_max_mutations,
-                         profile=profile, daily_cap=ctx.settings.quota.submissions_per_day)
+                         profile=profile, daily_cap=ctx.settings.quota.submissions_per_day,
+                         audit_as=lambda fields, operation: by_citizen(ctx, citizen_id, fields, operation))
     if outcome.submitted and ctx.forwarder is not None:
         ctx.forwarder.kick()
     page = None

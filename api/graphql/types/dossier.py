@@ -15,6 +15,7 @@ from api.graphql.types.common import DossierStatus, LocalizedText
 from core import models
 from core.deadlines import Deadline, deadline_for
 from core.dossier_status import DossierStatus as CoreStatus
+from services.registry import personal
 
 
 def _status_label(status: CoreStatus) -> LocalizedText:
@@ -47,7 +48,7 @@ class Document(relay.Node):
     key: relay.NodeID[int]
     kind: str
     title: LocalizedText
-    number: str
+    number: str = strawberry.field(directives=[personal("documents")])
     issued_at: datetime
     valid_until: date | None
 
@@ -69,7 +70,7 @@ class Dossier(relay.Node):
     due_date: date = strawberry.field(description="Appointment date (ngày hẹn trả), in working days.")
     updated_at: datetime
     version: int = strawberry.field(description="Grows by one with every change.")
-    form_data: JSON
+    form_data: JSON = strawberry.field(directives=[personal("dossier")])
     row_id: strawberry.Private[int]
     procedure_id: strawberry.Private[int]
     agency_id: strawberry.Private[int]

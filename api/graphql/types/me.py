@@ -15,27 +15,30 @@ from core.catalogue import procedure_by_code
 from core.documents import citizen_documents
 from core.errors import DomainError, ErrorCode
 from core.forms import prefill, prefill_sources
+from services.registry import personal
 
 
 @strawberry.type(description="The signed-in citizen.")
 class Me:
-    id_number: str = strawberry.field(description="Personal identification number (12 digits).")
-    full_name: str
-    birth_date: date | None
-    sex: str | None
-    hometown: str | None
-    permanent_address: str | None
-    phone: str | None
-    email: str | None
+    id_number: str = strawberry.field(description="Personal identification number (12 digits).",
+                                      directives=[personal("id_number")])
+    full_name: str = strawberry.field(directives=[personal("name")])
+    birth_date: date | None = strawberry.field(directives=[personal("birth_date")])
+    sex: str | None = strawberry.field(directives=[personal("sex")])
+    hometown: str | None = strawberry.field(directives=[personal("hometown")])
+    permanent_address: str | None = strawberry.field(directives=[personal("address")])
+    phone: str | None = strawberry.field(directives=[personal("phone")])
+    email: str | None = strawberry.field(directives=[personal("email")])
     citizen_id: strawberry.Private[int]
 
-    @strawberry.field(description="The document wallet, newest first.")
+    @strawberry.field(description="The document wallet, newest first.", directives=[personal("documents")])
     async def documents(self, info: Info) -> list[Document]:
         async with info.context.db.read() as session:
             rows = await citizen_documents(session, citizen_id=self.citizen_id)
         return [Document.from_row(r) for r in rows]
 
-    @strawberry.field(description="The procedure's e-form with the fields we already know filled in.")
+    @strawberry.field(description="The procedure's e-form with the fields we already know filled in.",
+                      directives=[personal("id_number", "name", "birth_date", "sex", "hometown", "address")])
     async def form_prefill(self, info: Info, procedure_code: str) -> JSON:
         """From the e-ID and, where it is silent, the services that vouch for the citizen (population
         record); a field an unavailable agency would fill is left out for the citizen to type."""

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.graphql.types.common import ErrorCode
+from services.registry import personal
 from sync.intents import Status
 from sync.pull import Page, ResetReason
 
@@ -25,7 +26,10 @@ class SyncChange:
     version: int
     deleted: bool
     data: JSON | None = strawberry.field(description="The full record, shaped for the schemaVersion asked; "
-                                                     "null for a tombstone.")
+                                                     "null for a tombstone.",
+                                         directives=[personal("dossier", "drafts", "documents")])
+    # A catalogue record holds nobody's data: its `data` is not an audited read (api/graphql/personal.py).
+    public: strawberry.Private[bool] = False
 
 
 @strawberry.type(description="A page of changes. Apply it and store `checkpoint` in one local transaction.")
@@ -44,7 +48,8 @@ class SyncPage:
     def from_page(cls, page: Page, *, now: datetime) -> SyncPage:
         reset = page.reset if isinstance(page.reset, ResetReason) else None
         return cls(changes=[SyncChange(type=c.record_type, id=c.record_id, version=c.version, deleted=c.deleted,
-                                       data=cast(JSON, c.data)) for c in page.changes],
+                                       data=cast(JSON, c.data), public=c.record_type == "procedure")
+                                for c in page.changes],
                    checkpoint=page.checkpoint, has_more=page.has_more, head=page.head, remaining=page.remaining,
                    reset=reset, server_time=now)
 
@@ -53,7 +58,8 @@ class SyncPage:
 class SyncFieldConflict:
     field: str
     server_value: JSON | None = strawberry.field(description="The value the server had (which this push "
-                                                             "overwrote, or which stays).")
+                                                             "overwrote, or which stays).",
+                                                 directives=[personal("dossier", "drafts")])
     your_value: JSON | None
 
 
@@ -75,7 +81,8 @@ class SyncMutationResult:
         description="For DUPLICATE: the first answer's status.")
     record_type: str | None
     version: int | None
-    record: JSON | None = strawberry.field(description="The server record after (or, when refused, as it is).")
+    record: JSON | None = strawberry.field(description="The server record after (or, when refused, as it is).",
+                                           directives=[personal("dossier", "drafts")])
     conflicts: list[SyncFieldConflict]
     error: SyncError | None
     expected_seq: int | None = strawberry.field(description="For OUT_OF_ORDER: resend from this seq.")

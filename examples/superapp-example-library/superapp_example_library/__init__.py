@@ -12,7 +12,7 @@ from typing import Any
 
 import strawberry
 
-from services.registry import ServiceContext, ServicePlugin
+from services.registry import ServiceContext, ServicePlugin, personal
 
 
 @strawberry.type(description="A public library card (example plug-in).")
@@ -23,7 +23,8 @@ class LibraryCard:
 
 @strawberry.type
 class MeLibrary:
-    @strawberry.field(description="The citizen's library card (example plug-in).")
+    @strawberry.field(directives=[personal("memberships")],
+                      description="The citizen's library card (example plug-in).")
     async def library_card(self, info: strawberry.Info[ServiceContext, None]) -> LibraryCard | None:
         citizen = await info.context.citizen()
         return LibraryCard(number=f"TV-{citizen.id_number[-6:]}", branch="Thư viện Hà Nội")

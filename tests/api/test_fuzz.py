@@ -21,7 +21,8 @@ from typing import Any
 import graphql
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from hypothesis_graphql import mutations, nodes, queries
 
 from core.settings import Settings
@@ -110,7 +111,8 @@ def _check(response: httpx.Response, query: str, b_values: list[str]) -> None:
     assert None not in codes, where  # every error typed
     for error in body.get("errors", []):
         extensions = error["extensions"]
-        assert extensions.get("messageVi") and extensions.get("messageEn"), where
+        assert extensions.get("messageVi"), where
+        assert extensions.get("messageEn"), where
 
 
 def _run(documents: st.SearchStrategy[str], fuzzing: tuple[httpx.Client, Citizen, list[str]]) -> None:

@@ -118,12 +118,12 @@ async def test_a_server_killed_mid_batch_loses_no_dossier_and_the_agency_holds_e
             first.wait(5)
         finally:
             first.kill()
+            await residence.fault("ok")  # whatever happened, the session's other tests get a healthy agency
         in_flight = len(posted())
         assert len(held()) < DOSSIERS, "the batch was done before the kill; the test proves nothing"
         assert in_flight <= MAX_CONCURRENCY
         assert {j.delivered_at for j in await _jobs(db, codes)} == {None}  # none recorded: all still owed
 
-        await residence.fault("ok")
         second, _ = _serve(settings, residence.url, log)
         try:
             deadline = time.monotonic() + 60

@@ -63,7 +63,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
                                    cache_size=settings.graphql.apq_cache_size)
     services = registry or load_registry(settings, overrides=agencies)
     forwarder = Forwarder(db=database, registry=services, poll_seconds=settings.agencies.forward_poll_seconds,
-                          max_backoff=settings.agencies.forward_max_backoff_seconds)
+                          max_backoff=settings.agencies.forward_max_backoff_seconds,
+                          lease_seconds=settings.agencies.forward_lease_seconds)
     quotas = Quotas.for_app(settings, database)
     schema = build_schema(settings, services)  # refuses clashing plug-ins on `services` before anything reports
     view = GraphQLView(schema=schema, settings=settings,

@@ -32,6 +32,7 @@ from core.locks import Lock, take
 from core.models import Agency, Citizen, Dossier, DossierEvent, Procedure
 from core.outbox import record_status_change
 from core.pagination import Page, PageRequest, cut
+from core.row_ids import row_id
 
 CURSOR_KIND = "dossier"
 CLIENT_MUTATION_ID_MAX = 64
@@ -210,9 +211,10 @@ def _dossier_keyset(after: list[Any]) -> tuple[datetime, int]:
         at, last_id = datetime.fromisoformat(str(after[0])), after[1]
     except ValueError as exc:
         raise DomainError(ErrorCode.INVALID_CURSOR, field="after") from exc
-    if at.tzinfo is None or not isinstance(last_id, int) or isinstance(last_id, bool):
+    key = row_id(last_id)
+    if at.tzinfo is None or key is None:
         raise DomainError(ErrorCode.INVALID_CURSOR, field="after")
-    return at, last_id
+    return at, key
 
 
 async def events_for(session: AsyncSession, dossier_ids: Sequence[int]) -> dict[int, list[DossierEvent]]:

@@ -17,6 +17,7 @@ from core.change_log import citizen_scope, stamp
 from core.errors import DomainError, ErrorCode
 from core.models import Notification
 from core.pagination import Page, PageRequest, cut
+from core.row_ids import row_id
 
 CURSOR_KIND = "notification"
 MAX_MARK = 100
@@ -28,8 +29,8 @@ async def list_notifications(session: AsyncSession, *, citizen_id: int, page: Pa
     if unread_only:
         query = query.where(col(Notification.read_at).is_(None))
     if page.after:
-        last_id = page.after[0]
-        if not isinstance(last_id, int) or isinstance(last_id, bool):
+        last_id = row_id(page.after[0])
+        if last_id is None:  # not a cursor we issued (and beyond int4, PostgreSQL would fail the query)
             raise DomainError(ErrorCode.INVALID_CURSOR, field="after")
         query = query.where(col(Notification.id) < last_id)
     query = query.order_by(col(Notification.id).desc()).limit(page.first + 1)

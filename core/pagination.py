@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from core import json_body
 from core.errors import DomainError, ErrorCode
 
 T = TypeVar("T")
@@ -46,8 +47,8 @@ def decode_cursor(kind: str, cursor: str, arity: int) -> list[Any]:
         raw = base64.urlsafe_b64decode(padded.encode("ascii")).decode()
         if not raw.startswith(_PREFIX):
             raise ValueError("prefix")
-        value = json.loads(raw[len(_PREFIX):])
-    except (ValueError, UnicodeError, binascii.Error, RecursionError) as exc:
+        value = json_body.loads(raw[len(_PREFIX):])
+    except (ValueError, UnicodeError, binascii.Error) as exc:
         raise DomainError(ErrorCode.INVALID_CURSOR, field="after") from exc
     if not isinstance(value, list) or len(value) != arity + 1 or value[0] != kind:
         raise DomainError(ErrorCode.INVALID_CURSOR, field="after")

@@ -64,6 +64,8 @@ class AgencySettings(_Group):
     sandbox_advance_seconds: float = Field(default=10.0, ge=0)
     sandbox_port_offset: int = Field(default=0, ge=-8000, le=50000,
                                      description="moves every sandbox's default loopback port (built-ins 8101-8104)")
+    forward_lease_seconds: float = Field(default=60.0, gt=0, le=3600,
+                                         description="a forwarder's hold on the jobs it sends (a crash delays them)")
 
     def enabled_services(self) -> list[str] | None:
         """The service codes SUPERAPP_SERVICES names, or None for every installed one."""

@@ -28,14 +28,15 @@ from services.registry import ServiceRegistry
 
 log = logging.getLogger("superapp.forwarder")
 
-LEASE = timedelta(seconds=60)
 Request = forwarding.ForwardRequest | forwarding.ActionRequest
 
 
 class Forwarder:
-    def __init__(self, *, db: Database, registry: ServiceRegistry, poll_seconds: float, max_backoff: float) -> None:
+    def __init__(self, *, db: Database, registry: ServiceRegistry, poll_seconds: float, max_backoff: float,
+                 lease_seconds: float = 60.0) -> None:
         self.db, self.registry = db, registry
         self.poll_seconds, self.max_backoff = poll_seconds, max_backoff
+        self.lease = timedelta(seconds=lease_seconds)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -67,7 +68,7 @@ class Forwarder:
     async def deliver_due(self) -> int:
         """One round: lease the due jobs, call their agencies concurrently, record each outcome."""
         async def lease(session: AsyncSession) -> list[tuple[ForwardJob, Request]]:
-            jobs = await forwarding.lease_due(session, now=utc_now(), lease=LEASE)
+            jobs = await forwarding.lease_due(session, now=utc_now(), lease=self.lease)
             return [(job, await forwarding.request_for(session, job)) for job in jobs]
 
         requests = await self.db.transaction(lease)

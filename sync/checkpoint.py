@@ -10,6 +10,8 @@ import base64
 import json
 from dataclasses import dataclass
 
+from core import json_body
+
 FORMAT = 1
 
 
@@ -35,7 +37,7 @@ class Checkpoint:
     def decode(cls, text: str) -> Checkpoint:
         try:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-            body = json.loads(raw)
+            body = json_body.loads(raw)  # the one parser for outside JSON: bounded depth and numbers
             values = [body["e"], body["sv"], body["u"], body["c"], body["p"]]
         except (ValueError, TypeError, KeyError) as exc:
             raise BadCheckpoint(text[:16]) from exc

@@ -103,10 +103,11 @@ async def _draft_answer(ctx: IntentContext, draft: Draft, status: Status, **extr
 
 
 async def _own_draft(ctx: IntentContext, draft_id: str) -> Draft | None:
+    """The caller's draft, or None: another citizen's draft is one that does not exist, so every intent answers
+    it exactly as it answers a missing id (a delete of either is a no-op APPLIED, never a NOT_FOUND that
+    would tell the two apart)."""
     draft = await draft_for_update(ctx.session, draft_id=draft_id)
-    if draft is not None and draft.citizen_id != ctx.citizen_id:
-        raise not_found("hồ sơ nháp", "Draft")  # another citizen's draft is one that does not exist
-    return draft
+    return draft if draft is not None and draft.citizen_id == ctx.citizen_id else None
 
 
 async def _locked_or_deleted(ctx: IntentContext, draft: Draft, patch: dict[str, Any]) -> Applied | None:
@@ -136,7 +137,9 @@ async def _update(ctx: IntentContext, draft: Draft, patch: dict[str, Any], base:
 async def draft_create(ctx: IntentContext, record_id: str | None, base: int | None, args: dict[str, Any]) -> Applied:
     _only(args, {"procedureCode", "fields"})
     draft_id, patch = _draft_id(record_id), _fields(args)
-    existing = await _own_draft(ctx, draft_id)
+    existing = await draft_for_update(ctx.session, draft_id=draft_id)
+    if existing is not None and existing.citizen_id != ctx.citizen_id:
+        raise not_found("hồ sơ nháp", "Draft")  # the id is taken: the app makes a new one
     if existing is not None:  # the app generates ids: a create seen twice is an update
         return await _update(ctx, existing, patch, base)
     code = str(args.get("procedureCode", ""))

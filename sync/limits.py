@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.errors import DomainError, ErrorCode
+from core.row_ids import MAX_ROW_ID
 from core.text import unstorable, unstorable_path
 
 MAX_CLIENT_MUTATION_ID = 48  # a UUID is 36; the submission's idempotency key adds "sync:" in a varchar(64)
@@ -20,7 +21,7 @@ MAX_RECORD_ID = 64  # change_log.record_id, dossier.code
 MAX_INTENT = 64
 MAX_FIELD_NAME = 128  # draft_revision.field
 MAX_PROCEDURE_CODE = 32  # procedure.code
-MAX_INT4 = 2**31 - 1  # the id and version columns are int4 on PostgreSQL
+MAX_INT4 = MAX_ROW_ID  # the id and version columns are int4 on PostgreSQL
 
 
 def _text(value: str | None, field: str, maximum: int) -> None:

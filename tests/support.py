@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import random
+import socket
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -111,6 +114,36 @@ def serve(app: ASGIApp, settings: Settings | None = None) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def resetting_server() -> Iterator[str]:
+    """A loopback TCP server that takes each connection, reads what is sent and resets it (RST, no answer):
+    an agency whose load balancer or firewall drops connections. Yields its base URL."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def accept() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:  # closed: the test is over
+                return
+            with contextlib.suppress(OSError):
+                connection.settimeout(2)
+                connection.recv(65536)
+                connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            connection.close()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        with contextlib.suppress(OSError):
+            listener.shutdown(socket.SHUT_RDWR)
+        listener.close()
+        thread.join(timeout=5)
 
 
 BUILT_IN = BUILT_IN_SERVICES

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.relay import InvalidGlobalIDError
 
 from api.graphql.context import Unauthenticated
 from api.graphql.outage import unavailable
@@ -92,8 +93,22 @@ def shape(error: GraphQLError, locale: str) -> GraphQLError:
     if error.path is None:
         return _request_error(error, locale)
     if not (error.extensions or {}).get("code"):
-        error.extensions = {**(error.extensions or {}), "code": BAD_USER_INPUT}
+        return _argument_error(error, locale)
     return error
+
+
+def _argument_error(error: GraphQLError, locale: str) -> GraphQLError:
+    """An argument that failed to convert while the field ran (a global id that does not decode): typed, in both
+    languages, and without the value: graphql-core's text quotes it, so a missing id and another citizen's raw
+    key would be answered differently (and whatever the caller sent would come back)."""
+    if isinstance(error.original_error, InvalidGlobalIDError):
+        detail = {"detail": "ID không đúng dạng", "detail_en": "malformed ID"}
+    else:
+        detail = {"detail": error.message.rstrip(".")}
+    vi, en = render(ErrorCode.BAD_USER_INPUT, detail)
+    return GraphQLError(en if locale == "en" else vi, nodes=error.nodes, source=error.source,
+                        positions=error.positions, path=error.path,
+                        extensions={"code": BAD_USER_INPUT, "messageVi": vi, "messageEn": en})
 
 
 class ShapeErrors(SchemaExtension):

@@ -22,12 +22,18 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy.engine import make_url
+from sqlmodel import col, select
 
 from api.app import create_app
+from core.db import Database
+from core.deadlines import HolidayCalendar
 from core.migrate import upgrade
+from core.models import ChangeLogEntry, Dossier, DossierEvent, DossierSequence
+from core.seed import seed
 from core.settings import Environment, Settings
 from services.registry import ServiceRegistry
-from tests.support import citizen, serve
+from tests.api.helpers import sample_form
+from tests.support import Citizen, citizen, gql, serve
 
 ALL_FROM_THE_DATABASE = '{ procedures(first: 1) { edges { node { code } } } procedure(code: "1.001193") { code } }'
 PARTLY = "{ __typename procedures(first: 1) { edges { node { code } } } }"
@@ -190,3 +196,84 @@ async def test_a_database_outage_is_typed_retryable_and_logged_once(
     others = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING and r.name != "superapp.db"]
     assert all(m.startswith("LISTEN connection lost") for m in others), others
     assert len(others) <= (2 if outage.can_fail_again else 1), others
+
+
+SUBMIT_BIRTH = ("mutation($f: JSON!) { submitDossier(input: {procedureCode: \"1.001193\", formData: $f}) "
+                "{ dossier { code } errors { code } } }")
+
+
+async def _submit(http: httpx.AsyncClient, who: Citizen) -> tuple[int, dict[str, Any]]:
+    response = await http.post("/graphql", json={"query": SUBMIT_BIRTH, "variables": {"f": sample_form("1.001193")}},
+                               headers=who.headers)
+    return response.status_code, response.json()
+
+
+async def _stored_whole_and_gapless(url: str, codes: set[str]) -> set[str]:
+    """Every dossier of the day's birth-registration sequence: each with its first history event and its
+    change-log row, numbers 1..n without a gap, n the sequence's value. Returns the codes stored."""
+    database = Database.from_url(url)
+    try:
+        async with database.read() as session:
+            rows = list((await session.execute(select(Dossier.id, Dossier.code))).all())
+            prefix = {code.rsplit("-", 1)[0] for code in codes}
+            assert len(prefix) == 1
+            day_codes = {code: id_ for id_, code in rows if code.rsplit("-", 1)[0] in prefix}
+            agency, day = next(iter(prefix)).rsplit("-", 1)
+            sequence = (await session.execute(select(DossierSequence.value).where(
+                DossierSequence.agency_code == agency, DossierSequence.day == day))).scalar_one()
+            events = set((await session.execute(select(DossierEvent.dossier_id).where(
+                col(DossierEvent.dossier_id).in_(day_codes.values()), DossierEvent.seq == 1))).scalars())
+            logged = set((await session.execute(select(ChangeLogEntry.record_id).where(
+                ChangeLogEntry.record_type == "dossier", col(ChangeLogEntry.record_id).in_(day_codes)))).scalars())
+    finally:
+        await database.dispose()
+    numbers = sorted(int(code.rsplit("-", 1)[1]) for code in day_codes)
+    assert numbers == list(range(1, sequence + 1)), "a dossier code was skipped or reused"
+    assert events == set(day_codes.values()), "a dossier was stored without its history"
+    assert logged == set(day_codes), "a dossier was stored without its change-log row"
+    return set(day_codes)
+
+
+async def test_submissions_cut_by_an_outage_are_stored_whole_or_not_at_all_and_codes_stay_gapless(
+    settings: Settings, tmp_path: Path, calendar: HolidayCalendar, db: Database,
+) -> None:
+    """`db`: the session's database is seeded (on PostgreSQL the outage is a proxy in front of it)."""
+    async with _database_that_is_down(settings, tmp_path) as outage:
+        configured = Settings(env=Environment.TEST, data_dir=settings.data_dir, database_url=outage.url,
+                              agencies={"forward_poll_seconds": 0.2})
+        app = create_app(configured, registry=ServiceRegistry([], []))
+        with serve(app) as url:
+            async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+                refused = await _submit(http, citizen(settings))
+                assert (refused[0], _codes(refused[1])) == (503, ["SERVICE_UNAVAILABLE"])
+                await outage.up()
+                if settings.is_sqlite:  # the staged file is migrated only: the catalogue comes with the seed
+                    seeding = Database.from_url(outage.url)
+                    await seed(seeding, calendar=calendar, tz_name=settings.timezone)
+                    await seeding.dispose()
+                answered: dict[str, int] = {}
+                people = [citizen(settings) for _ in range(12)]
+                for who in people:
+                    await gql(http, "{ me { fullName } }", who=who)
+                if outage.can_fail_again:  # cut the database while submissions are in flight
+                    flight = [asyncio.create_task(_submit(http, who)) for who in people]
+                    await asyncio.wait(flight, return_when=asyncio.FIRST_COMPLETED)
+                    await outage.down()
+                    results = await asyncio.gather(*flight)
+                    await outage.up()
+                else:
+                    results = list(await asyncio.gather(*(_submit(http, who) for who in people[:4])))
+                for status, body in results:
+                    assert status in (200, 503), body
+                    assert set(_codes(body)) <= {"SERVICE_UNAVAILABLE"}, body
+                    if status == 200:
+                        assert body["data"]["submitDossier"]["errors"] == [], body
+                        answered[body["data"]["submitDossier"]["dossier"]["code"]] = status
+                after = [await _submit(http, who) for who in people[:3]]
+                for status, body in after:
+                    assert status == 200, body
+                    assert body["data"]["submitDossier"]["errors"] == [], body
+                    answered[body["data"]["submitDossier"]["dossier"]["code"]] = status
+    stored = await _stored_whole_and_gapless(outage.url if settings.is_sqlite else settings.database_url,
+                                             set(answered))
+    assert set(answered) <= stored  # every dossier the citizen was told of is there (and others are whole)

@@ -17,7 +17,7 @@ import pytest
 from api.app import create_app
 from core.db import Database
 from core.settings import Settings
-from tests.support import agency_overrides, citizen, gql, serve
+from tests.support import agency_overrides, citizen, gql, resetting_server, serve
 
 ME = "{ me { fullName populationRecord { ethnicity } healthInsuranceCard { clinic } trafficFines { plate } } }"
 
@@ -101,3 +101,97 @@ async def test_the_circuit_opens_on_a_failing_agency_and_closes_when_it_recovers
     assert body["data"]["me"]["populationRecord"] == {"ethnicity": "Kinh"}
     services = await gql(http, "{ services { code state } }")
     assert {"code": "residence", "state": "READY"} in services["data"]["services"]
+
+
+async def test_an_agency_resetting_connections_is_unavailable_and_the_others_answer(settings, db, sandboxes):
+    with resetting_server() as url:
+        overrides = agency_overrides(sandboxes, timeout=3.0, retries=2, breaker_threshold=50)
+        overrides["residence"]["base_url"] = url
+        with serve(create_app(settings, agencies=overrides)) as server:
+            async with httpx.AsyncClient(base_url=server, timeout=30) as http:
+                started = time.perf_counter()
+                body = await gql(http, ME, who=citizen(settings))
+                elapsed = time.perf_counter() - started
+    assert elapsed < 3.0  # reset at once, three times: never the whole budget
+    assert body["data"]["me"]["populationRecord"] is None
+    assert body["data"]["me"]["healthInsuranceCard"] is not None
+    assert body["data"]["me"]["trafficFines"] is not None
+    problem = _errors_by_field(body)["populationRecord"]
+    assert (problem["code"], problem["service"], problem["reason"]) == ("AGENCY_UNAVAILABLE", "residence",
+                                                                        "UNREACHABLE")
+
+
+@pytest.fixture
+async def patient(settings: Settings, db: Database, sandboxes) -> AsyncIterator[httpx.AsyncClient]:
+    """Like `http`, with a time budget no loaded test machine runs out of (fault tests that count calls)."""
+    app = create_app(settings, agencies=agency_overrides(sandboxes, timeout=3.0, retries=1, breaker_threshold=3,
+                                                         breaker_reset_seconds=1.0))
+    with serve(app) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            yield client
+    for running in sandboxes.values():
+        await running.fault("ok")
+
+
+async def test_a_failed_trial_opens_the_circuit_again_and_a_good_one_closes_it(patient, settings, sandboxes):
+    """Open, fail fast, probe (one call) while still failing: open again at once; probe when well: closed."""
+    http, who = patient, citizen(settings)
+    residence = sandboxes["residence"]
+    await residence.fault("error")
+    for _ in range(3):
+        await gql(http, ME, who=who)
+    assert _errors_by_field(await gql(http, ME, who=who))["populationRecord"]["reason"] == "CIRCUIT_OPEN"
+
+    await asyncio.sleep(1.1)
+    seen = residence.sandbox.requests_seen
+    trial = await gql(http, ME, who=who)
+    assert _errors_by_field(trial)["populationRecord"]["reason"] == "HTTP_503"
+    assert residence.sandbox.requests_seen == seen + 2  # the trial call, with its one retry
+    started = time.perf_counter()
+    again = await gql(http, "{ me { populationRecord { ethnicity } } }", who=who)
+    assert _errors_by_field(again)["populationRecord"]["reason"] == "CIRCUIT_OPEN"
+    assert time.perf_counter() - started < 1.0
+    assert residence.sandbox.requests_seen == seen + 2  # failing fast again, no call
+
+    await residence.fault("ok")
+    await asyncio.sleep(1.1)
+    assert "errors" not in await gql(http, ME, who=who)
+    services = await gql(http, "{ services { code state } }")
+    assert {"code": "residence", "state": "READY"} in services["data"]["services"]
+
+
+async def test_a_saturated_hanging_agency_does_not_slow_the_others(settings, db, sandboxes):
+    """Forty requests wait on a hanging agency (more than its bulkhead and than the database pool); a request
+    for another service's field is answered meanwhile, well before the hanging ones' budget ends, and the forty
+    end at that budget with AGENCY_TIMEOUT."""
+    budget = 5.0
+    overrides = agency_overrides(sandboxes, timeout=budget, retries=0, breaker_threshold=1000, max_concurrency=5)
+    residence = sandboxes["residence"]
+    with serve(create_app(settings, agencies=overrides)) as server:
+        async with httpx.AsyncClient(base_url=server, timeout=30, limits=httpx.Limits(max_connections=100)) as http:
+            who = citizen(settings)
+            await gql(http, "{ me { trafficFines { plate } } }", who=who)  # enrolled, connections warm
+            await residence.fault("hang")
+            try:
+                seen = residence.sandbox.requests_seen
+                started = time.perf_counter()
+                hanging = [asyncio.create_task(gql(http, "{ me { populationRecord { ethnicity } } }", who=who))
+                           for _ in range(40)]
+                while residence.sandbox.requests_seen < seen + 5:  # the bulkhead is full
+                    await asyncio.sleep(0.02)
+                await asyncio.sleep(0.3)
+                meanwhile = []
+                for _ in range(3):
+                    other_started = time.perf_counter()
+                    body = await gql(http, "{ me { trafficFines { plate } } }", who=who)
+                    meanwhile.append(time.perf_counter() - other_started)
+                    assert "errors" not in body, body
+                    assert not any(task.done() for task in hanging)  # measured while all forty still wait
+                answers = await asyncio.gather(*hanging)
+                spent = time.perf_counter() - started
+            finally:
+                await residence.fault("ok")
+    assert max(meanwhile) < 1.5, meanwhile
+    assert {_errors_by_field(a)["populationRecord"]["code"] for a in answers} == {"AGENCY_TIMEOUT"}
+    # Each ends at its budget; 40 requests on a loaded test machine take a while to all get started.
+    assert budget <= spent < 2 * budget, f"the hanging agency's callers waited {spent:.2f}s for a {budget} s budget"

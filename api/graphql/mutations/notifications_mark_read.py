@@ -10,7 +10,7 @@ from api.graphql.types.common import UserError
 from core import inbox
 from core.clock import utc_now
 from core.errors import DomainError, FieldError
-from core.text import ascii_digits
+from core.row_ids import row_id
 
 
 @strawberry.input
@@ -31,7 +31,8 @@ async def mark_notifications_read_mutation(info: Info,
                                            input: MarkNotificationsReadInput) -> MarkNotificationsReadPayload:
     ctx = info.context
     citizen_id = await ctx.citizen_id()
-    numbers = [int(i) for i in input.ids if ascii_digits(str(i)) and len(str(i)) < 19]
+    # An id no notification can have (not digits, beyond int4) is ignored like an unknown one.
+    numbers = [n for n in (row_id(str(i)) for i in input.ids) if n is not None]
     try:
         async def mark(session: AsyncSession) -> tuple[list[int], int]:
             marked = await inbox.mark_read(session, citizen_id=citizen_id, ids=numbers, now=utc_now())

@@ -22,7 +22,7 @@ from api.auth import TokenVerifier
 from api.body_limit import BodyLimit
 from api.compression import GzipRequest
 from api.graphql.persisted import PersistedDocuments
-from api.graphql.schema import build_schema
+from api.graphql.schema import Schema, build_schema
 from api.graphql.view import GraphQLView
 from api.live import PostgresListener
 from core import log_redaction
@@ -31,6 +31,7 @@ from core.db import Database, is_outage
 from core.deadlines import HolidayCalendar
 from core.settings import Settings
 from mobile_contract import manifest
+from mobile_contract.deployment import operation_names, plugin_operations
 from notifications.store import counts
 from services.forwarder import Forwarder
 from services.registry import ServiceRegistry, load_registry, precedence
@@ -54,14 +55,13 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         log.warning("SUPERAPP_EID_ACCEPT_DEV_KEY is on in production: development tokens are trusted")
     database = db or Database.from_url(settings.database_url)
     owns_db = db is None
-    manifests = [settings.graphql.persisted_manifest] if settings.graphql.persisted_manifest else None
-    persisted = PersistedDocuments(manifest.load_all(manifests),
-                                   persisted_only=bool(settings.graphql.persisted_only),
-                                   cache_size=settings.graphql.apq_cache_size)
     services = registry or load_registry(settings, overrides=agencies)
     forwarder = Forwarder(db=database, registry=services, poll_seconds=settings.agencies.forward_poll_seconds,
                           max_backoff=settings.agencies.forward_max_backoff_seconds)
     schema = build_schema(settings, services)  # refuses clashing plug-ins on `services` before anything reports
+    persisted = PersistedDocuments(trusted_documents(settings, services, schema),
+                                   persisted_only=bool(settings.graphql.persisted_only),
+                                   cache_size=settings.graphql.apq_cache_size)
     view = GraphQLView(schema=schema, settings=settings,
                        db=database, calendar=HolidayCalendar.load(settings.holidays_file),
                        verifier=TokenVerifier(settings), persisted=persisted, services=services,
@@ -144,6 +144,19 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     app.state.settings, app.state.db = settings, database
     app.state.services, app.state.forwarder, app.state.schema = services, forwarder, schema
     return app
+
+
+def trusted_documents(settings: Settings, services: ServiceRegistry, schema: Schema) -> dict[str, str]:
+    """The persisted documents this server runs: its manifest (the app's own operations, or the deployment's
+    `SUPERAPP_PERSISTED_MANIFEST`) plus the operations of every plug-in whose fields it serves, each checked
+    against `schema`. A plug-in with an operation that does not validate, or whose name is taken, is FAILED
+    with the reason (its fields stay in the schema, answering AGENCY_UNAVAILABLE)."""
+    manifests = [settings.graphql.persisted_manifest] if settings.graphql.persisted_manifest else None
+    documents = manifest.load_all(manifests)
+    shipped = plugin_operations(services.contributions(), schema._schema, operation_names(documents.values()))
+    for code, reason in shipped.refused.items():
+        services.refuse(code, reason, keeps_fields=True)
+    return {**documents, **manifest.build_texts(shipped.documents.values())}
 
 
 async def merge_service_catalogue(database: Database, services: ServiceRegistry) -> dict[str, str]:

@@ -116,8 +116,9 @@ def _schema_check(settings: Settings, args: argparse.Namespace) -> int:
         if not report.ok:
             failed += 1
             what = f"--current {args.current}" if args.current else "the schema this server would serve"
-            print(f"\nSCHEMA CHECK FAILED: {what} breaks the {kind} contract {snapshot} ({len(report.breaking)} breaking "
-                  f"change(s), {len(report.undated_deprecations)} undated deprecation(s)). Released apps would fail "
+            print(f"\nSCHEMA CHECK FAILED: {what} breaks the {kind} contract {snapshot} "
+                  f"({len(report.breaking)} breaking change(s), {len(report.undated_deprecations)} undated "
+                  "deprecation(s)). Released apps would fail "
                   "against it: restore what is missing (an agency service disabled by SUPERAPP_SERVICES or not "
                   "installed, a plug-in field removed or renamed?) or follow the deprecation rule in "
                   "mobile_contract/README.md.", file=sys.stderr)

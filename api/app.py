@@ -4,7 +4,7 @@ states) and `/agencies/{service}/events` (agencies' status callbacks)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -31,7 +31,7 @@ from core.db import Database, is_outage
 from core.deadlines import HolidayCalendar
 from core.settings import Settings
 from mobile_contract import manifest
-from mobile_contract.deployment import operation_names, plugin_operations
+from mobile_contract.deployment import PluginOperations, operation_names, plugin_operations
 from notifications.store import counts
 from services.forwarder import Forwarder
 from services.registry import ServiceRegistry, load_registry, precedence
@@ -148,15 +148,21 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
 
 def trusted_documents(settings: Settings, services: ServiceRegistry, schema: Schema) -> dict[str, str]:
     """The persisted documents this server runs: its manifest (the app's own operations, or the deployment's
-    `SUPERAPP_PERSISTED_MANIFEST`) plus the operations of every plug-in whose fields it serves, each checked
-    against `schema`. A plug-in with an operation that does not validate, or whose name is taken, is FAILED
-    with the reason (its fields stay in the schema, answering AGENCY_UNAVAILABLE)."""
+    `SUPERAPP_PERSISTED_MANIFEST`) plus the operations of every plug-in whose fields it serves."""
     manifests = [settings.graphql.persisted_manifest] if settings.graphql.persisted_manifest else None
     documents = manifest.load_all(manifests)
-    shipped = plugin_operations(services.contributions(), schema._schema, operation_names(documents.values()))
+    shipped = admit_plugin_operations(services, schema, taken=operation_names(documents.values()))
+    return {**documents, **manifest.build_texts(shipped.documents.values())}
+
+
+def admit_plugin_operations(services: ServiceRegistry, schema: Schema, *, taken: Iterable[str]) -> PluginOperations:
+    """The operations of the plug-ins whose fields `schema` carries, each checked against it; a plug-in with one
+    that cannot run (does not validate, misnamed, a name in `taken` or another's) is FAILED with the reason,
+    its fields kept (answering AGENCY_UNAVAILABLE), like a plug-in that failed on its settings."""
+    shipped = plugin_operations(services.contributions(), schema._schema, taken)
     for code, reason in shipped.refused.items():
         services.refuse(code, reason, keeps_fields=True)
-    return {**documents, **manifest.build_texts(shipped.documents.values())}
+    return shipped
 
 
 async def merge_service_catalogue(database: Database, services: ServiceRegistry) -> dict[str, str]:

@@ -146,6 +146,7 @@ def _contract_build(settings: Settings, args: argparse.Namespace) -> int:
 def _deployment_build(settings: Settings, directory: Path) -> int:
     """The deployment's manifests and snapshot: the app's operations and every enabled plug-in's, against the
     schema `serve` would serve. Exit 1 when a service is left out (its operations or fields would be missing)."""
+    from api.app import admit_plugin_operations
     from api.graphql.schema import build_schema
     from mobile_contract import deployment, manifest
     from services.registry import load_registry
@@ -153,10 +154,7 @@ def _deployment_build(settings: Settings, directory: Path) -> int:
     registry = load_registry(settings)
     schema = build_schema(settings, registry)
     core = {path.stem: manifest.operation_text(path) for path in manifest.operation_files()}
-    shipped = deployment.plugin_operations(registry.contributions(), schema._schema, deployment.operation_names(
-        core.values()))
-    for code, reason in shipped.refused.items():
-        registry.refuse(code, reason, keeps_fields=True)
+    shipped = admit_plugin_operations(registry, schema, taken=core)
     count = deployment.write(directory, core=core, plugins=shipped.documents, schema=schema)
     print(f"{count} persisted documents ({len(shipped.documents)} of plug-ins: "
           f"{', '.join(sorted(set(shipped.owners.values()))) or 'none'}) and the schema written to {directory}")

@@ -4,7 +4,7 @@ states) and `/agencies/{service}/events` (agencies' status callbacks)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -23,7 +23,7 @@ from api.body_limit import BodyLimit
 from api.body_timeout import BodyTimeout
 from api.compression import GzipRequest
 from api.graphql.persisted import PersistedDocuments
-from api.graphql.schema import build_schema
+from api.graphql.schema import Schema, build_schema
 from api.graphql.view import GraphQLView
 from api.live import PostgresListener
 from api.metrics import metrics_endpoint
@@ -35,6 +35,7 @@ from core.db import Database, is_outage
 from core.deadlines import HolidayCalendar
 from core.settings import Settings
 from mobile_contract import manifest
+from mobile_contract.deployment import PluginOperations, operation_names, plugin_operations
 from services.forwarder import Forwarder
 from services.registry import ServiceRegistry, load_registry, precedence
 
@@ -57,16 +58,15 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         log.warning("SUPERAPP_EID_ACCEPT_DEV_KEY is on in production: development tokens are trusted")
     database = db or Database.from_url(settings.database_url)
     owns_db = db is None
-    manifests = [settings.graphql.persisted_manifest] if settings.graphql.persisted_manifest else None
-    persisted = PersistedDocuments(manifest.load_all(manifests),
-                                   persisted_only=bool(settings.graphql.persisted_only),
-                                   cache_size=settings.graphql.apq_cache_size)
     services = registry or load_registry(settings, overrides=agencies)
     forwarder = Forwarder(db=database, registry=services, poll_seconds=settings.agencies.forward_poll_seconds,
                           max_backoff=settings.agencies.forward_max_backoff_seconds,
                           lease_seconds=settings.agencies.forward_lease_seconds)
     quotas = Quotas.for_app(settings, database)
     schema = build_schema(settings, services)  # refuses clashing plug-ins on `services` before anything reports
+    persisted = PersistedDocuments(trusted_documents(settings, services, schema),
+                                   persisted_only=bool(settings.graphql.persisted_only),
+                                   cache_size=settings.graphql.apq_cache_size)
     view = GraphQLView(schema=schema, settings=settings,
                        db=database, calendar=HolidayCalendar.load(settings.holidays_file),
                        verifier=TokenVerifier(settings), persisted=persisted, services=services,
@@ -143,6 +143,25 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     app.state.services, app.state.forwarder, app.state.schema = services, forwarder, schema
     app.state.quotas = quotas
     return app
+
+
+def trusted_documents(settings: Settings, services: ServiceRegistry, schema: Schema) -> dict[str, str]:
+    """The persisted documents this server runs: its manifest (the app's own operations, or the deployment's
+    `SUPERAPP_PERSISTED_MANIFEST`) plus the operations of every plug-in whose fields it serves."""
+    manifests = [settings.graphql.persisted_manifest] if settings.graphql.persisted_manifest else None
+    documents = manifest.load_all(manifests)
+    shipped = admit_plugin_operations(services, schema, taken=operation_names(documents.values()))
+    return {**documents, **manifest.build_texts(shipped.documents.values())}
+
+
+def admit_plugin_operations(services: ServiceRegistry, schema: Schema, *, taken: Iterable[str]) -> PluginOperations:
+    """The operations of the plug-ins whose fields `schema` carries, each checked against it; a plug-in with one
+    that cannot run (does not validate, misnamed, a name in `taken` or another's) is FAILED with the reason,
+    its fields kept (answering AGENCY_UNAVAILABLE), like a plug-in that failed on its settings."""
+    shipped = plugin_operations(services.contributions(), schema._schema, taken)
+    for code, reason in shipped.refused.items():
+        services.refuse(code, reason, keeps_fields=True)
+    return shipped
 
 
 async def merge_service_catalogue(database: Database, services: ServiceRegistry) -> dict[str, str]:

@@ -123,29 +123,48 @@ def _schema_export(settings: Settings, args: argparse.Namespace) -> int:
 
 def _schema_check(settings: Settings, args: argparse.Namespace) -> int:
     """Compare the schema this server would serve (its settings, SUPERAPP_SERVICES, the installed plug-ins) with
-    the released contract; any breaking change exits 1 with a message that says so."""
+    the released contract and, with `--deployment DIR`, with the deployment's snapshot (plug-in fields too) and
+    its persisted operations; any breaking change exits 1 with a message that says so."""
     from api.graphql.schema import served_schema
+    from mobile_contract import manifest
     from mobile_contract.compatibility import check, render
+    from mobile_contract.deployment import SNAPSHOT_NAME, broken_documents
     from mobile_contract.snapshot import RELEASED, sdl
 
-    released = Path(args.against) if args.against else RELEASED
-    current = Path(args.current).read_text(encoding="utf-8") if args.current else sdl(served_schema(settings))
-    report = check(released.read_text(encoding="utf-8"), current)
-    print(render(report))
-    if report.ok:
-        return 0
-    what = f"--current {args.current}" if args.current else "the schema this server would serve"
-    print(f"\nSCHEMA CHECK FAILED: {what} breaks the released contract {released} "
-          f"({len(report.breaking)} breaking change(s), {len(report.undated_deprecations)} undated "
-          "deprecation(s)). Released apps would fail against it: restore what is missing (an agency service "
-          "disabled by SUPERAPP_SERVICES or not installed?) or follow the deprecation rule in "
-          "mobile_contract/README.md.", file=sys.stderr)
-    return 1
+    schema = None if args.current else served_schema(settings)
+    current = sdl(schema) if schema is not None else Path(args.current).read_text(encoding="utf-8")
+    snapshots = [("released", Path(args.against) if args.against else RELEASED)]
+    if args.deployment:
+        snapshots.append(("deployment's", Path(args.deployment) / SNAPSHOT_NAME))
+    failed = 0
+    for kind, snapshot in snapshots:
+        report = check(snapshot.read_text(encoding="utf-8"), current)
+        print(f"against {snapshot}:\n{render(report)}")
+        if not report.ok:
+            failed += 1
+            what = f"--current {args.current}" if args.current else "the schema this server would serve"
+            print(f"\nSCHEMA CHECK FAILED: {what} breaks the {kind} contract {snapshot} "
+                  f"({len(report.breaking)} breaking change(s), {len(report.undated_deprecations)} undated "
+                  "deprecation(s)). Released apps would fail "
+                  "against it: restore what is missing (an agency service disabled by SUPERAPP_SERVICES or not "
+                  "installed, a plug-in field removed or renamed?) or follow the deprecation rule in "
+                  "mobile_contract/README.md.", file=sys.stderr)
+    if args.deployment and schema is not None:
+        broken = broken_documents(manifest.load(Path(args.deployment) / manifest.MANIFEST.name), schema._schema)
+        for line in broken:
+            print(f"BREAKING {line}")
+        if broken:
+            failed += 1
+            print(f"\nSCHEMA CHECK FAILED: {len(broken)} persisted operation(s) of {args.deployment} no longer "
+                  "validate against the schema this server would serve.", file=sys.stderr)
+    return 1 if failed else 0
 
 
-def _contract_build(settings: Settings, _: argparse.Namespace) -> int:
+def _contract_build(settings: Settings, args: argparse.Namespace) -> int:
     from mobile_contract import manifest
 
+    if args.deployment:
+        return _deployment_build(settings, Path(args.deployment))
     count = manifest.write()
     print(f"{count} persisted documents written to {manifest.MANIFEST} and {manifest.APOLLO_MANIFEST}")
     return 0
@@ -163,6 +182,28 @@ def _contract_cost(settings: Settings, _: argparse.Namespace) -> int:
         print(f"{c.name:<{width}}  {c.cost:>7}  {c.largest:>7}")
     print("example: with <Name>.variables.json; largest: every page as large as the server allows")
     return 1 if any(c.largest > c.budget for c in costs) else 0
+
+
+def _deployment_build(settings: Settings, directory: Path) -> int:
+    """The deployment's manifests and snapshot: the app's operations and every enabled plug-in's, against the
+    schema `serve` would serve. Exit 1 when a service is left out (its operations or fields would be missing)."""
+    from api.app import admit_plugin_operations
+    from api.graphql.schema import build_schema
+    from mobile_contract import deployment, manifest
+    from services.registry import load_registry
+
+    registry = load_registry(settings)
+    schema = build_schema(settings, registry)
+    core = {path.stem: manifest.operation_text(path) for path in manifest.operation_files()}
+    shipped = admit_plugin_operations(registry, schema, taken=core)
+    count = deployment.write(directory, core=core, plugins=shipped.documents, schema=schema)
+    print(f"{count} persisted documents ({len(shipped.documents)} of plug-ins: "
+          f"{', '.join(sorted(set(shipped.owners.values()))) or 'none'}) and the schema written to {directory}")
+    left_out = [row for row in registry.report() if row.reason is not None
+                and (row.code in shipped.refused or row.code not in {p.code for p in registry.contributions()})]
+    for row in left_out:
+        print(f"service {row.code} is left out: {row.reason}", file=sys.stderr)
+    return 1 if left_out else 0
 
 
 class _DropQueryStrings(logging.Filter):
@@ -291,11 +332,15 @@ def _parser() -> argparse.ArgumentParser:
                                                 "released snapshot; exit 1 on a breaking one")
     check.add_argument("--against", metavar="FILE", help="default mobile_contract/released/schema.graphql")
     check.add_argument("--current", metavar="FILE", help="default: the schema `serve` would serve with these settings")
+    check.add_argument("--deployment", metavar="DIR", help="also check against DIR's schema snapshot and persisted "
+                                                          "operations (written by `contract build --deployment`)")
     check.set_defaults(handler=_schema_check)
     contract = sub.add_parser("contract", help="the app's persisted documents")
     contract_sub = contract.add_subparsers(dest="contract_command", required=True)
-    contract_sub.add_parser("build", help="write both persisted manifests from operations/").set_defaults(
-        handler=_contract_build)
+    build = contract_sub.add_parser("build", help="write both persisted manifests from operations/")
+    build.add_argument("--deployment", metavar="DIR", help="instead write DIR's manifests and schema snapshot: the "
+                                                           "app's operations and every enabled plug-in's")
+    build.set_defaults(handler=_contract_build)
     contract_sub.add_parser("cost", help="print each operation's cost against the budget").set_defaults(
         handler=_contract_cost)
     forward = sub.add_parser("forward", help="the forward queue's failing and dead jobs (list, retry, give up)")

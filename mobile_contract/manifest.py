@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,11 @@ def operation_files(directory: Path = OPERATIONS) -> list[Path]:
 
 
 def build(directory: Path = OPERATIONS) -> dict[str, str]:
-    texts = [operation_text(p) for p in operation_files(directory)]
+    return build_texts([operation_text(p) for p in operation_files(directory)])
+
+
+def build_texts(texts: Iterable[str]) -> dict[str, str]:
+    """SHA-256 of each document's text -> the text (the `persisted.json` format)."""
     return {document_hash(t): t for t in sorted(texts)}
 
 
@@ -50,9 +55,14 @@ def render(manifest: dict[str, str]) -> str:
 
 def build_apollo(directory: Path = OPERATIONS) -> dict[str, Any]:
     """The operations as `@apollo/generate-persisted-query-manifest` writes them (sorted by name)."""
+    return build_apollo_texts([operation_text(p) for p in operation_files(directory)])
+
+
+def build_apollo_texts(texts: Iterable[str]) -> dict[str, Any]:
+    """Documents' texts in the Apollo manifest format: the text Apollo Client sends (`__typename` added)."""
     operations = []
-    for path in operation_files(directory):
-        body = with_typename(operation_text(path))
+    for text in texts:
+        body = with_typename(text)
         for definition in parse(body).definitions:
             if isinstance(definition, OperationDefinitionNode) and definition.name is not None:
                 operations.append({"id": document_hash(body), "name": definition.name.value,

@@ -17,6 +17,7 @@ AGENCY_UNAVAILABLE; one that cannot be imported, or that clashes with a service 
 from __future__ import annotations
 
 import importlib
+import importlib.resources
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -131,6 +132,18 @@ class ServicePlugin:
                                                     advance_seconds=advance_seconds)
         return made
 
+    @classmethod
+    def operation_documents(cls) -> Mapping[str, str]:
+        """The GraphQL operations the plug-in ships for the app ({operation name: document}), read from the
+        `operations/` directory of the class's package: production serves only persisted documents, so a
+        plug-in's fields reach the app through these."""
+        package = sys.modules[cls.__module__].__package__ or cls.__module__
+        directory = importlib.resources.files(package) / "operations"
+        if not directory.is_dir():
+            return {}
+        return {entry.name.removesuffix(".graphql"): entry.read_text(encoding="utf-8")
+                for entry in sorted(directory.iterdir(), key=lambda e: e.name) if entry.name.endswith(".graphql")}
+
     def __init__(self, settings: AgencySettings | None) -> None:
         self.settings = settings
         self.client: AgencyClient | None = None
@@ -235,11 +248,12 @@ class ServiceRegistry:
         classes += [f.plugin for f in self.failures.values() if f.plugin is not None and f.keeps_fields]
         return sorted(classes, key=precedence)
 
-    def refuse(self, code: str, reason: str) -> None:
-        """Take a service out (a clash found while composing): reported FAILED with `reason`, the rest serve."""
+    def refuse(self, code: str, reason: str, *, keeps_fields: bool = False) -> None:
+        """Take a service out (a clash found while composing): reported FAILED with `reason`, the rest serve.
+        `keeps_fields`: the schema is already built with its fields (they answer AGENCY_UNAVAILABLE)."""
         plugin = self.plugins.pop(code, None)
         known = type(plugin) if plugin is not None else self.failures[code].plugin
-        self.failures[code] = LoadFailure(code, reason, plugin=known)
+        self.failures[code] = LoadFailure(code, reason, plugin=known, keeps_fields=keeps_fields)
         log.error("service %s is refused and left out: %s", code, reason)
 
     async def refuse_at_start(self, code: str, reason: str) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
-import re
 import socket
 import subprocess
 import sys
@@ -87,20 +86,3 @@ def test_superapp_sandbox_says_when_there_is_no_sandbox_to_run(tmp_path: Path):
     assert done.returncode == 1
     assert done.stdout.splitlines()[1:] == [
         "no sandbox for public_library: its base URL is not a loopback URL with a port", "no sandbox to run"]
-
-
-def _code_lines(text: str) -> list[str]:
-    """Code without comments, blank lines, the module docstring and `from __future__`."""
-    text = re.sub(r'^""".*?"""\n', "", text, flags=re.DOTALL)
-    lines = (re.sub(r"\s+#.*$", "", line).rstrip() for line in text.splitlines())
-    return [line for line in lines if line.strip() and not line.lstrip().startswith("#")
-            and line != "from __future__ import annotations"]
-
-
-def test_the_guides_sandbox_sample_is_the_example_plugins_sandbox():
-    root = Path(__file__).resolve().parents[2]
-    guide = (root / "docs" / "PLUGGING_IN_A_SERVICE.md").read_text(encoding="utf-8")
-    [sample] = [block for block in re.findall(r"```python\n(.*?)```", guide, re.DOTALL)
-                if "def create_sandbox" in block]
-    example = root / "examples" / "superapp-example-library" / "superapp_example_library" / "sandbox.py"
-    assert _code_lines(sample) == _code_lines(example.read_text(encoding="utf-8"))

@@ -1,8 +1,9 @@
 """An example agency service in its own package: the city library's card on `Me.libraryCard`.
 
 It declares its own agency (the city library, which the national catalogue does not list) and a procedure
-whose dossiers are forwarded to that agency, and ships the agency's sandbox (`sandbox.py`, run by
-`superapp sandbox`). The card field itself is computed, which keeps the example to the plug-in contract:
+whose dossiers are forwarded to that agency, ships the agency's sandbox (`sandbox.py`, run by
+`superapp sandbox`) and the operations the app sends for its field and procedure (`operations/`, trusted by
+the server in production). The card field itself is computed, which keeps the example to the plug-in contract:
 declare, add a field, register the entry point. docs/PLUGGING_IN_A_SERVICE.md walks through it.
 """
 

@@ -1,4 +1,4 @@
-"""`superapp`: serve | worker | sandbox | standins | migrate | seed | token | schema | contract | forward."""
+"""`superapp`: serve | worker | sandbox | standins | migrate | seed | token | schema | contract | forward | plugin."""
 
 from __future__ import annotations
 
@@ -124,6 +124,12 @@ def _contract_build(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
+def _plugin_check(settings: Settings, args: argparse.Namespace) -> int:
+    from services.conformance.runner import run
+
+    return run(settings, args.names, only=args.only or [], out=print, err=lambda line: print(line, file=sys.stderr))
+
+
 class _DropQueryStrings(logging.Filter):
     """Access-log lines keep the path but not the query string, where GET variables could carry personal data."""
 
@@ -245,6 +251,13 @@ def _parser() -> argparse.ArgumentParser:
     give_up.add_argument("job", type=int)
     give_up.add_argument("--reason", help="shown to the citizen after the vi/en explanation (at most 500 chars)")
     forward.set_defaults(handler=_forward)
+    plugin = sub.add_parser("plugin", help="agency service plug-ins")
+    plugin_sub = plugin.add_subparsers(dest="plugin_command", required=True)
+    plugin_check = plugin_sub.add_parser("check", help="run the conformance kit against plug-ins (exit 1 on a failure)")
+    plugin_check.add_argument("names", nargs="+", metavar="CODE_OR_PACKAGE",
+                              help="service code(s) or package(s); `all` for every installed plug-in")
+    plugin_check.add_argument("--only", action="append", metavar="CHECK", help="run only this check (repeatable)")
+    plugin_check.set_defaults(handler=_plugin_check)
     return parser
 
 

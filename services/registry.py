@@ -17,6 +17,7 @@ AGENCY_UNAVAILABLE; one that cannot be imported, or that clashes with a service 
 from __future__ import annotations
 
 import importlib
+import importlib.resources
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -89,6 +90,9 @@ class ServicePlugin:
     # Profile fields (keys of `core.citizens.profile_of`) this agency vouches for; `profile_values` is asked
     # for them only when the citizen's e-ID left one empty and a form pre-fills it.
     profile_fields: ClassVar[frozenset[str]] = frozenset()
+    # Fields this service adds to `Me` (GraphQL names) that expose no personal data; every other one must carry
+    # `@personal` (the conformance kit checks it).
+    not_personal: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def sandbox(cls, *, secret: bytes, callback_url: str, advance_seconds: float) -> AgencySandbox | None:
@@ -106,6 +110,18 @@ class ServicePlugin:
         made: AgencySandbox = module.create_sandbox(secret=secret, callback_url=callback_url,
                                                     advance_seconds=advance_seconds)
         return made
+
+    @classmethod
+    def operation_documents(cls) -> Mapping[str, str]:
+        """The GraphQL operations the plug-in ships for the app ({operation name: document}), read from the
+        `operations/` directory of the class's package: production serves only persisted documents, so a
+        plug-in's fields reach the app through these."""
+        package = sys.modules[cls.__module__].__package__ or cls.__module__
+        directory = importlib.resources.files(package) / "operations"
+        if not directory.is_dir():
+            return {}
+        return {entry.name.removesuffix(".graphql"): entry.read_text(encoding="utf-8")
+                for entry in sorted(directory.iterdir(), key=lambda e: e.name) if entry.name.endswith(".graphql")}
 
     def __init__(self, settings: AgencySettings | None) -> None:
         self.settings = settings

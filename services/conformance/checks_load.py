@@ -15,7 +15,7 @@ from services.registry import ServicePlugin, load_registry
 from services.sandbox_kit import AgencySandbox
 
 SERVICES = "{ services { code state reason } }"
-PROCEDURE = "query($c: String!) { procedure(code: $c) { code agency { code } } }"
+PROCEDURE = "query($c: String!) { procedure(code: $c) { code } }"
 
 
 def plugin_of(subject: Subject) -> type[ServicePlugin]:
@@ -25,7 +25,7 @@ def plugin_of(subject: Subject) -> type[ServicePlugin]:
 
 
 async def declaration(h: Harness, subject: Subject) -> str:
-    """It loads alone, the server reports it READY, its procedures are in the catalogue under its agency, its
+    """It loads alone, the server reports it READY, the procedures it forwards are in the catalogue, its
     types are Strawberry types, and every vocabulary word translates to its national status."""
     plugin = plugin_of(subject)
     alone = load_registry(h.settings, entries=[subject.entry])
@@ -44,9 +44,6 @@ async def declaration(h: Harness, subject: Subject) -> str:
         procedure = (found.get("data") or {}).get("procedure")
         if procedure is None:
             problems.append(f"procedure {code} is not in the catalogue (declare it in `procedures`)")
-        elif plugin.agency_code and procedure["agency"]["code"] != plugin.agency_code:
-            problems.append(f"procedure {code} belongs to agency {procedure['agency']['code']}, not to "
-                            f"{plugin.agency_code}")
     problems += _vocabulary_problems(plugin, subject.sandbox)
     if problems:
         raise CheckFailed("; ".join(problems))

@@ -29,10 +29,10 @@ from core.settings import Environment, Settings
 from services.registry import ServicePlugin, load_registry
 from services.sandbox_kit import AgencySandbox
 
-TIMEOUT = 2.0  # seconds for one agency call
-SLOW_MS = 2600  # a "slow" sandbox answers after this: beyond TIMEOUT
+TIMEOUT = 1.0  # seconds for one agency call
+SLOW_MS = 1500  # a "slow" sandbox answers after this: beyond TIMEOUT
 BREAKER_THRESHOLD = 2
-BREAKER_RESET = 1.0
+BREAKER_RESET = 0.5
 
 
 def agency_settings(url: str, code: str) -> dict[str, Any]:

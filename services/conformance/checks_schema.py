@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from graphql import (
     GraphQLError,
+    NonNullTypeNode,
     ObjectTypeDefinitionNode,
     OperationDefinitionNode,
     OperationType,
@@ -70,8 +71,9 @@ async def operations(h: Harness, subject: Subject) -> str:
             problems.append(f"{name}.graphql does not validate against the schema: {_problems(errors)}")
             continue
         ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-        runnable = all(op.operation == OperationType.QUERY for op in ops) and not any(
-            v.type.kind == "non_null_type" and v.default_value is None for op in ops for v in op.variable_definitions)
+        needed = [v for op in ops for v in op.variable_definitions or ()
+                  if isinstance(v.type, NonNullTypeNode) and v.default_value is None]
+        runnable = all(op.operation == OperationType.QUERY for op in ops) and not needed
         if not runnable:
             continue
         status, body = await h.gql(text)

@@ -81,7 +81,8 @@ def _vocabulary_problems(plugin: type[ServicePlugin], sandbox: AgencySandbox | N
 
 async def sandbox(h: Harness, subject: Subject) -> str:
     """The sandbox is an AgencySandbox served over HTTP: the shared dossier API asks for an Idempotency-Key,
-    unknown references answer 404, every lookup route takes a POSTed ID number, the control routes answer."""
+    unknown references answer 404, every lookup route takes a POSTed ID number and none takes one in its URL,
+    the control routes answer."""
     plugin = plugin_of(subject)
     if not plugin.calls_agency:
         raise CheckSkipped("the service calls no agency (calls_agency = False)")
@@ -110,6 +111,10 @@ async def sandbox(h: Harness, subject: Subject) -> str:
             if answer.status_code not in (200, 404) or "json" not in answer.headers.get("content-type", ""):
                 problems.append(f"POST {path} with an ID number in the body answered {answer.status_code} "
                                 f"{answer.headers.get('content-type')}, not 200/404 JSON")
+            in_url = await http.get(f"{path.rsplit('/', 1)[0]}/000000000000")  # a made-up number, never a real one
+            if in_url.status_code not in (404, 405):
+                problems.append(f"GET {path.rsplit('/', 1)[0]}/<ID number> answered {in_url.status_code}: an ID "
+                                "number never travels in a URL (access logs keep URLs); take it in a POST body")
     if problems:
         raise CheckFailed("; ".join(problems))
     return f"shared dossier API and {len(lookups)} lookup route(s) {lookups} answer"

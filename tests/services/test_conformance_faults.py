@@ -9,10 +9,13 @@ has something to read before the schema has one); one of its operations does not
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
 from importlib.metadata import EntryPoint
+from pathlib import Path
 
 import pytest
 
@@ -99,13 +102,19 @@ OPERATION = "query BrokenCard { me { brokenMarked noSuchField } }\n"
 
 
 @pytest.fixture(scope="module")
-def broken(settings: Settings, db: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory holding the broken plug-in's package (importable once on sys.path; never installed)."""
     root = tmp_path_factory.mktemp("plugins")
     package = root / PACKAGE
     (package / "operations").mkdir(parents=True)
     (package / "__init__.py").write_text(textwrap.dedent(INIT), encoding="utf-8")
     (package / "sandbox.py").write_text(textwrap.dedent(SANDBOX), encoding="utf-8")
     (package / "operations" / "BrokenCard.graphql").write_text(OPERATION, encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module")
+def broken(settings: Settings, db: Database, root: Path) -> Iterator[Harness]:
     sys.path.insert(0, str(root))
     entry = EntryPoint(name="kit_broken", value=f"{PACKAGE}:BrokenService", group=GROUP)
     try:
@@ -158,3 +167,23 @@ def test_the_rest_of_the_broken_plugin_passes(results: dict[str, CheckResult]):
     assert results["lookups"].outcome == Outcome.PASSED
     assert results["forwarding"].outcome == Outcome.PASSED
     assert results["actions"].outcome == Outcome.PASSED
+
+
+def test_the_cli_checks_a_package_by_name_and_exits_1_on_a_failure(root: Path):
+    """`superapp plugin check <package>`: the package need not be installed; one line per check, exit 1."""
+    superapp = Path(sys.executable).with_name("superapp")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([str(superapp), "plugin", "check", PACKAGE, "--only", "lookups", "--only", "operations"],
+                          capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = [line.split(None, 3) for line in done.stdout.splitlines() if line.startswith(("PASS", "FAIL", "SKIP"))]
+    assert [line[:3] for line in lines] == [["PASS", "kit_broken", "lookups"], ["FAIL", "kit_broken", "operations"]]
+    assert "conformance: 1 passed, 1 failed, 0 skipped" in done.stdout
+
+
+def test_the_cli_says_what_a_name_it_cannot_resolve_is_not():
+    superapp = Path(sys.executable).with_name("superapp")
+    done = subprocess.run([str(superapp), "plugin", "check", "no_such_plugin_package"], capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 2
+    assert "'no_such_plugin_package' is neither an installed service code (civil_status, " in done.stderr

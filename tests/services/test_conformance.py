@@ -9,7 +9,9 @@ torn down with the module.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -41,3 +43,11 @@ def test_every_built_in_service_and_the_example_are_installed():
 def test_installed_plugin_passes_the_kit(kit: Harness, code: str, check: str):
     result = asyncio.run(run_check(kit, code, check))
     assert result.outcome != Outcome.FAILED, result.line()
+
+
+def test_the_guide_explains_every_check_in_order():
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "PLUGGING_IN_A_SERVICE.md").read_text(encoding="utf-8")
+    section = guide.split("## 8. Check your plug-in", 1)[1]
+    assert re.findall(r"^\| `([a-z-]+)` \|", section, re.MULTILINE) == list(CHECKS)
+    assert "`superapp plugin check <code or package>" in (Path(__file__).resolve().parents[2] / "README.md").read_text(
+        encoding="utf-8")

@@ -129,7 +129,7 @@ async def actions(h: Harness, subject: Subject) -> str:
     finally:
         await service.aclose()
     note = "" if sandbox.stop_status else " (this agency takes no withdrawals: its sandbox has no stop_status)"
-    return f"{' and '.join(done)} delivered once each, repeats recognised{note}"
+    return f"{' and '.join(done)}: delivered once, the repeat recognised{note}"
 
 
 async def forwarding_breaker(h: Harness, subject: Subject) -> str:

@@ -30,8 +30,6 @@ from tests.support import ISSUED_ID_NUMBERS, ISSUED_TOKENS
 PACKAGE = "superapp_kit_broken"
 
 INIT = '''
-from typing import Any
-
 import strawberry
 from strawberry.schema_directive import Location
 
@@ -55,22 +53,14 @@ class MeBroken:
         return "unmarked"
 
 
-AGENCY = {"code": "000.00.32.H27", "name_vi": "Cơ quan hỏng", "name_en": "Broken agency", "level": "province"}
-PROCEDURE: dict[str, Any] = {
-    "code": "KIT.000001", "agency": AGENCY["code"], "name_vi": "Thủ tục hỏng", "name_en": "Broken procedure",
-    "online_level": "full", "processing_days": 1, "fee_vnd": 0,
-    "form_schema": {"type": "object", "properties": {}, "additionalProperties": True},
-}
-
-
 class BrokenService(ServicePlugin):
     code = "kit_broken"
     name_vi = "Dịch vụ hỏng"
     name_en = "Broken service"
-    agency = AGENCY
-    agency_code = AGENCY["code"]
-    procedures = (PROCEDURE,)
-    procedure_codes = (PROCEDURE["code"],)
+    agency_code = "000.00.00.G12"
+    # A catalogue procedure no installed plug-in forwards: the kit's server shares the suite's database, whose
+    # catalogue other tests count, so the broken plug-in adds no procedure or agency of its own.
+    procedure_codes = ("1.010729",)
     me_fields = MeBroken
     vocabulary = {"NHAN": DossierStatus.ACCEPTED, "DANG": DossierStatus.PROCESSING}
     default_base_url = "http://127.0.0.1:8199"

@@ -1,5 +1,5 @@
 """`superapp`: serve | worker | sandbox | standins | migrate | seed | token | schema | contract | forward |
-maintenance | audit."""
+maintenance | audit | plugin."""
 
 from __future__ import annotations
 
@@ -206,6 +206,12 @@ def _deployment_build(settings: Settings, directory: Path) -> int:
     return 1 if left_out else 0
 
 
+def _plugin_check(settings: Settings, args: argparse.Namespace) -> int:
+    from services.conformance.runner import run
+
+    return run(settings, args.names, only=args.only or [], out=print, err=lambda line: print(line, file=sys.stderr))
+
+
 class _DropQueryStrings(logging.Filter):
     """Access-log lines keep the path but not the query string, where GET variables could carry personal data."""
 
@@ -357,6 +363,13 @@ def _parser() -> argparse.ArgumentParser:
     export_audit = audit_sub.add_parser("export", help="every row as JSON lines, with its hashes")
     export_audit.add_argument("--output", metavar="FILE", help="default: standard output")
     audit.set_defaults(handler=_audit)
+    plugin = sub.add_parser("plugin", help="agency service plug-ins")
+    plugin_sub = plugin.add_subparsers(dest="plugin_command", required=True)
+    plugin_check = plugin_sub.add_parser("check", help="run the conformance kit against plug-ins (exit 1 on a failure)")
+    plugin_check.add_argument("names", nargs="+", metavar="CODE_OR_PACKAGE",
+                              help="service code(s) or package(s); `all` for every installed plug-in")
+    plugin_check.add_argument("--only", action="append", metavar="CHECK", help="run only this check (repeatable)")
+    plugin_check.set_defaults(handler=_plugin_check)
     return parser
 
 

@@ -114,6 +114,9 @@ class ServicePlugin:
         default = cls.agency_field_cost if cls.calls_agency else 0
         return {parent: {name: cls.field_costs.get(name, default) for name in graphql_field_names(fields)}
                 for parent, fields in (("Me", cls.me_fields), ("Query", cls.query_fields)) if fields is not None}
+    # Fields this service adds to `Me` (GraphQL names) that expose no personal data; every other one must carry
+    # `@personal` (the conformance kit checks it).
+    not_personal: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def sandbox(cls, *, secret: bytes, callback_url: str, advance_seconds: float) -> AgencySandbox | None:

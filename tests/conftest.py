@@ -37,6 +37,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="rewrite mobile_contract/operations/*.response.json from the running server")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The conformance kit's modules first: their servers share the session's database, and must be gone
+    before the session server's forwarder starts polling the same forward queue."""
+    items.sort(key=lambda item: 0 if item.path.name.startswith("test_conformance") else 1)
+
+
 def _database_url(tmp: Path) -> str:
     url = os.environ.get("SUPERAPP_DATABASE_URL", "")
     return url if url.startswith("postgresql") else f"sqlite+aiosqlite:///{tmp / 'test.db'}"

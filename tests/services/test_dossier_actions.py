@@ -9,7 +9,6 @@ and always off again.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -22,16 +21,12 @@ from core.db import Database
 from core.models import Dossier, ForwardJob
 from core.seed_data import PROCEDURES
 from core.settings import Settings
-from services.civil_status import CivilStatusService
-from services.registry import ServicePlugin
-from services.residence import ResidenceService
-from services.social_insurance import SocialInsuranceService
+from services.conformance.targets import installed
 from tests.support import SUBMIT, Citizen, RunningSandbox, citizen, gql, until_received
 from tests.sync.helpers import mutation, push
 
 SAMPLES = {p["code"]: p["sample"] for p in PROCEDURES}
-ROUTED = {code for plugin in (CivilStatusService, ResidenceService, SocialInsuranceService)
-          for code in plugin.procedure_codes}
+ROUTED = {code for entry in installed() for code in entry.load().procedure_codes}  # every installed plug-in's
 WITHDRAW = """mutation($c: String!) { withdrawDossier(input: {code: $c}) { dossier { status } errors { code } } }"""
 SUPPLEMENT = """mutation($c: String!, $f: JSON!) { supplementDossier(input: {code: $c, formData: $f}) {
   dossier { status } errors { code field } } }"""
@@ -223,13 +218,3 @@ async def test_a_dossier_no_service_routes_owes_no_agency_anything(
     body = await gql(client, WITHDRAW, {"c": code}, who=who)
     assert body["data"]["withdrawDossier"] == {"dossier": {"status": "WITHDRAWAL_REQUESTED"}, "errors": []}
     assert await _jobs(db, code) == []
-
-
-@pytest.mark.parametrize("plugin", [CivilStatusService, ResidenceService, SocialInsuranceService])
-def test_each_sandbox_stop_word_means_processing_stopped_to_its_plugin(plugin: type[ServicePlugin]):
-    sandbox = importlib.import_module(f"services.{plugin.code}.sandbox").create_sandbox(
-        secret=b"s", callback_url="http://127.0.0.1:9", advance_seconds=0)
-    assert sandbox.stop_status is not None
-    event = plugin(None).parse_event({"event_id": "e", "dossier_ref": "X", "status": sandbox.stop_status,
-                                      "occurred_at": "2026-11-23T10:00:00+07:00"})
-    assert event.status == "processing_stopped"

@@ -47,7 +47,7 @@ def test_installed_plugin_passes_the_kit(kit: Harness, code: str, check: str):
 
 def test_the_guide_explains_every_check_in_order():
     guide = (Path(__file__).resolve().parents[2] / "docs" / "PLUGGING_IN_A_SERVICE.md").read_text(encoding="utf-8")
-    section = guide.split("## 8. Check your plug-in", 1)[1]
+    section = guide.split("## 9. Check your plug-in", 1)[1]
     assert re.findall(r"^\| `([a-z-]+)` \|", section, re.MULTILINE) == list(CHECKS)
     assert "`superapp plugin check <code or package>" in (Path(__file__).resolve().parents[2] / "README.md").read_text(
         encoding="utf-8")

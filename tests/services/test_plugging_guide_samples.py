@@ -40,7 +40,12 @@ PACKAGE = "superapp_land_registry"
 SECRET = "land-registry-test-secret"
 
 # Blocks no test runs, each with the reason it is only illustrative. Keep it tiny (empty is best).
-ILLUSTRATIVE: dict[str, str] = {}
+ILLUSTRATIVE: dict[str, str] = {
+    "PASS  land_registry        declaration            READY; 1 procedure(s), 2 type(s), 6 status word(s)":
+        "what the kit prints, a failing line included; its line format is pinned by test_conformance_faults.py",
+    "pip install -e path/to/superapp -e .   # the super-app and your package (its entry point registered)":
+        "the kit as a pytest plug-in, in an agency's own CI; tests/services/test_conformance.py runs that plug-in",
+}
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,8 @@ def _runner(block: Block) -> str | None:
         return "test_the_guides_deployment_commands_cover_the_plug_in"
     if block.language == "http":
         return "test_the_guides_lookup_request_is_what_a_sandbox_answers"
+    if block.language == "bash" and block.first_line.startswith("superapp plugin check land_registry"):
+        return "test_the_guides_plug_in_passes_the_conformance_kit"
     if block.language == "text" and block.first_line.startswith("agency sandboxes starting"):
         return "test_the_guides_superapp_sandbox_output_is_what_it_prints"
     return None
@@ -152,11 +159,14 @@ def land_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[t
 
 
 def _production(settings: Settings, tmp_path: Path) -> Settings:
+    """Production's contract (persisted documents only, a public e-ID key) with the loopback sandboxes'
+    plain-http URLs, which production itself refuses (its agencies are https)."""
     public_pem = tmp_path / "eid-public.pem"
     public_pem.write_bytes(load_dev_private_key(settings.dev_key_path).public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
-    return Settings(env=Environment.PRODUCTION, data_dir=settings.data_dir, database_url=settings.database_url,
+    return Settings(env=Environment.TEST, data_dir=settings.data_dir, database_url=settings.database_url,
                     auth={"eid_public_key_file": public_pem, "eid_accept_dev_key": True},
+                    graphql={"persisted_only": True},
                     agencies={"forward_poll_seconds": 0.2, "forward_max_backoff_seconds": 0.5})
 
 
@@ -288,6 +298,24 @@ async def test_the_guides_deployment_commands_cover_the_plug_in(land_registry: t
     assert "FIELD_REMOVED: Field LandParcel.areaM2 was removed." in out
     assert "operation LandParcels no longer validates: Cannot query field 'areaM2' on type 'LandParcel'." in out
     assert "SCHEMA CHECK FAILED" in err
+
+
+async def test_the_guides_plug_in_passes_the_conformance_kit(land_registry: type[ServicePlugin], tmp_path: Path):
+    """The block's first command, as an agency engineer runs it: every check passes or says why it does not
+    apply (a SQLite database of its own, the guide's sandbox, a real server)."""
+    [block] = [b for b in _blocks() if b.first_line.startswith("superapp plugin check land_registry")]
+    command = block.first_line.split("#", 1)[0].strip()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPERAPP_")}
+    env.update({"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+                "PYTHONPATH": str(tmp_path / "site"), "SUPERAPP_DATA_DIR": str(tmp_path / "data")})
+    code, out, err = await _run(f"cd {tmp_path}\n{command}", env)
+    assert code == 0, out + err
+    lines = [line.split(None, 3) for line in out.splitlines() if line.startswith(("PASS", "FAIL", "SKIP"))]
+    assert {line[1] for line in lines} == {"land_registry"}
+    assert not [line for line in lines if line[0] == "FAIL"], out
+    passed = {line[2] for line in lines if line[0] == "PASS"}
+    assert {"declaration", "sandbox", "lookups", "forwarding", "actions", "events", "personal-data",
+            "operations"} <= passed, out
 
 
 async def _run(script: str, env: dict[str, str]) -> tuple[int, str, str]:

@@ -32,7 +32,7 @@ from services.sandbox_kit import AgencySandbox
 TIMEOUT = 1.5  # seconds for one agency call (retries included; there are none)
 SLOW_MS = 2200  # a "slow" sandbox answers after this: beyond TIMEOUT
 BREAKER_THRESHOLD = 2
-BREAKER_RESET = 0.5
+BREAKER_RESET = 1.5  # long enough that a loaded machine still sees the open circuit fail fast
 
 
 def agency_settings(url: str, code: str) -> dict[str, Any]:

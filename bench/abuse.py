@@ -52,6 +52,10 @@ LEGIT_CITIZENS = 8
 LEGIT_PAUSE = 1.0  # seconds between one citizen's requests: an app refreshing busily
 FLOOD_CONNECTIONS = 16
 ANONYMOUS_CONNECTIONS = 4
+# Offered load, the same with and without quotas: an open-loop attacker on another machine does not slow down
+# when answered fast, and a closed loop here would measure this machine's own client burning the shared cores.
+FLOOD_RATE = 40.0  # abusive token's requests per second (the issue's attack: 500 dossiers in 29 s, ~17/s)
+ANONYMOUS_RATE = 10.0
 # 2 operations a second per citizen (bursts of 20), well above a legitimate citizen's 1 a second.
 QUOTA_ENV = {"SUPERAPP_QUOTA_CITIZEN_LIMIT": "20", "SUPERAPP_QUOTA_CITIZEN_PERIOD_SECONDS": "10",
              "SUPERAPP_QUOTA_IP_LIMIT": "20", "SUPERAPP_QUOTA_IP_PERIOD_SECONDS": "10",
@@ -99,7 +103,7 @@ async def legit_phase(url: str, tokens: list[str], seconds: float) -> tuple[list
 
 
 async def flood(url: str, token: str, seconds: float) -> dict[str, int]:
-    """The abusive client (run in its own process): never waits, never reads Retry-After."""
+    """The abusive client (run in its own process): a steady offered rate, never reads Retry-After."""
     outcomes: Counter[str] = Counter()
     until = time.monotonic() + seconds
 
@@ -108,6 +112,7 @@ async def flood(url: str, token: str, seconds: float) -> dict[str, int]:
         async with httpx.AsyncClient(base_url=url, timeout=60, headers=headers) as http:
             turn = n
             while time.monotonic() < until:
+                next_at = time.monotonic() + FLOOD_CONNECTIONS / FLOOD_RATE
                 submit = turn % 4 == 0
                 body = {"query": SUBMIT, "variables": {"p": PROCEDURE, "f": FORM}} if submit else {"query": EXPENSIVE}
                 answer = await http.post("/graphql", json=body)
@@ -119,12 +124,15 @@ async def flood(url: str, token: str, seconds: float) -> dict[str, int]:
                 else:
                     outcomes[f"{kind} served {answer.status_code}"] += 1
                 turn += 1
+                await asyncio.sleep(max(0.0, next_at - time.monotonic()))
 
     async def anonymous() -> None:
         async with httpx.AsyncClient(base_url=url, timeout=60) as http:
             while time.monotonic() < until:
+                next_at = time.monotonic() + ANONYMOUS_CONNECTIONS / ANONYMOUS_RATE
                 answer = await http.post("/graphql", json={"query": CATALOGUE})
                 outcomes["anonymous catalogue " + ("refused 429" if answer.status_code == 429 else "served")] += 1
+                await asyncio.sleep(max(0.0, next_at - time.monotonic()))
 
     await asyncio.gather(*(abuser(n) for n in range(FLOOD_CONNECTIONS)),
                          *(anonymous() for _ in range(ANONYMOUS_CONNECTIONS)))
@@ -216,7 +224,8 @@ async def main(seconds: float) -> None:
     finally:
         _stop(server)
     print(f"== abuse benchmark ({dialect}, one server process, {LEGIT_CITIZENS} citizens every {LEGIT_PAUSE} s, "
-          f"flood of {FLOOD_CONNECTIONS}+{ANONYMOUS_CONNECTIONS} connections, {seconds:.0f} s per phase) ==")
+          f"flood offered {FLOOD_RATE:.0f}+{ANONYMOUS_RATE:.0f} req/s on {FLOOD_CONNECTIONS}+{ANONYMOUS_CONNECTIONS} "
+          f"connections, {seconds:.0f} s per phase) ==")
     base_p95, mixed_p95 = p95(alone), p95(mixed)
     print(f"legit alone:      {len(alone):5d} requests, p50 {statistics.median(alone) * 1000:7.1f} ms, "
           f"p95 {base_p95 * 1000:7.1f} ms, statuses {dict(alone_statuses)}")

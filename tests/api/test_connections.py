@@ -166,13 +166,14 @@ async def test_300_never_initialised_sockets_close_with_4408_after_the_init_time
         async with connect(_ws_url(url), subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
                            open_timeout=30) as ws:
             opened = time.monotonic()
-            code, _ = await _closed(ws, INIT_LIMIT + 20)
+            code, _ = await _closed(ws, 45)
             return time.monotonic() - opened, code
 
     with serve(create_app(idle_settings), idle_settings) as url:
         results = await asyncio.gather(*(idle(url) for _ in range(300)))
     assert {code for _, code in results} == {4408}
-    assert max(seconds for seconds, _ in results) < INIT_LIMIT + 10  # all cut, on a loaded 2-core machine
+    # All cut by our setting, well before Strawberry's default 60 s, even with 300 closing at once on 2 loaded cores.
+    assert max(seconds for seconds, _ in results) < 30
 
 
 async def _initialised(server: str, who: Citizen) -> ClientConnection:

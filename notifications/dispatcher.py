@@ -58,10 +58,12 @@ class Dispatcher:
         texts = [j for j in jobs if j.channel == "sms"]
         settled = await asyncio.gather(self._push(pushes), self._texts(texts))
         settlements = [*settled[0], *settled[1]]
-        for settlement in settlements:
-            metrics.PUSHES.labels(channel=settlement.job.channel, outcome=settlement.state).inc()
-        await store.settle(self.db, settlements, owner=self.owner, now=utc_now(),
+        now = utc_now()
+        await store.settle(self.db, settlements, owner=self.owner, now=now,
                            give_up_seconds=self.config.notify_give_up_seconds)
+        for settlement in settlements:
+            outcome = store.final_state(settlement, now, self.config.notify_give_up_seconds)
+            metrics.PUSHES.labels(channel=settlement.job.channel, outcome=outcome).inc()
         log.info("batch of %d: %d sent, %d to retry, %d dropped or failed", len(jobs),
                  sum(s.state == "sent" for s in settlements), sum(s.state == "retry" for s in settlements),
                  sum(s.state in ("dropped", "failed") for s in settlements))

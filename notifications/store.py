@@ -165,6 +165,13 @@ async def settle(db: Database, settlements: list[Settlement], *, owner: str, now
                                                 give_up_seconds=give_up_seconds))
 
 
+def final_state(item: Settlement, now: datetime, give_up_seconds: float) -> str:
+    """What the row becomes: a retry past `give_up_seconds` since the status change fails instead."""
+    if item.state == "retry" and (now - item.job.created_at).total_seconds() >= give_up_seconds:
+        return "failed"
+    return item.state
+
+
 async def _apply(session: AsyncSession, settlements: list[Settlement], *, owner: str, now: datetime,
                  give_up_seconds: float) -> None:
     pending = col(OutboxMessage.state) == "pending"
@@ -173,9 +180,9 @@ async def _apply(session: AsyncSession, settlements: list[Settlement], *, owner:
         if item.drop_token and item.job.device_id is not None:
             await session.execute(delete(Device).where(col(Device.id) == item.job.device_id,
                                                        col(Device.token) == item.job.token))
-        state, error = item.state, item.error
-        if state == "retry" and (now - item.job.created_at).total_seconds() >= give_up_seconds:
-            state, error = "failed", f"GAVE_UP:{error}"[:64]
+        state, error = final_state(item, now, give_up_seconds), item.error
+        if state != item.state:
+            error = f"GAVE_UP:{error}"[:64]
         if state == "retry":
             await session.execute(update(OutboxMessage).where(row, pending, col(OutboxMessage.lease_owner) == owner)
                                   .values(next_attempt_at=now + timedelta(seconds=item.delay), last_error=error))

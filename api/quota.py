@@ -15,21 +15,12 @@ place for personal data.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 from api.auth import Principal
 from core.db import Database
 from core.errors import DomainError, ErrorCode
 from core.quota import DatabaseQuotaStore, Limit, MemoryQuotaStore, QuotaStore, Verdict
 from core.settings import QuotaSettings, Settings
-
-
-def operation_cost(request: Any) -> int:
-    """What one GraphQL operation costs: the cost budget's figure (`request.state.graphql_cost`, set before
-    execution) when there is one, else 1. The one place quotas read the cost."""
-    state = getattr(request, "state", None)
-    cost = getattr(state, "graphql_cost", None)
-    return cost if isinstance(cost, int) and not isinstance(cost, bool) and cost > 0 else 1
 
 
 def _digest(value: str) -> str:

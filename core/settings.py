@@ -147,16 +147,17 @@ class QuotaSettings(_Group):
     """api/quota.py: how much each citizen, client IP and agency service may ask, weighted by cost
     (`SUPERAPP_QUOTA_*`). A limit is `<name>_limit` cost units per `<name>_period_seconds`, refilled
     evenly (GCRA), so a full burst of `limit` is allowed after a quiet period. The defaults are far above
-    what an app (or the demo, the tests) sends, and far below a flood."""
+    what an app (or the demo) sends, and far below a flood; each at least the cost budget
+    (`SUPERAPP_QUERY_MAX_COST`, 5,000), so the most expensive operation allowed can run after a quiet period."""
 
     model_config = SettingsConfigDict(env_prefix="SUPERAPP_QUOTA_", extra="forbid")
 
     enabled: bool = True
     backend: str = Field(default="auto", pattern=r"^(auto|memory|database)$",
                          description="auto: the database when it is PostgreSQL (shared by workers), else memory")
-    citizen_limit: int = Field(default=3000, ge=1)
+    citizen_limit: int = Field(default=10_000, ge=1)
     citizen_period_seconds: float = Field(default=60.0, gt=0)
-    ip_limit: int = Field(default=6000, ge=1)
+    ip_limit: int = Field(default=20_000, ge=1)
     ip_period_seconds: float = Field(default=60.0, gt=0)
     service_limit: int = Field(default=6000, ge=1)
     service_period_seconds: float = Field(default=60.0, gt=0)

@@ -12,7 +12,7 @@ operation's agency reads are shared
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from starlette.requests import HTTPConnection
@@ -20,6 +20,7 @@ from starlette.websockets import WebSocket
 from strawberry.extensions import SchemaExtension
 
 from api.graphql.cost import CostModel, operation_cost
+from api.graphql.quota_guard import charge_quota
 from core.errors import DomainError, ErrorCode
 from services.call_sharing import sharing_calls
 
@@ -47,13 +48,16 @@ class CostBudget(SchemaExtension):
         with sharing_calls():
             yield
 
-    def on_execute(self) -> Iterator[None]:
+    async def on_execute(self) -> AsyncIterator[None]:
         context = self.execution_context
         assert context.graphql_document is not None  # parsed and validated before execution
         self.cost = operation_cost(context.schema._schema, context.graphql_document,
                                    operation_name=context.operation_name, variables=context.variables,
                                    model=self.model)
         _record(getattr(context.context, "connection", None), self.cost)
+        # Charged before the budget refuses, at most the budget: a flood of documents over the budget spends
+        # the caller's quota like the most expensive document it may run, so it ends in RATE_LIMITED too.
+        await charge_quota(context.context, min(self.cost, self.model.budget))
         if self.cost > self.model.budget:
             raise QueryTooCostly(cost=self.cost, budget=self.model.budget)
         yield

@@ -45,7 +45,7 @@ class Context:
     connection_params: dict[str, object] | None = None
     # The request or WebSocket: the cost budget leaves each operation's cost on its `state` (api/graphql/budget.py).
     connection: HTTPConnection | None = None
-    quotas: Quotas | None = None  # charged by QuotaGuard (HTTP) and the socket handler (subscriptions)
+    quotas: Quotas | None = None  # charged by the cost budget (HTTP) and the socket handler (subscriptions)
     # Privacy audit trail (api/graphql/personal.py): coordinates of @personal fields resolved so far, and the
     # id its rows carry.
     reads: set[str] = field(default_factory=set)

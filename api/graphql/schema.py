@@ -27,7 +27,6 @@ from api.graphql.personal import PersonalDataAudit, instrument
 from api.graphql.queries import Query
 from api.graphql.queries_audit import AuditQuery
 from api.graphql.queries_notifications import NotificationQuery
-from api.graphql.quota_guard import QuotaGuard
 from api.graphql.subscriptions import Subscription
 from api.graphql.sync_query import SyncQuery
 from api.graphql.types.catalogue import Agency, Procedure
@@ -117,7 +116,6 @@ def build_schema(settings: Settings, registry: ServiceRegistry | None = None) ->
         lambda: CostBudget(model=cost_model),
         ShapeErrors,
         PersonalDataAudit,
-        QuotaGuard,  # last: after whatever computes the operation's cost
     ]
 
     def build(plugins: list[Plugin]) -> Schema:

@@ -23,7 +23,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, case, delete, literal, select
+from sqlalchemy import ColumnElement, case, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -106,12 +106,11 @@ class DatabaseQuotaStore:
 
     An outage fails open: the quota protects the service, and refusing every request because the
     database is briefly gone would turn a blip into a refusal storm (the request's own reads answer
-    SERVICE_UNAVAILABLE anyway)."""
-
-    PRUNE_EVERY = 1000
+    SERVICE_UNAVAILABLE anyway). Rows past `expires_at` are deleted by `superapp maintenance`
+    (core/retention.py), in batches, not by a charge."""
 
     def __init__(self, db: Database, *, clock: Clock = time.time) -> None:
-        self._db, self._clock, self._charges = db, clock, 0
+        self._db, self._clock = db, clock
 
     async def charge(self, key: str, cost: int, limit: Limit) -> Verdict:
         try:
@@ -130,9 +129,6 @@ class DatabaseQuotaStore:
                                             where=moved - limit.period <= now)
                      .returning(current))
         if (await session.execute(statement)).first() is not None:
-            self._charges += 1
-            if self._charges % self.PRUNE_EVERY == 0:
-                await session.execute(delete(QuotaBucket).where(col(QuotaBucket.expires_at) < now - 86_400))
             return Verdict(True)
         tat = (await session.execute(select(current).where(col(QuotaBucket.key) == key))).scalar_one()
         return gcra(float(tat), now=now, cost=cost, limit=limit)[1]

@@ -35,6 +35,7 @@ from core.models import (
     ForwardJob,
     Notification,
     OutboxMessage,
+    QuotaBucket,
     SyncClient,
     SyncMutationResult,
     SyncScope,
@@ -156,6 +157,19 @@ async def purge_tombstones(session: AsyncSession, *, now: datetime, retention_da
     return await _tombstones(session, None, cutoff=now - timedelta(days=retention_days))
 
 
+async def _quota_buckets(session: AsyncSession, limit: int, *, now: datetime) -> int:
+    """Quota rows past `expires_at` say nothing any more (a bucket full again, a day gone). The delete asks
+    again, so a row a charge renewed in between stays."""
+    epoch = now.timestamp()
+    keys = list((await session.execute(
+        select(QuotaBucket.key).where(col(QuotaBucket.expires_at) < epoch).order_by(col(QuotaBucket.key))
+        .limit(limit))).scalars())
+    if keys:
+        await session.execute(delete(QuotaBucket).where(col(QuotaBucket.key).in_(keys),
+                                                        col(QuotaBucket.expires_at) < epoch))
+    return len(keys)
+
+
 def rules(settings: Settings, now: datetime) -> list[Rule]:
     """Every table's rule, with its window measured back from `now`."""
     keep = settings.retention
@@ -171,6 +185,7 @@ def rules(settings: Settings, now: datetime) -> list[Rule]:
         Rule("forward_job", lambda s, n: _forward_jobs(s, n, cutoff=ago(keep.forward_job_days))),
         Rule("change_log", lambda s, n: _tombstones(s, n, cutoff=ago(settings.sync.tombstone_retention_days))),
         Rule("draft", lambda s, n: purge_trash(s, now=now, limit=n)),
+        Rule("quota_bucket", lambda s, n: _quota_buckets(s, n, now=now)),
     ]
 
 

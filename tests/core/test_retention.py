@@ -32,6 +32,7 @@ from core.models import (
     Notification,
     OutboxMessage,
     Procedure,
+    QuotaBucket,
     SyncClient,
     SyncMutationResult,
     SyncScope,
@@ -42,7 +43,7 @@ from tests.core.factories import create_citizen
 
 OLD, NEW = timedelta(days=400), timedelta(days=1)
 TABLES = ["outbox_message", "notification", "sync_mutation_result", "agency_event", "forward_job", "change_log",
-          "draft"]
+          "draft", "quota_bucket"]
 
 
 @dataclass
@@ -178,6 +179,12 @@ async def fill(db: Database) -> Filled:
             session.add(DraftRevision(draft_id=draft.id, field="child_name", value="An", reason="after_delete",
                                       at_version=1))
             (drop if deleted == now - OLD else keep)["draft"].add(draft.id)
+        # Quota rows: one whose bucket is full again (or whose day is gone) goes; a live one stays.
+        epoch, tag = now.timestamp(), uuid.uuid4().hex
+        for key, expires in ((f"citizen:retention-{tag}-old", epoch - 1),
+                             (f"citizen:retention-{tag}-live", epoch + 3600)):
+            session.add(QuotaBucket(key=key, value=expires, expires_at=expires))
+            (drop if expires < epoch else keep)["quota_bucket"].add(key)
 
     await db.transaction(work)
     return filled
@@ -205,6 +212,7 @@ async def remaining(db: Database, filled: Filled) -> dict[str, set[object]]:
             "change_log": await ids(select(ChangeLogEntry.record_id).where(
                 ChangeLogEntry.scope == scope, ChangeLogEntry.record_type != "notification")),
             "draft": await ids(select(Draft.id).where(Draft.citizen_id == filled.citizen_id)),
+            "quota_bucket": await ids(select(QuotaBucket.key).where(col(QuotaBucket.key).in_(mine["quota_bucket"]))),
         }
 
 

@@ -71,6 +71,7 @@ class Victim:
     sync_client_id: str
     dossier_cursor: str
     notification_cursor: str
+    access_log_cursor: str
     checkpoint: str
 
     def secrets(self) -> list[str]:
@@ -128,6 +129,7 @@ async def victim(server: str, settings: Settings, sandboxes: dict[str, RunningSa
         inbox = await gql(http, "{ myNotifications(first: 1) { edges { cursor node { id } } } }", who=who)
         notification = inbox["data"]["myNotifications"]["edges"][0]
         page = await gql(http, "{ syncChanges(schemaVersion: 3, limit: 5) { checkpoint } }", who=who)
+        access = await gql(http, "{ myDataAccessLog(first: 1) { edges { cursor } } }", who=who)
     document = seeded["data"]["me"]["documents"][0]
     return Victim(
         who=who, name=seeded["data"]["me"]["fullName"], dossier_code=by_status["SUBMITTED"],
@@ -137,6 +139,7 @@ async def victim(server: str, settings: Settings, sandboxes: dict[str, RunningSa
         notification_id=notification["node"]["id"], device_token=token, draft_id=draft_id,
         deleted_draft_id=deleted_id, sync_client_id=client_id,
         dossier_cursor=seeded["data"]["myDossiers"]["edges"][-1]["cursor"], notification_cursor=notification["cursor"],
+        access_log_cursor=access["data"]["myDataAccessLog"]["edges"][0]["cursor"],
         checkpoint=page["data"]["syncChanges"]["checkpoint"])
 
 
@@ -157,6 +160,7 @@ ARGUMENTS: dict[str, str] = {
     "Query.syncChanges(checkpoint)": CURSOR,
     "Query.syncPull(checkpoint)": CURSOR,
     "Query.myNotifications(after)": CURSOR,
+    "Query.myDataAccessLog(after)": CURSOR,
     "Me.formPrefill(procedureCode)": PUBLIC,
     "Mutation.submitDossier(input.procedureCode)": PUBLIC,
     "Mutation.submitDossier(input.clientMutationId)": CLIENT_KEY,
@@ -239,7 +243,7 @@ def _sync(intent: str, args: Callable[[str], dict[str, Any]] | None = None,
 
 
 def _placeholder() -> Victim:
-    return Victim(Citizen("", ""), *[""] * 15)
+    return Victim(Citizen("", ""), *[""] * 16)
 
 
 def _probes(b: Victim) -> list[Probe]:
@@ -351,6 +355,8 @@ async def test_citizen_bs_cursors_show_a_only_their_own_records(
          victim.notification_cursor),
         ("query($v: String!) { syncChanges(schemaVersion: 3, checkpoint: $v) { changes { type id data } } }",
          victim.checkpoint),
+        ("query($v: String!) { myDataAccessLog(after: $v) { edges { node { at operation data { en } } } } }",
+         victim.access_log_cursor),
         (_PUSH.replace("$input: SyncPushInput!", "$v: String!").replace(
             "syncPush(input: $input)", 'syncPush(input: {clientId: "' + str(uuid.uuid4()) + '", schemaVersion: 3, '
             "mutations: [], pullFrom: $v})").replace(PUSH_FIELDS, "page { changes { type id data } }"),

@@ -12,8 +12,8 @@ comparison, the same flood against a second server on the same database with quo
 the ratio (goal: under 1.20) and how many abusive requests were refused (429) or capped
 (DAILY_SUBMISSION_LIMIT).
 
-The quotas are the bench's own (QUOTA_ENV below, in cost units: a citizen may spend what 2 HomeScreens a
-second cost, bursts of 20), low enough that a short flood on a small machine reaches them; the production
+The quotas are the bench's own (QUOTA_ENV below, in cost units: a citizen may spend what 2 legitimate
+requests a second cost, bursts of 20), low enough that a short flood on a small machine reaches them; the production
 defaults (README) allow more per minute. Every operation is charged its cost (the cost budget's figure), so
 one expensive document spends what dozens of screens would.
 """
@@ -57,11 +57,12 @@ ANONYMOUS_CONNECTIONS = 4
 # when answered fast, and a closed loop here would measure this machine's own client burning the shared cores.
 FLOOD_RATE = 40.0  # abusive token's requests per second (the issue's attack: 500 dossiers in 29 s, ~17/s)
 ANONYMOUS_RATE = 10.0
-# In cost units (`superapp contract cost`: HomeScreen 93, MyDossiers 82, the catalogue search below 301): per
-# 10 s, what 20 HomeScreens cost for a citizen (2 a second, twice a legitimate citizen's pace) and what 20
-# such searches cost for an anonymous address.
-HOME_COST, SEARCH_COST = 93, 301
-QUOTA_ENV = {"SUPERAPP_QUOTA_CITIZEN_LIMIT": str(20 * HOME_COST), "SUPERAPP_QUOTA_CITIZEN_PERIOD_SECONDS": "10",
+# In cost units (`superapp contract cost`; the legitimate pair below: HomeScreen 93, MyDossiers(first: 20)
+# 524; the catalogue search 301): per 10 s, what 10 such pairs cost for a citizen (2 requests a second,
+# twice a legitimate citizen's pace) and what 20 searches cost for an anonymous address.
+HOME_COST, MY_DOSSIERS_COST, SEARCH_COST = 93, 524, 301
+QUOTA_ENV = {"SUPERAPP_QUOTA_CITIZEN_LIMIT": str(10 * (HOME_COST + MY_DOSSIERS_COST)),
+             "SUPERAPP_QUOTA_CITIZEN_PERIOD_SECONDS": "10",
              "SUPERAPP_QUOTA_IP_LIMIT": str(20 * SEARCH_COST), "SUPERAPP_QUOTA_IP_PERIOD_SECONDS": "10",
              "SUPERAPP_QUOTA_SUBMISSIONS_PER_DAY": "20"}
 PROCEDURE = "1.004194"

@@ -109,16 +109,29 @@ class DatabaseQuotaStore:
     SERVICE_UNAVAILABLE anyway). Rows past `expires_at` are deleted by `superapp maintenance`
     (core/retention.py), in batches, not by a charge."""
 
-    def __init__(self, db: Database, *, clock: Clock = time.time) -> None:
-        self._db, self._clock = db, clock
+    def __init__(self, db: Database, *, clock: Clock = time.time, max_keys: int = 100_000) -> None:
+        self._db, self._clock, self._max_keys = db, clock, max_keys
+        # key -> (until, cost): a charge of at least `cost` is refused before `until`. Safe to answer from
+        # memory: other workers' charges only move a key's arrival time later, never earlier, so a refusal
+        # read from the table stays true until then; a flood past its quota costs no database round trip.
+        self._refused: dict[str, tuple[float, int]] = {}
 
     async def charge(self, key: str, cost: int, limit: Limit) -> Verdict:
+        now = self._clock()
+        until, refused_cost = self._refused.get(key, (0.0, 0))
+        if now < until and cost >= refused_cost:
+            return Verdict(False, until - now)
         try:
-            return await self._db.transaction(lambda session: self._charge(session, key, cost, limit))
+            verdict = await self._db.transaction(lambda session: self._charge(session, key, cost, limit))
         except Exception as error:
             if not is_outage(error):
                 raise
             return Verdict(True)
+        if not verdict.allowed:
+            if len(self._refused) >= self._max_keys:
+                self._refused = {k: v for k, v in self._refused.items() if v[0] > now}
+            self._refused[key] = (now + verdict.retry_after, cost)
+        return verdict
 
     async def _charge(self, session: AsyncSession, key: str, cost: int, limit: Limit) -> Verdict:
         now, step = self._clock(), limit.increment(cost)
@@ -134,6 +147,13 @@ class DatabaseQuotaStore:
         return gcra(float(tat), now=now, cost=cost, limit=limit)[1]
 
 
+# Day counters known to be at a cap ({key: (the day's end, that cap)}): a day's count only grows, so a citizen
+# at the cap is refused from memory for the rest of the day, without a write (a flood of submissions past
+# the cap costs no transaction). Bounded: expired keys go when it is large.
+_AT_CAP: dict[str, tuple[float, int]] = {}
+_AT_CAP_MAX = 100_000
+
+
 async def count_submission(session: AsyncSession, *, citizen_id: int, day: date, cap: int,
                            expires_at: float) -> None:
     """Count one more submission of the citizen on `day` (their calendar day in the configured time zone)
@@ -141,11 +161,19 @@ async def count_submission(session: AsyncSession, *, citizen_id: int, day: date,
     nothing. The counter row is the citizen's lock for the day: concurrent submissions of one citizen
     wait on it (PostgreSQL) or on the write lock (SQLite), so the cap holds under concurrency."""
     key = f"submissions:{citizen_id}:{day.isoformat()}"
+    day_end_at, reached = _AT_CAP.get(key, (0.0, 0))
+    if day_end_at > time.time() and cap <= reached:
+        raise DomainError(ErrorCode.DAILY_SUBMISSION_LIMIT, limit=cap)
     take(session, Lock.SUBMISSION_CAP, [key])
     statement = (insert_into(session, QuotaBucket).values(key=key, value=1, expires_at=expires_at)
                  .on_conflict_do_update(index_elements=["key"], set_={"value": col(QuotaBucket.value) + 1})
                  .returning(col(QuotaBucket.value)))
     if (await session.execute(statement)).scalar_one() > cap:
+        if len(_AT_CAP) >= _AT_CAP_MAX:
+            now = time.time()
+            for stale in [k for k, (end, _) in _AT_CAP.items() if end <= now]:
+                del _AT_CAP[stale]
+        _AT_CAP[key] = (expires_at, cap)
         raise DomainError(ErrorCode.DAILY_SUBMISSION_LIMIT, limit=cap)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.refusal import RequestRefused, refusal
+from api.refusal import RequestRefused, refusal, refuse_body
 from core.errors import ErrorCode
 from core.text import ascii_digits
 
@@ -27,7 +27,6 @@ class BodyLimit:
             await self._refuse(scope, receive, send)
             return
         seen = 0
-        started = False
 
         async def limited_receive() -> Message:
             nonlocal seen
@@ -38,17 +37,11 @@ class BodyLimit:
                     raise BodyTooLarge
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+        await refuse_body(self.app, scope, receive, send, read=limited_receive, raised=BodyTooLarge,
+                          answer=self._too_large)
 
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await self._refuse(scope, receive, send)
+    def _too_large(self) -> RequestRefused:
+        return RequestRefused(413, ErrorCode.PAYLOAD_TOO_LARGE, maximum=self.max_bytes)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        too_large = RequestRefused(413, ErrorCode.PAYLOAD_TOO_LARGE, maximum=self.max_bytes)
-        await refusal(scope, too_large)(scope, receive, send)
+        await refusal(scope, self._too_large())(scope, receive, send)

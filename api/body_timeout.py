@@ -13,7 +13,7 @@ import asyncio
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.refusal import RequestRefused, refusal
+from api.refusal import RequestRefused, refuse_body
 from core import metrics
 from core.errors import ErrorCode
 
@@ -33,7 +33,7 @@ class BodyTimeout:
         loop = asyncio.get_running_loop()
         started_at: float | None = None
         received = 0
-        started = complete = False
+        complete = False
 
         async def timed_receive() -> Message:
             nonlocal started_at, received, complete
@@ -53,16 +53,8 @@ class BodyTimeout:
                 complete = not message.get("more_body", False)
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, timed_receive, tracking_send)
-        except BodyTimedOut:
+        if await refuse_body(self.app, scope, receive, send, read=timed_receive, raised=BodyTimedOut,
+                             answer=lambda: RequestRefused(408, ErrorCode.REQUEST_TIMEOUT,
+                                                           headers={"connection": "close"},
+                                                           seconds=f"{self.seconds:g}")):
             metrics.CONNECTIONS_TIMED_OUT.labels(phase="body").inc()
-            if not started:
-                too_slow = RequestRefused(408, ErrorCode.REQUEST_TIMEOUT, headers={"connection": "close"},
-                                          seconds=f"{self.seconds:g}")
-                await refusal(scope, too_slow)(scope, receive, send)

@@ -8,12 +8,12 @@ limits, gzip, JSON, content type, method, Accept, persisted documents, operation
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.types import Scope
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.errors import WIRE_MESSAGES, ErrorCode, render
 from core.json_body import MAX_DEPTH, MAX_NUMBER_CHARS
@@ -102,6 +102,27 @@ def graphql_refusal(headers: Headers, refused: RequestRefused) -> Response:
     content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return Response(content, status_code=status, headers={**refused.headers, "cache-control": "no-store"},
                     media_type=f"{media}; charset=utf-8")
+
+
+async def refuse_body(app: ASGIApp, scope: Scope, receive: Receive, send: Send, *, read: Receive,
+                      raised: type[Exception], answer: Callable[[], RequestRefused]) -> bool:
+    """Runs `app` reading its body through `read`; when `read` raises `raised`, answers `answer()` unless the
+    response has already started (then the connection just ends). The body middlewares share this; True
+    when `read` gave up."""
+    started = False
+
+    async def tracking_send(message: Message) -> None:
+        nonlocal started
+        started = started or message["type"] == "http.response.start"
+        await send(message)
+
+    try:
+        await app(scope, read, tracking_send)
+    except raised:
+        if not started:
+            await refusal(scope, answer())(scope, receive, send)
+        return True
+    return False
 
 
 def refusal(scope: Scope, refused: RequestRefused) -> Response:

@@ -8,7 +8,7 @@ citizen's withdrawal (`POST /dossiers/{code}/withdrawal`) and supplement (`POST 
 deduplicated the same way: after a withdrawal the next step is the agency's own word for "processing
 stopped" (`stop_status`) and the dossier moves no more; after a supplement the answers join the stored form
 and the dossier continues its road. For fault tests it can be told to be slow, to fail with 5xx, to answer
-garbage, to hang, or to refuse with a 422 and a reason (`POST /_control/fault`,
+garbage, to hang (or hold a request until the next fault call), or to refuse with a 422 and a reason (`POST /_control/fault`,
 `{"mode": "refuse", "reason": "..."}`), and says how many requests it received (`GET /_control/requests`).
 Sandboxes are for development, demos and tests only.
 """
@@ -37,7 +37,7 @@ from services.signing import signed_headers
 
 log = logging.getLogger("superapp.sandbox")
 
-FAULT_MODES = ("ok", "slow", "error", "hang", "garbage", "refuse")
+FAULT_MODES = ("ok", "slow", "error", "hang", "hold", "garbage", "refuse")
 
 
 @dataclass
@@ -104,12 +104,15 @@ class AgencySandbox:
             return JSONResponse({"error": "refused", "reason": self.refusal}, status_code=422)
         elif self.mode == "garbage":
             return Response(b"<html>{not json", media_type="application/json")
-        elif self.mode == "hang":
+        elif self.mode in ("hang", "hold"):
+            # "hold" answers normally once released (by the next `/_control/fault`), so a test can see which
+            # requests were in flight together without betting on how fast a loaded machine is.
             self._release = self._release or asyncio.Event()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(60):
                     await self._release.wait()
-            return JSONResponse({"error": "released"}, status_code=503)
+            if self.mode == "hang":
+                return JSONResponse({"error": "released"}, status_code=503)
         return None
 
     def guarded(self, handler: Callable[[Request], Any]) -> Callable[[Request], Any]:

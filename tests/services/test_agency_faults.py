@@ -42,25 +42,40 @@ def _errors_by_field(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {e["path"][-1]: e["extensions"] for e in body.get("errors", [])}
 
 
-async def test_three_slow_agencies_are_called_concurrently(http, settings, sandboxes):
-    who = citizen(settings)
-    await gql(http, "{ me { fullName } }", who=who)  # enrol first: measure the agencies, not the sign-up
-    for code in ("residence", "social_insurance", "traffic_fines"):
-        await sandboxes[code].fault("slow", delay_ms=300)
-    started = time.perf_counter()
-    body = await gql(http, ME, who=who)
-    elapsed = time.perf_counter() - started
+async def test_three_agencies_are_called_concurrently(settings, db, sandboxes):
+    """Each of the three agencies holds our call until the test releases it, and the test releases them only
+    once all three calls have arrived: called one after another, the second would never arrive. No clock is
+    involved, so a loaded machine cannot make this fail (a 300 ms timing version of it did)."""
+    app = create_app(settings, agencies=agency_overrides(sandboxes, timeout=20, retries=0, breaker_threshold=50))
+    held = [sandboxes[code] for code in ("residence", "social_insurance", "traffic_fines")]
+    with serve(app) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            who = citizen(settings)
+            await gql(http, "{ me { fullName } }", who=who)  # enrol first: count the agencies, not the sign-up
+            before = [running.sandbox.requests_seen for running in held]
+            try:
+                for running in held:
+                    await running.fault("hold")
+                answer = asyncio.create_task(gql(http, ME, who=who))
+                async with asyncio.timeout(15):
+                    while any(r.sandbox.requests_seen <= b for r, b in zip(held, before, strict=True)):
+                        assert not answer.done(), "the answer came before all three agencies were asked"
+                        await asyncio.sleep(0.02)
+                arrived = [r.sandbox.requests_seen - b for r, b in zip(held, before, strict=True)]
+                assert arrived == [1, 1, 1], f"in flight together: {arrived}"
+            finally:
+                for running in held:
+                    await running.fault("ok")  # releases the held calls
+            body = await answer
     assert "errors" not in body
     assert body["data"]["me"]["populationRecord"] == {"ethnicity": "Kinh"}
-    assert elapsed >= 0.3
-    assert elapsed < 0.75, f"three 300 ms agencies took {elapsed:.3f}s: called one after another?"
 
 
 async def test_a_hanging_agency_times_out_and_the_other_fields_arrive(http, settings, sandboxes):
     await sandboxes["social_insurance"].fault("hang")
     started = time.perf_counter()
     body = await gql(http, ME, who=citizen(settings))
-    assert time.perf_counter() - started < 2.0
+    assert time.perf_counter() - started < 5.0  # the budget (0.6 s, one retry), never the 60 s hang
     assert body["data"]["me"]["healthInsuranceCard"] is None
     assert body["data"]["me"]["populationRecord"] == {"ethnicity": "Kinh"}
     assert body["data"]["me"]["trafficFines"] is not None

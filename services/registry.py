@@ -45,6 +45,8 @@ from services.errors import AgencyUnavailable
 from services.events import status_event
 from services.personal import Personal as Personal  # re-exported: what a plug-in marks its fields with
 from services.personal import personal as personal
+from services.tiles import ScreenKind as ScreenKind  # re-exported: what a plug-in declares its tiles with
+from services.tiles import Tile as Tile
 
 if TYPE_CHECKING:
     from services.sandbox_kit import AgencySandbox
@@ -114,6 +116,8 @@ class ServicePlugin:
         default = cls.agency_field_cost if cls.calls_agency else 0
         return {parent: {name: cls.field_costs.get(name, default) for name in graphql_field_names(fields)}
                 for parent, fields in (("Me", cls.me_fields), ("Query", cls.query_fields)) if fields is not None}
+    # Its entries in the app's service directory and the screen each opens (services/tiles.py).
+    tiles: ClassVar[tuple[Tile, ...]] = ()
     # Fields this service adds to `Me` (GraphQL names) that expose no personal data; every other one must carry
     # `@personal` (the conformance kit checks it).
     not_personal: ClassVar[frozenset[str]] = frozenset()

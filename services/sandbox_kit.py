@@ -8,8 +8,9 @@ citizen's withdrawal (`POST /dossiers/{code}/withdrawal`) and supplement (`POST 
 deduplicated the same way: after a withdrawal the next step is the agency's own word for "processing
 stopped" (`stop_status`) and the dossier moves no more; after a supplement the answers join the stored form
 and the dossier continues its road. For fault tests it can be told to be slow, to fail with 5xx, to answer
-garbage, to hang (or hold a request until the next fault call), or to refuse with a 422 and a reason (`POST /_control/fault`,
-`{"mode": "refuse", "reason": "..."}`), and says how many requests it received (`GET /_control/requests`).
+garbage, to hang (or hold a request until the next fault call), or to refuse with a 422 and a reason
+(`POST /_control/fault`, `{"mode": "refuse", "reason": "..."}`), and says how many requests it received
+(`GET /_control/requests`).
 Sandboxes are for development, demos and tests only.
 """
 

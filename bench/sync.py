@@ -164,7 +164,8 @@ async def _per_record(url: str, token: str, device: OfflineClient) -> tuple[floa
     """gzip size of each page divided by its records: the cost of one more record in a page."""
     import httpx
 
-    upserts, tombstones = [], []
+    upserts: list[int] = []
+    tombstones: list[int] = []
     checkpoint = None
     async with httpx.AsyncClient(base_url=url, timeout=30) as http:
         while True:

@@ -183,12 +183,13 @@ def _reconciled(ui_schema: Mapping[str, Any], form_schema: Mapping[str, Any]) ->
     the form lost is dropped, a field it gained is added in a last section, and a widget that no longer fits
     its field becomes the default one. Load checks make this a no-op for a plug-in's own procedures."""
     properties = _properties(form_schema)
-    sections, placed = [], set()
+    sections: list[dict[str, Any]] = []
+    placed: set[str] = set()
     for section in ui_schema.get("sections", ()):
-        fields = [f for f in section["fields"] if f in properties and f not in placed]
-        placed.update(fields)
-        if fields:
-            sections.append({**section, "fields": fields})
+        kept = [f for f in section["fields"] if f in properties and f not in placed]
+        placed.update(kept)
+        if kept:
+            sections.append({**section, "fields": kept})
     missing = [name for name in properties if name not in placed]
     if missing:
         sections.append({"id": "more", "title": _localized("Thông tin khác", "More details"), "fields": missing})

@@ -14,8 +14,8 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
-from core.settings import Settings
 from core.seed_data import PROCEDURES
+from core.settings import Settings
 from mobile_contract.manifest import OPERATIONS, document_hash, operation_text
 from services.registry import GROUP, HelpPage, RecordList, ScreenKind, ServicePlugin, Tile, load_registry
 from services.screens import (
@@ -80,7 +80,8 @@ async def test_an_unknown_tile_answers_tile_not_found_in_both_languages(client: 
     assert body["data"] == {"screen": None}
     [error] = body["errors"]
     assert error["extensions"]["code"] == "TILE_NOT_FOUND"
-    assert error["extensions"]["messageVi"] and error["extensions"]["messageEn"]
+    assert error["extensions"]["messageVi"].startswith("Dịch vụ này hiện không có")
+    assert error["extensions"]["messageEn"].startswith("This service is not available")
     assert error["path"] == ["screen"]
 
 
@@ -105,7 +106,8 @@ async def test_the_installed_example_reaches_the_app_and_files_a_dossier_through
                       who=who)
     assert filed["data"]["submitDossier"]["errors"] == [], filed
     dossier = filed["data"]["submitDossier"]["dossier"]
-    assert dossier["formData"] == answers and dossier["status"] == "SUBMITTED"
+    assert dossier["formData"] == answers
+    assert dossier["status"] == "SUBMITTED"
 
     loans = (await gql(client, SCREEN, {"t": "public_library.loans"}))["data"]["screen"]["descriptor"]
     from superapp_example_library import LibraryService
@@ -114,7 +116,8 @@ async def test_the_installed_example_reaches_the_app_and_files_a_dossier_through
     rows: Any = (await gql(client, text, who=who))["data"]
     for step in loans["itemsPath"]:
         rows = rows[step]
-    assert rows and all(set(row) >= {c["field"] for c in loans["columns"]} for row in rows)
+    assert rows
+    assert all(set(row) >= {c["field"] for c in loans["columns"]} for row in rows)
 
     page = (await gql(client, SCREEN, {"t": "public_library.help"}))["data"]["screen"]["descriptor"]
     assert page["markdown"]["en"].startswith("# Library card")

@@ -22,6 +22,7 @@ from services.screens import (
     WIDGETS,
     _reconciled,
     default_ui_schema,
+    descriptor,
     descriptor_problems,
     screen_problems,
     screen_schema,
@@ -202,3 +203,29 @@ def test_a_plugin_whose_screens_cannot_be_drawn_is_failed_at_load(settings: Sett
                                       "[mail](mailto:a@b.vn) and [call](tel:+8424).", "`<b>` in code is text"])
 def test_safe_markdown_passes(settings: Settings, markdown: str):
     assert screen_problems(_broken(help_pages=_help(markdown))) == []
+
+
+async def test_a_document_viewer_shows_the_demo_citizens_birth_certificate(settings: Settings,
+                                                                           client: httpx.AsyncClient):
+    """The civil-status service declares the wallet's birth certificates; a DOCUMENT_VIEWER tile on them reads the
+    Wallet operation the descriptor names and finds the demo citizen's certificate with every field it shows."""
+    from api.auth import issue_dev_token
+    from core.seed import DEMO_CITIZEN_ID_NUMBER
+    from services.civil_status import CivilStatusService
+    from tests.support import Citizen
+
+    tile = Tile(id="civil_status.birth_certificate", title_vi="Giấy khai sinh", title_en="Birth certificate",
+                icon="badge", category="civil_status", screen=ScreenKind.DOCUMENT_VIEWER, target="birth_certificate")
+    viewer = type("CivilStatusWithViewer", (CivilStatusService,), {"tiles": (tile,)})
+    assert screen_problems(viewer) == []
+    built = descriptor(viewer, tile)
+    assert descriptor_problems(built) == []
+    text = operation_text(OPERATIONS / f"{built['operation']['name']}.graphql")
+    assert document_hash(text) == built["operation"]["sha256Hash"]
+    demo = Citizen(DEMO_CITIZEN_ID_NUMBER, issue_dev_token(settings, id_number=DEMO_CITIZEN_ID_NUMBER))
+    items: Any = (await gql(client, text, who=demo))["data"]
+    for step in built["itemsPath"]:
+        items = items[step]
+    shown = [d for d in items if d["kind"] == built["documentKind"]]
+    assert shown
+    assert all(f["field"] in shown[0] for f in built["fields"])

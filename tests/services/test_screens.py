@@ -229,3 +229,14 @@ async def test_a_document_viewer_shows_the_demo_citizens_birth_certificate(setti
     shown = [d for d in items if d["kind"] == built["documentKind"]]
     assert shown
     assert all(f["field"] in shown[0] for f in built["fields"])
+
+
+async def test_a_tile_screen_sent_by_get_is_cacheable_like_the_catalogue(client: httpx.AsyncClient):
+    """Descriptors are public: TileScreen by hash over GET, without a token, gets an ETag and a 304 on repeat."""
+    text = operation_text(OPERATIONS / "TileScreen.graphql")
+    params = {"documentId": f"sha256:{document_hash(text)}", "variables": json.dumps({"tileId": "public_library.help"})}
+    first = await client.get("/graphql", params=params)
+    assert first.json()["data"]["screen"]["kind"] == "HELP_PAGE"
+    assert first.headers["cache-control"] == "public, max-age=300"
+    again = await client.get("/graphql", params=params, headers={"if-none-match": first.headers["etag"]})
+    assert again.status_code == 304

@@ -59,6 +59,8 @@ class ErrorCode(StrEnum):
     SEQUENCE_INVALID = "SEQUENCE_INVALID"
     # Catalogue.
     SEARCH_TOO_LONG = "SEARCH_TOO_LONG"
+    # Server-driven screens.
+    TILE_NOT_FOUND = "TILE_NOT_FOUND"
     # GraphQL over HTTP: request errors and refusals before execution, and outages.
     GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
@@ -266,6 +268,10 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.SEARCH_TOO_LONG: (
         "Từ khoá tìm kiếm quá dài: tối đa {max_chars} ký tự và {max_words} từ.",
         "The search is too long: at most {max_chars} characters and {max_words} words.",
+    ),
+    ErrorCode.TILE_NOT_FOUND: (
+        "Dịch vụ này hiện không có trên ứng dụng; vui lòng tải lại danh mục dịch vụ.",
+        "This service is not available in the app now; please reload the service directory.",
     ),
     ErrorCode.SUBSCRIPTIONS_ONLY: (
         "Kết nối WebSocket chỉ dùng cho đăng ký nhận cập nhật; hãy gửi truy vấn và thao tác qua HTTP.",

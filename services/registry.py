@@ -45,6 +45,11 @@ from services.errors import AgencyUnavailable
 from services.events import status_event
 from services.personal import Personal as Personal  # re-exported: what a plug-in marks its fields with
 from services.personal import personal as personal
+from services.screens import Column as Column  # re-exported: what a plug-in declares its screens with
+from services.screens import DocumentKind as DocumentKind
+from services.screens import HelpPage as HelpPage
+from services.screens import RecordList as RecordList
+from services.screens import screen_problems
 from services.tiles import ScreenKind as ScreenKind  # re-exported: what a plug-in declares its tiles with
 from services.tiles import Tile as Tile
 
@@ -118,6 +123,14 @@ class ServicePlugin:
                 for parent, fields in (("Me", cls.me_fields), ("Query", cls.query_fields)) if fields is not None}
     # Its entries in the app's service directory and the screen each opens (services/tiles.py).
     tiles: ClassVar[tuple[Tile, ...]] = ()
+    # What its tiles' screens need beyond the tile (services/screens.py, checked at load): the layout of a
+    # procedure's e-form (procedure code -> UI schema; a procedure without one gets the default layout), how
+    # to list the records of a `Me` field (RECORD_LIST), its help pages (HELP_PAGE) and the wallet documents
+    # it issues (DOCUMENT_VIEWER).
+    ui_schemas: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+    record_lists: ClassVar[tuple[RecordList, ...]] = ()
+    help_pages: ClassVar[tuple[HelpPage, ...]] = ()
+    document_kinds: ClassVar[tuple[DocumentKind, ...]] = ()
     # Fields this service adds to `Me` (GraphQL names) that expose no personal data; every other one must carry
     # `@personal` (the conformance kit checks it).
     not_personal: ClassVar[frozenset[str]] = frozenset()
@@ -327,6 +340,9 @@ def _load_class(entry: EntryPoint) -> type[ServicePlugin]:
         unknown = sorted(plugin_class.profile_fields - PROFILE_FIELDS)
         raise ValueError(f"profile_fields {unknown} are not profile fields (core.citizens.PROFILE_FIELDS)")
     _check_field_costs(plugin_class)
+    screens = screen_problems(plugin_class)
+    if screens:
+        raise ValueError(f"screens: {'; '.join(screens)}")
     if plugin_class.agency is not None:
         declared = declared_agency(plugin_class.agency)
         if plugin_class.agency_code not in ("", declared.code):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from core.dossier_status import DossierStatus as S
 from services.civil_status.schema import BirthRegistration, MeCivilStatus
-from services.registry import ServicePlugin
+from services.registry import Column, DocumentKind, RecordList, ServicePlugin
 
 VOCABULARY = {"DA_TIEP_NHAN": S.ACCEPTED, "TU_CHOI": S.NOT_ACCEPTED, "DANG_XU_LY": S.PROCESSING,
               "BO_SUNG": S.SUPPLEMENT_REQUESTED, "DA_CO_KET_QUA": S.PROCESSED, "DA_TRA_KET_QUA": S.RETURNED,
@@ -22,3 +22,10 @@ class CivilStatusService(ServicePlugin):
     types = (BirthRegistration,)
     vocabulary = VOCABULARY
     default_base_url = "http://127.0.0.1:8101"
+    # What RECORD_LIST and DOCUMENT_VIEWER tiles of this service draw (services/screens.py).
+    record_lists = (RecordList(field="birthRegistrations", operation="BirthRegistrations", columns=(
+        Column(field="childName", label_vi="Họ và tên trẻ", label_en="Child's name"),
+        Column(field="dossierCode", label_vi="Mã hồ sơ", label_en="Dossier"),
+        Column(field="agencyStatus", label_vi="Trạng thái", label_en="Status"),
+    ), empty_vi="Chưa có hồ sơ khai sinh nào.", empty_en="No birth registrations yet."),)
+    document_kinds = (DocumentKind(kind="birth_certificate"),)

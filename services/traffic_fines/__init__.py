@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.registry import ServicePlugin
+from services.registry import Column, RecordList, ServicePlugin
 from services.traffic_fines.schema import MeTrafficFines, TrafficFine
 
 
@@ -14,3 +14,10 @@ class TrafficFinesService(ServicePlugin):
     me_fields = MeTrafficFines
     types = (TrafficFine,)
     default_base_url = "http://127.0.0.1:8104"
+    # How a RECORD_LIST tile on `trafficFines` lists them (the contract's TrafficFines operation).
+    record_lists = (RecordList(field="trafficFines", operation="TrafficFines", columns=(
+        Column(field="plate", label_vi="Biển số", label_en="Plate"),
+        Column(field="violation", label_vi="Lỗi vi phạm", label_en="Violation"),
+        Column(field="amountVnd", label_vi="Số tiền", label_en="Amount", format="money_vnd"),
+        Column(field="detectedAt", label_vi="Thời điểm", label_en="Detected", format="datetime"),
+    ), empty_vi="Không có lỗi phạt nguội nào.", empty_en="No pending fines."),)

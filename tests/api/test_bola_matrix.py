@@ -154,6 +154,7 @@ TAKEOVER = "takeover"  # a device token: holding it is the proof (core/devices.p
 ARGUMENTS: dict[str, str] = {
     "Query.procedures(after)": CURSOR,
     "Query.procedure(code)": PUBLIC,
+    "Query.screen(tileId)": PUBLIC,  # a tile of the public directory; descriptors hold no personal data
     "Query.myDossiers(after)": CURSOR,
     "Query.dossier(code)": OWNED,
     "Query.node(id)": OWNED,

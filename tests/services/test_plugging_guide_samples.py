@@ -32,6 +32,8 @@ from core.settings import Environment, Settings
 from mobile_contract.manifest import OPERATIONS, document_hash, operation_text
 from services.registry import BUILT_IN_SERVICES, GROUP, ServicePlugin, load_registry
 from services.sandbox_runner import plan_sandboxes
+from services.screens import descriptor_problems
+from services.tiles import ScreenKind
 from tests.support import RunningSandbox, agency_overrides, citizen, serve, until_received
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -188,6 +190,7 @@ async def test_the_guides_plug_in_files_a_dossier_in_production_mode(
     parcels, file_title = _operation(root, "LandParcels"), _operation(root, "FileLandTitle")
     detail = operation_text(OPERATIONS / "DossierDetail.graphql")
     withdraw = operation_text(OPERATIONS / "WithdrawDossier.graphql")
+    tile_screen = operation_text(OPERATIONS / "TileScreen.graphql")
     who = citizen(settings)
     with serve(sandbox.app()) as sandbox_url:
         agencies = {**agency_overrides(sandboxes), "land_registry": {"base_url": sandbox_url, "secret": SECRET}}
@@ -206,6 +209,13 @@ async def test_the_guides_plug_in_files_a_dossier_in_production_mode(
                 assert got.json() == {"data": {"me": {"landParcels": [{
                     "parcelNumber": "TD-05-012", "address": "Thửa 12, tờ bản đồ số 5, Đông Anh, Hà Nội",
                     "areaM2": 120.5}]}}}, got.text
+                # Its tiles open their screens, by the app's TileScreen id, valid against their kinds' schemas.
+                for tile in land_registry.tiles:
+                    shown = (await http.post("/graphql", json={"extensions": _apq(tile_screen),
+                                                               "variables": {"tileId": tile.id}})).json()
+                    assert descriptor_problems(shown["data"]["screen"]["descriptor"]) == [], shown
+                assert {t.screen for t in land_registry.tiles} == {ScreenKind.FORM, ScreenKind.RECORD_LIST,
+                                                                   ScreenKind.HELP_PAGE}
                 # File through the plug-in's own operation, by id (POST).
                 filed = (await http.post("/graphql", json={"extensions": _apq(file_title), "variables": {
                     "formData": {}, "clientMutationId": "land-1"}})).json()
@@ -315,7 +325,7 @@ async def test_the_guides_plug_in_passes_the_conformance_kit(land_registry: type
     assert not [line for line in lines if line[0] == "FAIL"], out
     passed = {line[2] for line in lines if line[0] == "PASS"}
     assert {"declaration", "sandbox", "lookups", "forwarding", "actions", "events", "personal-data",
-            "operations"} <= passed, out
+            "operations", "screens"} <= passed, out
 
 
 async def _run(script: str, env: dict[str, str]) -> tuple[int, str, str]:

@@ -55,7 +55,8 @@ def test_the_example_ships_its_operations_in_its_package():
 
     assert LibraryService.operation_documents() == {
         "FileLibraryCardRequest": (EXAMPLE_OPERATIONS / "FileLibraryCardRequest.graphql").read_text(encoding="utf-8"),
-        "LibraryCard": (EXAMPLE_OPERATIONS / "LibraryCard.graphql").read_text(encoding="utf-8")}
+        "LibraryCard": (EXAMPLE_OPERATIONS / "LibraryCard.graphql").read_text(encoding="utf-8"),
+        "LibraryLoans": (EXAMPLE_OPERATIONS / "LibraryLoans.graphql").read_text(encoding="utf-8")}
     assert ServicePlugin.operation_documents() == {}  # a package without operations/ ships none
     pyproject = (EXAMPLE_OPERATIONS.parents[1] / "pyproject.toml").read_text(encoding="utf-8")
     assert 'superapp_example_library = ["py.typed", "operations/*.graphql"]' in pyproject  # in the wheel too
@@ -147,7 +148,7 @@ def test_the_deployment_contract_covers_the_plug_ins_operations_and_fields(tmp_p
     contract = tmp_path / "contract"
     built = _cli("contract", "build", "--deployment", str(contract), tmp_path=tmp_path)
     assert built.returncode == 0, built.stdout + built.stderr
-    assert "(2 of plug-ins: public_library)" in built.stdout
+    assert "(3 of plug-ins: public_library)" in built.stdout
     documents = manifest.load(contract / "persisted.json")
     apollo = json.loads((contract / "persisted-query-manifest.json").read_text(encoding="utf-8"))
     assert manifest.document_hash(LIBRARY_CARD) in documents

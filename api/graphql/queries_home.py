@@ -21,7 +21,7 @@ from core.clock import utc_now
 
 # The extra cost of one homeScreen (api/graphql/cost.py): its sections' lists are bounded (10 dossiers, 3
 # documents, 12 procedures, 10 announcements) but unpaged, so the root carries what they can add.
-HOME_SCREEN_WEIGHT = 20
+HOME_SCREEN_WEIGHT = 50
 
 
 def _section(row: home_layout.Section) -> HomeSection:

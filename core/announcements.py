@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import delete, or_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -185,3 +186,49 @@ async def prune(session: AsyncSession, limit: int, *, cutoff: datetime) -> int:
     if ids:
         await session.execute(delete(Announcement).where(col(Announcement.id).in_(ids)))
     return len(ids)
+
+
+class Published(StrEnum):
+    """What an agency's announcement did (`POST /agencies/{service}/announcements`)."""
+
+    CREATED = "created"
+    DUPLICATE = "duplicate"  # the same id with the same content: a redelivery, nothing changed
+    CONFLICT = "conflict"  # the same id with other content: refused, the agency must use a new id
+    WITHDRAWN = "withdrawn"
+    UNKNOWN = "unknown"  # a withdrawal of an id this service never sent
+
+
+def _same(row: Announcement, checked: Announcement) -> bool:
+    return all(getattr(row, name) == getattr(checked, name) for name in (
+        "agency_code", "title_vi", "title_en", "body_vi", "body_en", "starts_at", "ends_at", "provinces", "priority"))
+
+
+async def _by_external(session: AsyncSession, service_code: str, external_id: str) -> Announcement | None:
+    query = select(Announcement).where(Announcement.service_code == service_code,
+                                       Announcement.external_id == external_id)
+    return (await session.execute(query)).scalars().first()
+
+
+async def publish(session: AsyncSession, draft: Draft, *, service_code: str, external_id: str) -> Published:
+    """An agency's announcement, idempotent by its own id: a redelivery changes nothing, a reused id with other
+    content is a conflict (never a silent overwrite of what citizens already saw). Raises `DomainError` with
+    every problem of the text, exactly as for operators."""
+    existing = await _by_external(session, service_code, external_id)
+    if existing is not None:
+        checked, errors = validate(draft)
+        if errors:
+            raise DomainError.from_fields(errors)
+        return Published.DUPLICATE if _same(existing, checked) else Published.CONFLICT
+    await create(session, draft, source="agency", service_code=service_code, external_id=external_id)
+    return Published.CREATED
+
+
+async def withdraw_published(session: AsyncSession, *, service_code: str, external_id: str,
+                             now: datetime) -> Published:
+    row = await _by_external(session, service_code, external_id)
+    if row is None:
+        return Published.UNKNOWN
+    if row.withdrawn_at is None:
+        row.withdrawn_at = now
+        session.add(row)
+    return Published.WITHDRAWN

@@ -55,12 +55,14 @@ async def test_a_signed_announcement_reaches_the_home_screen_once(client: httpx.
     assert await shown(client, tag, province="001") == []
 
     changed = await post(client, {**sent, "body_en": "Other body"})
-    assert changed.status_code == 409 and changed.json()["outcome"] == "conflict"
+    assert changed.status_code == 409
+    assert changed.json()["outcome"] == "conflict"
     withdrawn = await post(client, {"announcement_id": f"notice-{tag}", "withdraw": True})
     assert (withdrawn.status_code, withdrawn.json()) == (200, {"outcome": "withdrawn"})
     assert await shown(client, tag) == []
     unknown = await post(client, {"announcement_id": f"never-{tag}", "withdraw": True})
-    assert unknown.status_code == 404 and unknown.json()["outcome"] == "unknown"
+    assert unknown.status_code == 404
+    assert unknown.json()["outcome"] == "unknown"
 
 
 async def test_personal_text_and_bad_bodies_are_refused_by_field(client: httpx.AsyncClient) -> None:
@@ -80,16 +82,20 @@ async def test_personal_text_and_bad_bodies_are_refused_by_field(client: httpx.A
         ("title_vi", "INVALID_LENGTH"), ("provinces", "INVALID_PROVINCE"), ("priority", "OUT_OF_RANGE")}
 
     no_id = await post(client, notice(tag, announcement_id="has space"))
-    assert no_id.status_code == 400 and no_id.json()["errors"][0]["field"] == "announcement_id"
+    assert no_id.status_code == 400
+    assert no_id.json()["errors"][0]["field"] == "announcement_id"
     assert await shown(client, tag) == []
 
 
 async def test_only_the_services_own_signature_is_accepted(client: httpx.AsyncClient) -> None:
     tag = uuid.uuid4().hex[:8]
     forged = await post(client, notice(tag), secret=b"not-the-secret")
-    assert forged.status_code == 401 and forged.json()["reason"] == "BAD_SIGNATURE"
+    assert forged.status_code == 401
+    assert forged.json()["reason"] == "BAD_SIGNATURE"
     unknown = await post(client, notice(tag), service="no_such_service")
-    assert unknown.status_code == 404 and unknown.json()["reason"] == "UNKNOWN_SERVICE"
+    assert unknown.status_code == 404
+    assert unknown.json()["reason"] == "UNKNOWN_SERVICE"
     wrong_method = await client.get("/agencies/residence/announcements")
-    assert wrong_method.status_code == 405 and wrong_method.headers["Allow"] == "POST"
+    assert wrong_method.status_code == 405
+    assert wrong_method.headers["Allow"] == "POST"
     assert await shown(client, tag) == []

@@ -80,7 +80,8 @@ async def busy_citizen(client: httpx.AsyncClient, settings: Settings, db: Databa
     citizen_id = await citizen_id_of(db, who.id_number)
     async with db.write() as session:
         agency = (await session.execute(select(Agency))).scalars().first()
-        assert agency is not None and agency.id is not None
+        assert agency is not None
+        assert agency.id is not None
         await issue_document(session, citizen_id=citizen_id, agency_id=agency.id, kind="birth_certificate",
                              title_vi="Giấy khai sinh", title_en="Birth certificate", number="KS-1",
                              issued_at=utc_now())
@@ -102,7 +103,8 @@ async def test_the_citizens_own_items_come_first_whatever_the_configured_order(
 
     code, out, _ = await cli(settings, "home", "order", "FREQUENT_SERVICES", "ANNOUNCEMENTS", "WALLET",
                              "ACTION_NEEDED")
-    assert code == 0 and out[-1] == "in effect from the next homeScreen request"
+    assert code == 0
+    assert out[-1] == "in effect from the next homeScreen request"
 
     # Generic sections were put first, but the citizen's own ones still lead, in their configured order.
     layout = await home(client, who)
@@ -112,7 +114,8 @@ async def test_the_citizens_own_items_come_first_whatever_the_configured_order(
     assert [i["reason"] for i in action["actionNeeded"]] == ["SUPPLEMENT_REQUESTED"]
     assert [action["wallet"], action["frequentServices"], action["announcements"]] == [None, None, None]
     wallet = section(layout, "WALLET")["wallet"]
-    assert wallet["documentCount"] == 1 and wallet["newestDocuments"][0]["title"]["vi"] == "Giấy khai sinh"
+    assert wallet["documentCount"] == 1
+    assert wallet["newestDocuments"][0]["title"]["vi"] == "Giấy khai sinh"
     frequent = section(layout, "FREQUENT_SERVICES")["frequentServices"]
     assert frequent == {"personalized": True, "procedures": [{"code": "1.001193"}]}
 
@@ -137,9 +140,11 @@ async def test_a_configuration_change_takes_effect_on_the_next_request(
 
 async def test_operators_input_is_checked(settings: Settings) -> None:
     code, _, err = await cli(settings, "home", "order", "WALLET", "NEWS")
-    assert code == 2 and err[0].startswith("BAD_USER_INPUT kind")
+    assert code == 2
+    assert err[0].startswith("BAD_USER_INPUT kind")
     code, _, err = await cli(settings, "home", "defaults", "9.999999")
-    assert code == 2 and err[0].startswith("PROCEDURE_NOT_AVAILABLE procedureCodes")
+    assert code == 2
+    assert err[0].startswith("PROCEDURE_NOT_AVAILABLE procedureCodes")
 
 
 async def test_an_anonymous_caller_gets_no_personal_section(
@@ -149,7 +154,8 @@ async def test_an_anonymous_caller_gets_no_personal_section(
     assert layout["personalized"] is False
     assert kinds(layout) == ["ANNOUNCEMENTS", "FREQUENT_SERVICES"]
     for each in layout["sections"]:
-        assert each["actionNeeded"] is None and each["wallet"] is None
+        assert each["actionNeeded"] is None
+        assert each["wallet"] is None
     assert section(layout, "FREQUENT_SERVICES")["frequentServices"]["personalized"] is False
 
 
@@ -229,7 +235,8 @@ async def test_an_announcement_shows_only_inside_its_window(
     assert mine(await home(client)) == [f"Đang hiệu lực {tag}"]
     _, out, _ = await cli(settings, "announcements", "list")
     states = {line.split()[0]: line.split()[1] for line in out[1:-1]}
-    assert states[str(running)] == "active" and states[str(withdrawn)] == "withdrawn"
+    assert states[str(running)] == "active"
+    assert states[str(withdrawn)] == "withdrawn"
 
     # The running one expires: its end passes (the row's window is moved back, as the clock moving forward
     # would leave it), and the next request no longer shows it.
@@ -254,7 +261,8 @@ async def test_personal_text_is_refused(settings: Settings, db: Database, field:
     code, _, err = await cli(settings, "announcements", "add", "--agency", "000.00.00.G09", "--days", "1",
                              *[x for pair in values.items() for x in pair])
     assert code == 2
-    assert err[0].startswith("ANNOUNCEMENT_PERSONAL_DATA") and what in err[0], err
+    assert err[0].startswith("ANNOUNCEMENT_PERSONAL_DATA"), err
+    assert what in err[0], err
     async with db.read() as session:
         stored = (await session.execute(select(Announcement.id).where(
             col(Announcement.title_vi) == f"Thông báo {tag}"))).first()
@@ -265,15 +273,21 @@ async def test_announcement_limits_are_checked_before_the_database(settings: Set
     base = ["announcements", "add", "--agency", "000.00.00.G09", "--title-en", "Notice", "--body-vi", "Nội dung",
             "--body-en", "Body"]
     code, _, err = await cli(settings, *base, "--title-vi", "x" * 121, "--days", "1")
-    assert code == 2 and err[0].startswith("INVALID_LENGTH titleVi")
+    assert code == 2
+    assert err[0].startswith("INVALID_LENGTH titleVi")
     code, _, err = await cli(settings, *base, "--title-vi", "Tiêu đề\x00", "--days", "1")
-    assert code == 2 and err[0].startswith("INVALID_VALUE titleVi")
+    assert code == 2
+    assert err[0].startswith("INVALID_VALUE titleVi")
     code, _, err = await cli(settings, *base, "--title-vi", "Tiêu đề", "--days", "1", "--province", "999")
-    assert code == 2 and err[0].startswith("INVALID_PROVINCE provinces")
+    assert code == 2
+    assert err[0].startswith("INVALID_PROVINCE provinces")
     code, _, err = await cli(settings, *base, "--title-vi", "Tiêu đề", "--days", "1", "--priority", "101")
-    assert code == 2 and err[0].startswith("OUT_OF_RANGE priority")
+    assert code == 2
+    assert err[0].startswith("OUT_OF_RANGE priority")
     code, _, err = await cli(settings, "announcements", "add", "--agency", "000.00.00.X99", "--title-vi", "Tiêu đề",
                              *base[4:], "--days", "1")
-    assert code == 2 and err[0].startswith("NOT_FOUND agencyCode")
+    assert code == 2
+    assert err[0].startswith("NOT_FOUND agencyCode")
     code, _, err = await cli(settings, *base, "--title-vi", "Tiêu đề", "--ends", "2026-12-31T00:00:00")
-    assert code == 2 and "UTC offset" in err[0]
+    assert code == 2
+    assert "UTC offset" in err[0]

@@ -64,7 +64,9 @@ def test_window_priority_and_provinces_are_bounded() -> None:
     assert [e.field for e in validate(draft(priority=-1))[1]] == ["priority"]
     assert [e.code for e in validate(draft(provinces=["001", "100"]))[1]] == [ErrorCode.INVALID_PROVINCE]
     row, errors = validate(draft(provinces=["079", "001", "079"]))
-    assert errors == [] and row.provinces == ",001,079," and announcements.province_codes(row) == ["001", "079"]
+    assert errors == []
+    assert row.provinces == ",001,079,"
+    assert announcements.province_codes(row) == ["001", "079"]
 
 
 def test_a_callers_province_must_be_a_known_code() -> None:

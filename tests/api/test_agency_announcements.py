@@ -14,7 +14,10 @@ import httpx
 
 from core.clock import utc_now
 from services.signing import signed_headers
+from tests.services import agency_api_doc as doc
 from tests.support import gql, sandbox_secret
+
+ANNOUNCEMENTS = "/agencies/{service}/announcements"
 
 ANNOUNCED = """query($p: String) { homeScreen(province: $p) { sections { kind
   announcements { id title { vi en } agency { code } provinces } } } }"""
@@ -99,3 +102,28 @@ async def test_only_the_services_own_signature_is_accepted(client: httpx.AsyncCl
     assert wrong_method.status_code == 405
     assert wrong_method.headers["Allow"] == "POST"
     assert await shown(client, tag) == []
+
+
+async def test_every_answer_fits_the_agency_api_document(client: httpx.AsyncClient) -> None:
+    """docs/agency-api.yaml is the agencies' contract: each answer of this endpoint fits what it says."""
+    tag = uuid.uuid4().hex[:8]
+    sent = notice(tag)
+    answers = {
+        "created": await post(client, sent),
+        "duplicate": await post(client, sent),
+        "conflict": await post(client, {**sent, "priority": 6}),
+        "withdrawn": await post(client, {"announcement_id": sent["announcement_id"], "withdraw": True}),
+        "unknown": await post(client, {"announcement_id": f"never-{tag}", "withdraw": True}),
+        "personal": await post(client, notice(f"p{tag}", body_en="Call 0912345678")),
+        "shape": await post(client, notice(f"s{tag}", title_en=None)),
+        "BAD_SIGNATURE": await post(client, sent, secret=b"not-the-secret"),
+        "UNKNOWN_SERVICE": await post(client, sent, service="no_such_service"),
+        "METHOD_NOT_ALLOWED": await client.get("/agencies/residence/announcements"),
+    }
+    for name, answer in answers.items():
+        problems = doc.response_problems(ANNOUNCEMENTS, "post", answer.status_code, answer.json(),
+                                         dict(answer.headers))
+        assert problems == [], (name, answer.status_code, answer.text)
+    codes = {p["code"] for name in ("personal", "shape") for p in answers[name].json()["errors"]}
+    assert codes == {"ANNOUNCEMENT_PERSONAL_DATA", "REQUIRED"}
+    assert doc.response_problems(ANNOUNCEMENTS, "post", 201, {"outcome": "applied"}) != []  # the check can fail

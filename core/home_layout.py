@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import delete, func
+from sqlalchemy import case, delete, func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -28,7 +28,7 @@ from core import announcements
 from core.clock import utc_now
 from core.deadlines import HolidayCalendar, deadline_for
 from core.documents import citizen_documents
-from core.dossier_status import DossierStatus
+from core.dossier_status import CLOCK_RUNNING, DossierStatus
 from core.errors import DomainError, ErrorCode
 from core.models import Agency, Announcement, Document, Dossier, HomeDefaultService, HomeSectionSetting, Procedure
 
@@ -175,14 +175,17 @@ async def action_needed(session: AsyncSession, *, citizen_id: int, today: date,
     """The citizen's dossiers that want something from them or are running late, most urgent first: the agency
     asked for a supplement or a payment, or the agency's clock is past or near the due date
     (core/deadlines.py). Top-level dossiers only; an interconnected one's parts show inside it."""
-    waiting = [DossierStatus.SUPPLEMENT_REQUESTED, DossierStatus.PAYMENT_REQUESTED, DossierStatus.SUBMITTED,
-               DossierStatus.ACCEPTED, DossierStatus.PROCESSING]
-    horizon = calendar.add_working_days(today, 1)
+    asked = [DossierStatus.SUPPLEMENT_REQUESTED.value, DossierStatus.PAYMENT_REQUESTED.value]
+    running = [s.value for s in CLOCK_RUNNING]
+    # A superset of "due soon" (a due date on the weekend after tomorrow's working day is one working day
+    # away too); `deadline_for` below decides exactly. The citizen's own to-dos sort first, so a long list of
+    # late dossiers never pushes a request for a supplement out of the window read.
+    horizon = calendar.add_working_days(today, 2)
     query = (select(Dossier).where(Dossier.citizen_id == citizen_id, col(Dossier.parent_id).is_(None),
-                                   col(Dossier.status).in_([s.value for s in waiting[:2]])
-                                   | (col(Dossier.status).in_([s.value for s in waiting[2:]])
-                                      & (col(Dossier.due_date) <= horizon)))
-             .order_by(col(Dossier.due_date), col(Dossier.id)).limit(ACTION_NEEDED_AT_MOST * 4))
+                                   col(Dossier.status).in_(asked)
+                                   | (col(Dossier.status).in_(running) & (col(Dossier.due_date) <= horizon)))
+             .order_by(case((col(Dossier.status).in_(asked), 0), else_=1), col(Dossier.due_date), col(Dossier.id))
+             .limit(ACTION_NEEDED_AT_MOST * 4))
     items: list[ActionItem] = []
     for row in (await session.execute(query)).scalars():
         status = DossierStatus(row.status)

@@ -4,16 +4,21 @@ the clock (the `now` every caller passes from core.clock) moves past its end."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
+from sqlmodel import select
 
 from core import announcements
 from core.announcements import Draft, validate, visible
 from core.clock import utc_now
 from core.db import Database
+from core.deadlines import HolidayCalendar
+from core.dossier_status import DossierStatus
 from core.errors import DomainError, ErrorCode
-from core.home_layout import SectionKind, SectionSetting, arrange
+from core.home_layout import ActionReason, SectionKind, SectionSetting, action_needed, arrange
+from core.models import Dossier, Procedure
+from tests.core.factories import create_citizen
 
 A, W, F, N = (SectionKind.ACTION_NEEDED, SectionKind.WALLET, SectionKind.FREQUENT_SERVICES,
               SectionKind.ANNOUNCEMENTS)
@@ -94,3 +99,32 @@ async def test_an_announcement_expires_when_the_clock_passes_its_end(db: Databas
     assert not await shown(timedelta(hours=2))  # the end is exclusive
     assert not await shown(timedelta(hours=1), province="079")
     assert not await shown(timedelta(hours=1), province=None)
+
+
+async def test_action_needed_lists_what_the_citizen_must_do_then_what_runs_late(
+        db: Database, calendar: HolidayCalendar) -> None:
+    owner = await create_citizen(db)
+    assert owner.id is not None
+    today = date(2026, 12, 9)  # a Wednesday
+    next_working_day = calendar.add_working_days(today, 1)
+    async with db.write() as session:
+        procedure = (await session.execute(select(Procedure).where(Procedure.code == "1.004206"))).scalars().one()
+
+        def dossier(status: DossierStatus, due: date) -> Dossier:
+            row = Dossier(code=f"T-{uuid.uuid4().hex[:12]}", citizen_id=owner.id or 0, procedure_id=procedure.id or 0,
+                          agency_id=procedure.agency_id, status=status.value, submitted_at=utc_now(), due_date=due,
+                          updated_at=utc_now())
+            session.add(row)
+            return row
+
+        late = dossier(DossierStatus.PROCESSING, today - timedelta(days=7))
+        soon = dossier(DossierStatus.ACCEPTED, next_working_day)
+        dossier(DossierStatus.PROCESSING, today + timedelta(days=30))  # plenty of time: not listed
+        dossier(DossierStatus.PROCESSED, today - timedelta(days=7))  # the agency's clock stopped: not late
+        supplement = dossier(DossierStatus.SUPPLEMENT_REQUESTED, today + timedelta(days=30))
+        payment = dossier(DossierStatus.PAYMENT_REQUESTED, today - timedelta(days=1))
+    async with db.read() as session:
+        items = await action_needed(session, citizen_id=owner.id, today=today, calendar=calendar)
+    assert [(i.reason, i.dossier.code) for i in items] == [
+        (ActionReason.SUPPLEMENT_REQUESTED, supplement.code), (ActionReason.PAYMENT_REQUESTED, payment.code),
+        (ActionReason.OVERDUE, late.code), (ActionReason.DUE_SOON, soon.code)]

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route, WebSocketRoute
 
+from api.agency_announcements import announcements_endpoint
 from api.agency_events import events_endpoint
 from api.auth import TokenVerifier
 from api.body_limit import BodyLimit
@@ -128,6 +129,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         # Every method reaches the endpoint, so a wrong one gets the callback's typed JSON 405 too.
         Route("/agencies/{service}/events",
               events_endpoint(settings=settings, db=database, registry=services, quotas=quotas),
+              methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
+        Route("/agencies/{service}/announcements",
+              announcements_endpoint(settings=settings, db=database, registry=services, quotas=quotas),
               methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
     ]
     if settings.graphql.graphiql:

@@ -84,6 +84,9 @@ class ErrorCode(StrEnum):
     DAILY_SUBMISSION_LIMIT = "DAILY_SUBMISSION_LIMIT"
     # Privacy audit trail: a read or change of personal data that could not be recorded does not happen.
     AUDIT_UNAVAILABLE = "AUDIT_UNAVAILABLE"
+    # Home screen: announcements are for everyone, so personal data in them is refused; provinces by code.
+    ANNOUNCEMENT_PERSONAL_DATA = "ANNOUNCEMENT_PERSONAL_DATA"
+    INVALID_PROVINCE = "INVALID_PROVINCE"
 
 
 # (Vietnamese, English) templates; `{name}` placeholders come from the error's params.
@@ -307,6 +310,14 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.AUDIT_UNAVAILABLE: (
         "Không ghi được nhật ký truy cập dữ liệu cá nhân nên yêu cầu chưa được thực hiện; vui lòng thử lại sau.",
         "Access to personal data could not be recorded, so the request was not carried out; please retry later.",
+    ),
+    ErrorCode.ANNOUNCEMENT_PERSONAL_DATA: (
+        "Thông báo gửi tới mọi người không được chứa {what} (trường {field_name}).",
+        "An announcement is for everyone and may not contain {what_en} (field {field_name}).",
+    ),
+    ErrorCode.INVALID_PROVINCE: (
+        "Mã tỉnh/thành phố không hợp lệ: {province} (3 chữ số, ví dụ 001 là Hà Nội).",
+        "Unknown province code: {province} (3 digits, e.g. 001 for Hà Nội).",
     ),
 }
 

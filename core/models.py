@@ -407,3 +407,51 @@ class AuditHead(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
     last_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     last_hash: str = Field(max_length=64)
+
+
+class Announcement(SQLModel, table=True):
+    """A notice from an agency to everyone (or to the people of some provinces) for a window of time, shown on
+    the home screen (core/announcements.py). Never personal: no citizen column, and text holding an ID number
+    or a phone number is refused where it enters. `provinces` is `,001,079,` (empty = nationwide), so one
+    `LIKE '%,079,%'` selects a province on SQLite and PostgreSQL alike."""
+
+    __tablename__ = "announcement"
+    __table_args__ = (Index("ix_announcement_window", "ends_at", "starts_at"),
+                      UniqueConstraint("service_code", "external_id", name="uq_announcement_service_external"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    agency_code: str = Field(max_length=32, description="issuing agency, a catalogue agency code")
+    title_vi: str = Field(max_length=120)
+    title_en: str = Field(max_length=120)
+    body_vi: str = Field(max_length=1000)
+    body_en: str = Field(max_length=1000)
+    starts_at: datetime
+    ends_at: datetime
+    provinces: str = Field(default="", max_length=512, description="`,PPP,...,` or empty for nationwide")
+    priority: int = Field(default=0, description="0-100, higher first")
+    source: str = Field(default="operator", max_length=16, description="operator | agency")
+    service_code: str | None = Field(default=None, max_length=64, description="the agency service that sent it")
+    external_id: str | None = Field(default=None, max_length=128, description="the agency's id, for redelivery")
+    created_at: datetime = Field(default_factory=utc_now)
+    withdrawn_at: datetime | None = None
+
+
+class HomeSectionSetting(SQLModel, table=True):
+    """Operators' home layout (`superapp home`): one row per section kind, its place and whether it is shown.
+    Read on every `homeScreen`, so a change shows on the next request without a deploy."""
+
+    __tablename__ = "home_section_setting"
+
+    kind: str = Field(max_length=32, primary_key=True, description="ACTION_NEEDED | WALLET | ...")
+    position: int
+    enabled: bool = True
+    updated_at: datetime = Field(default_factory=utc_now)
+
+
+class HomeDefaultService(SQLModel, table=True):
+    """The procedures shown as "frequent services" to callers without a filing history (new or anonymous)."""
+
+    __tablename__ = "home_default_service"
+
+    procedure_code: str = Field(max_length=32, primary_key=True)
+    position: int

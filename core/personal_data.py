@@ -25,6 +25,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "civil_status": ("Hồ sơ hộ tịch (đăng ký khai sinh)", "Civil status (birth registrations)"),
     "documents": ("Giấy tờ trong ví điện tử", "Documents in the wallet"),
     "dossier": ("Nội dung hồ sơ thủ tục", "Dossier form answers"),
+    "dossiers": ("Danh sách hồ sơ và tình trạng xử lý", "Your dossiers and their statuses"),
     "drafts": ("Hồ sơ đang soạn (bản nháp)", "Draft dossiers"),
     "devices": ("Thiết bị nhận thông báo", "Devices receiving notifications"),
     "memberships": ("Thẻ thành viên (thư viện, ...)", "Membership cards (library, ...)"),

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
+from core.announcements import prune as prune_announcements
 from core.change_log import citizen_scope, stamp
 from core.clock import utc_now
 from core.db import Database, is_outage
@@ -186,6 +187,7 @@ def rules(settings: Settings, now: datetime) -> list[Rule]:
         Rule("change_log", lambda s, n: _tombstones(s, n, cutoff=ago(settings.sync.tombstone_retention_days))),
         Rule("draft", lambda s, n: purge_trash(s, now=now, limit=n)),
         Rule("quota_bucket", lambda s, n: _quota_buckets(s, n, now=now)),
+        Rule("announcement", lambda s, n: prune_announcements(s, n, cutoff=ago(keep.announcement_days))),
     ]
 
 

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, func, select
 
+from core import announcements
 from core.catalogue import search_text_for, stamp_procedure_if_changed
 from core.citizens import citizen_by_id_number
 from core.clock import utc_now
@@ -19,8 +20,17 @@ from core.documents import issue_document
 from core.dossier_status import DossierStatus
 from core.dossiers import Submission, change_status, submit_dossier
 from core.id_numbers import Sex, validate_id_number
-from core.models import Agency, Citizen, Dossier, Procedure
-from core.seed_data import AGENCIES, CITIZENS, DEMO_DOSSIERS, PROCEDURES, RETURNED_DEMO_RECEIVED_AT
+from core.models import Agency, Announcement, Citizen, Dossier, HomeDefaultService, HomeSectionSetting, Procedure
+from core.seed_data import (
+    AGENCIES,
+    CITIZENS,
+    DEMO_ANNOUNCEMENTS,
+    DEMO_DOSSIERS,
+    HOME_DEFAULT_SERVICES,
+    HOME_SECTION_ORDER,
+    PROCEDURES,
+    RETURNED_DEMO_RECEIVED_AT,
+)
 
 DEMO_CITIZEN_ID_NUMBER = CITIZENS[0]["id_number"]
 
@@ -112,6 +122,7 @@ async def seed(db: Database, *, calendar: HolidayCalendar, tz_name: str, now: da
                 if not await _has_dossiers(session, c)]
 
     owners = await db.transaction(catalogue_and_citizens)
+    await db.transaction(lambda session: _seed_home(session, start))
     for citizen, at in owners:
         for demo in DEMO_DOSSIERS:
             async def one(session: AsyncSession, citizen: Citizen = citizen, demo: Demo = demo,
@@ -120,3 +131,34 @@ async def seed(db: Database, *, calendar: HolidayCalendar, tz_name: str, now: da
 
             await db.transaction(one)
     return len(owners) * len(DEMO_DOSSIERS)
+
+
+SEED_SOURCE = "seed"
+
+
+async def _seed_home(session: AsyncSession, now: datetime) -> None:
+    """The demo home screen: a layout and default services where operators set none yet, and the demo
+    announcements, their windows renewed from `now` so `make run` shows them however old the database."""
+    if (await session.execute(select(HomeSectionSetting.kind))).first() is None:
+        for position, kind in enumerate(HOME_SECTION_ORDER):
+            session.add(HomeSectionSetting(kind=kind, position=position, enabled=True))
+    if (await session.execute(select(HomeDefaultService.procedure_code))).first() is None:
+        for position, code in enumerate(HOME_DEFAULT_SERVICES):
+            session.add(HomeDefaultService(procedure_code=code, position=position))
+    for data in DEMO_ANNOUNCEMENTS:
+        checked, errors = announcements.validate(announcements.Draft(
+            agency_code=data["agency_code"], title_vi=data["title_vi"], title_en=data["title_en"],
+            body_vi=data["body_vi"], body_en=data["body_en"], starts_at=now - timedelta(days=1),
+            ends_at=now + timedelta(days=data["days"]), provinces=data["provinces"], priority=data["priority"]))
+        assert not errors, errors  # the demo text obeys the same rules as everyone's
+        row = (await session.execute(select(Announcement).where(
+            Announcement.service_code == SEED_SOURCE, Announcement.external_id == data["key"]))).scalars().first()
+        if row is None:
+            checked.service_code, checked.external_id = SEED_SOURCE, data["key"]
+            session.add(checked)
+            continue
+        for name in ("agency_code", "title_vi", "title_en", "body_vi", "body_en", "starts_at", "ends_at", "provinces",
+                     "priority"):
+            setattr(row, name, getattr(checked, name))
+        row.withdrawn_at = None
+        session.add(row)

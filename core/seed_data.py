@@ -199,3 +199,27 @@ DEMO_DOSSIERS: list[tuple[str, list[str], int]] = [
     ("1.000045", ["accepted", "processing", "processed"], 5),
     ("1.001193", ["accepted", "processing", "processed", "returned"], 40),
 ]
+
+# The home screen (core/home_layout.py): the demo layout and the frequent services of new or anonymous callers.
+HOME_SECTION_ORDER = ["ACTION_NEEDED", "WALLET", "ANNOUNCEMENTS", "FREQUENT_SERVICES"]
+HOME_DEFAULT_SERVICES = ["1.001193", "1.004206", "2.000986", "1.004222"]
+# Demo announcements, valid from a day before the seed for `days` days; `key` makes re-seeding idempotent.
+DEMO_ANNOUNCEMENTS: list[dict[str, Any]] = [
+    {"key": "nationwide-passport", "agency_code": "000.00.00.G09", "provinces": [], "priority": 50, "days": 60,
+     "title_vi": "Cấp hộ chiếu gắn chip trực tuyến",
+     "title_en": "Chip passports can be applied for online",
+     "body_vi": "Công dân có thể nộp hồ sơ cấp hộ chiếu phổ thông gắn chip trên ứng dụng và nhận kết quả qua "
+                "bưu điện.",
+     "body_en": "Citizens can apply for an ordinary chip passport in the app and receive it by post."},
+    {"key": "hanoi-residence", "agency_code": "000.00.13.H26", "provinces": ["001"], "priority": 20, "days": 30,
+     "title_vi": "Hà Nội: tạm dừng tiếp nhận trực tiếp ngày 20/12",
+     "title_en": "Hà Nội: no counter service on 20 December",
+     "body_vi": "Bộ phận một cửa tạm dừng tiếp nhận trực tiếp để bảo trì hệ thống; hồ sơ trực tuyến vẫn được "
+                "tiếp nhận bình thường.",
+     "body_en": "The one-stop counter is closed for system maintenance; online dossiers are received as usual."},
+    {"key": "hcmc-judicial-record", "agency_code": "000.00.15.H29", "provinces": ["079"], "priority": 10, "days": 30,
+     "title_vi": "TP. Hồ Chí Minh: phiếu lý lịch tư pháp trên ứng dụng",
+     "title_en": "Ho Chi Minh City: judicial records in the app",
+     "body_vi": "Sở Tư pháp nhận hồ sơ cấp Phiếu lý lịch tư pháp trực tuyến, không cần bản sao giấy tờ.",
+     "body_en": "The Department of Justice takes judicial record applications online, with no certified copies."},
+]

@@ -120,6 +120,7 @@ class RetentionSettings(_Group):
     sync_answer_days: float = Field(default=35.0, ge=30, description="at least the 30 days an app keeps answers")
     agency_event_days: float = Field(default=30.0, ge=1)
     forward_job_days: float = Field(default=30.0, gt=0)
+    announcement_days: float = Field(default=30.0, ge=0, description="kept after they end or are withdrawn")
 
 
 class LogFormat(StrEnum):

@@ -26,6 +26,7 @@ from api.graphql.mutations import Mutation
 from api.graphql.personal import PersonalDataAudit, instrument
 from api.graphql.queries import Query
 from api.graphql.queries_audit import AuditQuery
+from api.graphql.queries_home import HOME_SCREEN_WEIGHT, HomeQuery
 from api.graphql.queries_notifications import NotificationQuery
 from api.graphql.queries_screens import ScreenQuery
 from api.graphql.subscriptions import Subscription
@@ -71,7 +72,7 @@ def _query(me_type: type) -> type:
         me = strawberry.field(resolver=_me, graphql_type=Optional[me_type],  # noqa: UP045 (a runtime type)
                               description="The signed-in citizen. Needs a token.")
 
-    return merged("Query", Query, [MeRoot, SyncQuery, NotificationQuery, AuditQuery, ScreenQuery])
+    return merged("Query", Query, [MeRoot, SyncQuery, NotificationQuery, AuditQuery, ScreenQuery, HomeQuery])
 
 
 def _roots(plugins: Sequence[Plugin]) -> type:
@@ -102,9 +103,10 @@ def build_schema(settings: Settings, registry: ServiceRegistry | None = None) ->
     plug-in that clashes with the core or with a service of higher precedence is refused on the registry
     (FAILED, with the reason) and the others serve."""
     accepted, refused = admit(registry.contributions() if registry else [], me=Me, query=_query(Me))
-    cost_model = CostModel.of(settings, {(parent, name): weight for plugin in accepted
-                                         for parent, fields in plugin.field_weights().items()
-                                         for name, weight in fields.items()})
+    cost_model = CostModel.of(settings, {("Query", "homeScreen"): HOME_SCREEN_WEIGHT,
+                                         **{(parent, name): weight for plugin in accepted
+                                            for parent, fields in plugin.field_weights().items()
+                                            for name, weight in fields.items()}})
     rules: list[type[ASTValidationRule]] = [
         _tolerant(max_depth_rule(settings.graphql.query_max_depth, None)),
         _tolerant(max_aliases_rule(settings.graphql.query_max_aliases)),

@@ -23,6 +23,7 @@ from core.clock import utc_now
 from core.db import Database
 from core.models import (
     AgencyEventRecord,
+    Announcement,
     ChangeLogEntry,
     Dossier,
     DossierEvent,
@@ -43,7 +44,7 @@ from tests.core.factories import create_citizen
 
 OLD, NEW = timedelta(days=400), timedelta(days=1)
 TABLES = ["outbox_message", "notification", "sync_mutation_result", "agency_event", "forward_job", "change_log",
-          "draft", "quota_bucket"]
+          "draft", "quota_bucket", "announcement"]
 
 
 @dataclass
@@ -185,6 +186,13 @@ async def fill(db: Database) -> Filled:
                              (f"citizen:retention-{tag}-live", epoch + 3600)):
             session.add(QuotaBucket(key=key, value=expires, expires_at=expires))
             (drop if expires < epoch else keep)["quota_bucket"].add(key)
+        # Announcements: ended or withdrawn long ago go; one that ended lately and one still running stay.
+        for ends, withdrawn in ((now - OLD, None), (now + NEW, now - OLD), (now - NEW, None), (now + NEW, None)):
+            notice = Announcement(agency_code="G09", title_vi="Thông báo", title_en="Notice", body_vi="Nội dung",
+                                  body_en="Body", starts_at=ends - OLD, ends_at=ends, withdrawn_at=withdrawn)
+            session.add(notice)
+            await session.flush()
+            (drop if ends == now - OLD or withdrawn is not None else keep)["announcement"].add(notice.id)
 
     await db.transaction(work)
     return filled
@@ -213,6 +221,7 @@ async def remaining(db: Database, filled: Filled) -> dict[str, set[object]]:
                 ChangeLogEntry.scope == scope, ChangeLogEntry.record_type != "notification")),
             "draft": await ids(select(Draft.id).where(Draft.citizen_id == filled.citizen_id)),
             "quota_bucket": await ids(select(QuotaBucket.key).where(col(QuotaBucket.key).in_(mine["quota_bucket"]))),
+            "announcement": await ids(select(Announcement.id).where(col(Announcement.id).in_(mine["announcement"]))),
         }
 
 

@@ -37,6 +37,7 @@ from core.settings import Settings
 from mobile_contract import manifest
 from mobile_contract.deployment import PluginOperations, operation_names, plugin_operations
 from services.forwarder import Forwarder
+from core.feature_flags import FlagStore
 from services.registry import ServiceRegistry, load_registry, precedence
 
 log = logging.getLogger("superapp.app")
@@ -70,7 +71,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     view = GraphQLView(schema=schema, settings=settings,
                        db=database, calendar=HolidayCalendar.load(settings.holidays_file),
                        verifier=TokenVerifier(settings), persisted=persisted, services=services,
-                       forwarder=forwarder, quotas=quotas)
+                       forwarder=forwarder, quotas=quotas,
+                       flags=FlagStore(database, ttl_seconds=settings.agencies.flag_cache_seconds))
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})

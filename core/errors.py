@@ -82,6 +82,8 @@ class ErrorCode(StrEnum):
     DAILY_SUBMISSION_LIMIT = "DAILY_SUBMISSION_LIMIT"
     # Privacy audit trail: a read or change of personal data that could not be recorded does not happen.
     AUDIT_UNAVAILABLE = "AUDIT_UNAVAILABLE"
+    # Service directory: a province code the directory does not know.
+    UNKNOWN_PROVINCE = "UNKNOWN_PROVINCE"
 
 
 # (Vietnamese, English) templates; `{name}` placeholders come from the error's params.
@@ -262,6 +264,10 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.INTERNAL_ERROR: (
         "Đã xảy ra lỗi hệ thống, vui lòng thử lại sau (mã tra cứu {reference}).",
         "Something went wrong on our side; please try again later (reference {reference}).",
+    ),
+    ErrorCode.UNKNOWN_PROVINCE: (
+        "Mã tỉnh, thành phố không hợp lệ: dùng mã ba chữ số (ví dụ 001 Hà Nội, 079 TP. Hồ Chí Minh).",
+        "Unknown province code: use the three-digit code (e.g. 001 Hanoi, 079 Ho Chi Minh City).",
     ),
     ErrorCode.SEARCH_TOO_LONG: (
         "Từ khoá tìm kiếm quá dài: tối đa {max_chars} ký tự và {max_words} từ.",

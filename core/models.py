@@ -407,3 +407,16 @@ class AuditHead(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
     last_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     last_hash: str = Field(max_length=64)
+
+
+class FeatureFlag(SQLModel, table=True):
+    """A staged roll-out, set by operators (`superapp flags`): the tiles and screens that name this flag show
+    only in `provinces` ("*": every province), and only to apps from `min_version` on `platform` when set."""
+
+    __tablename__ = "feature_flag"
+
+    name: str = Field(primary_key=True, max_length=64)
+    provinces: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    min_version: str | None = Field(default=None, max_length=20, description="MAJOR.MINOR.PATCH, inclusive")
+    platform: str | None = Field(default=None, max_length=16, description="android | ios | web; none: any")
+    updated_at: datetime = Field(default_factory=utc_now)

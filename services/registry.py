@@ -45,6 +45,7 @@ from services.errors import AgencyUnavailable
 from services.events import status_event
 from services.personal import Personal as Personal  # re-exported: what a plug-in marks its fields with
 from services.personal import personal as personal
+from services.tile_checks import check_plugin_tiles, duplicate_tile_ids
 from services.tiles import ScreenKind as ScreenKind  # re-exported: what a plug-in declares its tiles with
 from services.tiles import Tile as Tile
 
@@ -233,6 +234,9 @@ class ServiceRegistry:
         for code, reason in _route_clashes([type(p) for p in self.plugins.values()] +
                                            [f.plugin for f in failures if f.plugin and f.keeps_fields]):
             self.refuse(code, reason)
+        loaded = sorted((type(p) for p in self.plugins.values()), key=precedence)
+        for code, reason in duplicate_tile_ids((p.code, p.tiles) for p in loaded):
+            self.refuse(code, reason)
 
     def get(self, code: str) -> ServicePlugin | None:
         return self.plugins.get(code)
@@ -327,6 +331,7 @@ def _load_class(entry: EntryPoint) -> type[ServicePlugin]:
         unknown = sorted(plugin_class.profile_fields - PROFILE_FIELDS)
         raise ValueError(f"profile_fields {unknown} are not profile fields (core.citizens.PROFILE_FIELDS)")
     _check_field_costs(plugin_class)
+    check_plugin_tiles(plugin_class)
     if plugin_class.agency is not None:
         declared = declared_agency(plugin_class.agency)
         if plugin_class.agency_code not in ("", declared.code):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.registry import ServicePlugin
+from services.registry import ScreenKind, ServicePlugin, Tile
 from services.traffic_fines.schema import MeTrafficFines, TrafficFine
 
 
@@ -14,3 +14,9 @@ class TrafficFinesService(ServicePlugin):
     me_fields = MeTrafficFines
     types = (TrafficFine,)
     default_base_url = "http://127.0.0.1:8104"
+    # Fines follow vehicles: shown from 16, the age a citizen may ride a moped (Road Traffic Law, art. 60).
+    tiles = (
+        Tile("traffic_fines.fines", "Tra cứu phạt nguội", "Traffic fines", "receipt_long", "transport",
+             ScreenKind.RECORD_LIST, "trafficFines", min_age=16, keywords=("phat nguoi", "vi pham", "xe"),
+             order=10),
+    )

@@ -1,5 +1,5 @@
 """`superapp`: serve | worker | sandbox | standins | migrate | seed | token | schema | contract | forward |
-maintenance | audit | plugin."""
+maintenance | audit | flags | plugin."""
 
 from __future__ import annotations
 
@@ -107,6 +107,12 @@ def _forward(settings: Settings, args: argparse.Namespace) -> int:
 
 def _audit(settings: Settings, args: argparse.Namespace) -> int:
     from api.audit_cli import run
+
+    return run(settings, args, print, lambda line: print(line, file=sys.stderr))
+
+
+def _flags(settings: Settings, args: argparse.Namespace) -> int:
+    from api.flags_cli import run
 
     return run(settings, args, print, lambda line: print(line, file=sys.stderr))
 
@@ -363,6 +369,9 @@ def _parser() -> argparse.ArgumentParser:
     export_audit = audit_sub.add_parser("export", help="every row as JSON lines, with its hashes")
     export_audit.add_argument("--output", metavar="FILE", help="default: standard output")
     audit.set_defaults(handler=_audit)
+    from api.flags_cli import add_parser as add_flags
+
+    add_flags(sub, _flags)
     plugin = sub.add_parser("plugin", help="agency service plug-ins")
     plugin_sub = plugin.add_subparsers(dest="plugin_command", required=True)
     plugin_check = plugin_sub.add_parser("check", help="run the conformance kit against plug-ins (exit 1 on a failure)")

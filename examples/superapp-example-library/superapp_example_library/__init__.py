@@ -13,7 +13,7 @@ from typing import Any
 
 import strawberry
 
-from services.registry import ServiceContext, ServicePlugin, personal
+from services.registry import ScreenKind, ServiceContext, ServicePlugin, Tile, personal
 
 
 @strawberry.type(description="A public library card (example plug-in).")
@@ -55,4 +55,11 @@ class LibraryService(ServicePlugin):
     # What the field adds to an operation's cost: computed here, it asks no agency (the default is 25).
     field_costs = {"libraryCard": 1}
     default_base_url = "http://127.0.0.1:8105"  # the sandbox's port outside production
+    # Its entries on the app's home screen: the city library serves Hà Nội only (province 001).
+    tiles = (
+        Tile("public_library.card_request", "Cấp thẻ thư viện", "Library card", "local_library", "culture",
+             ScreenKind.FORM, LIBRARY_CARD_PROCEDURE["code"], provinces=("001",), keywords=("thu vien",)),
+        Tile("public_library.card", "Thẻ thư viện của tôi", "My library card", "menu_book", "culture",
+             ScreenKind.RECORD_LIST, "libraryCard", provinces=("001",)),
+    )
     # `sandbox` (ServicePlugin's default) builds the agency's stand-in with `create_sandbox` in sandbox.py.

@@ -33,11 +33,11 @@ from core import log_format, log_redaction
 from core.catalogue_merge import merge_service
 from core.db import Database, is_outage
 from core.deadlines import HolidayCalendar
+from core.feature_flags import FlagStore
 from core.settings import Settings
 from mobile_contract import manifest
 from mobile_contract.deployment import PluginOperations, operation_names, plugin_operations
 from services.forwarder import Forwarder
-from core.feature_flags import FlagStore
 from services.registry import ServiceRegistry, load_registry, precedence
 
 log = logging.getLogger("superapp.app")

@@ -22,8 +22,8 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
-from api.client_app import NAME_HEADER, VERSION_HEADER
 from api.auth import AuthError, Principal, TokenVerifier, bearer_token
+from api.client_app import NAME_HEADER, VERSION_HEADER
 from api.graphql import request_metrics
 from api.graphql.context import Context
 from api.graphql.errors import shape

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from services.conformance import checks_dossiers, checks_load, checks_lookups, checks_schema
+from services.conformance import checks_dossiers, checks_load, checks_lookups, checks_schema, checks_tiles
 from services.conformance.harness import Harness, Subject
 from services.conformance.report import CheckFailed, CheckResult, CheckSkipped, Outcome
 
@@ -23,6 +23,7 @@ CHECKS: dict[str, Check] = {
     "events": checks_dossiers.events,
     "personal-data": checks_schema.personal_marking,
     "operations": checks_schema.operations,
+    "tiles": checks_tiles.tiles,
 }
 
 

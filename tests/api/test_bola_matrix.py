@@ -153,6 +153,7 @@ TAKEOVER = "takeover"  # a device token: holding it is the proof (core/devices.p
 
 ARGUMENTS: dict[str, str] = {
     "Query.procedures(after)": CURSOR,
+    "Query.serviceDirectory(after)": CURSOR,  # a position in the public directory (category, order, tile id)
     "Query.procedure(code)": PUBLIC,
     "Query.myDossiers(after)": CURSOR,
     "Query.dossier(code)": OWNED,

@@ -199,3 +199,6 @@ DEMO_DOSSIERS: list[tuple[str, list[str], int]] = [
     ("1.000045", ["accepted", "processing", "processed"], 5),
     ("1.001193", ["accepted", "processing", "processed", "returned"], 40),
 ]
+
+# Feature flags of the service directory as the demo starts (core/feature_flags.py): flag -> provinces.
+DEMO_FLAGS: dict[str, tuple[str, ...]] = {"interconnected_birth": ("001",)}

@@ -17,6 +17,8 @@ import httpx
 import pytest
 
 from core.db import Database
+from core.deadlines import HolidayCalendar
+from core.seed import seed
 from core.feature_flags import FlagStore
 from core.seed_data import PROCEDURES
 from core.settings import Settings
@@ -58,8 +60,8 @@ async def flags(db: Database) -> AsyncIterator[FlagStore]:
     await store.disable("interconnected_birth")
 
 
-async def test_every_installed_service_and_core_procedure_has_a_tile(client: httpx.AsyncClient,
-                                                                     settings: Settings) -> None:
+async def test_every_installed_service_and_core_procedure_has_a_tile(
+        client: httpx.AsyncClient, settings: Settings, flags: FlagStore) -> None:
     adult = citizen(settings, birth_date=date(1980, 5, 1))
     services = (await gql(client, SERVICES))["data"]["services"]
     ready = [s["code"] for s in services if s["state"] == "READY"]
@@ -81,6 +83,20 @@ async def test_record_list_tiles_name_me_fields(client: httpx.AsyncClient, setti
         "RECORD_LIST", "trafficFines")
     assert tiles["social_insurance.card"]["target"] == "healthInsuranceCard"
     assert (tiles["civil_status.birth"]["screen"], tiles["civil_status.birth"]["target"]) == ("FORM", "1.001193")
+
+
+async def test_the_demo_rolls_the_interconnected_procedure_out_in_hanoi_only(
+        client: httpx.AsyncClient, db: Database, calendar: HolidayCalendar, settings: Settings) -> None:
+    await FlagStore(db, ttl_seconds=0).disable("interconnected_birth")
+    try:
+        await seed(db, calendar=calendar, tz_name=settings.timezone)  # as `superapp seed` (and `make run`)
+        assert INTERCONNECTED in _ids(await _directory(client, province="001"))
+        assert INTERCONNECTED not in _ids(await _directory(client, province="079"))
+        await FlagStore(db, ttl_seconds=0).enable("interconnected_birth", ["079"])
+        await seed(db, calendar=calendar, tz_name=settings.timezone)  # a re-seed keeps the operator's setting
+        assert INTERCONNECTED in _ids(await _directory(client, province="079"))
+    finally:
+        await FlagStore(db, ttl_seconds=0).disable("interconnected_birth")
 
 
 async def test_a_province_restricted_tile_is_hidden_elsewhere(client: httpx.AsyncClient) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 from importlib.metadata import EntryPoint
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import strawberry
@@ -34,8 +34,9 @@ class _Museum(ServicePlugin):
     procedure_codes = ("MU.000001",)
     me_fields = MeMuseum
     not_personal = frozenset({"museumVisits"})
-    tiles: Any = (GOOD, Tile("museum.visits", "Lượt tham quan", "My visits", "local_library", "culture",
-                             ScreenKind.RECORD_LIST, "museumVisits"))
+    tiles: ClassVar[tuple[Tile, ...]] = (
+        GOOD, Tile("museum.visits", "Lượt tham quan", "My visits", "local_library", "culture", ScreenKind.RECORD_LIST,
+                   "museumVisits"))
 
 
 def _with(**changes: Any) -> type[ServicePlugin]:
@@ -65,13 +66,14 @@ CASES: dict[str, tuple[dict[str, Any], str]] = {
 def test_a_plugin_with_a_bad_tile_is_failed_with_the_reason(settings: Settings, case: str, monkeypatch) -> None:
     changes, reason = CASES[case]
     monkeypatch.setattr(sys.modules[__name__], "_BadMuseum", _with(**changes), raising=False)
-    registry = load_registry(settings, entries=[EntryPoint("museum", f"{__name__}:_BadMuseum", GROUP),
-                                                EntryPoint("traffic_fines", "services.traffic_fines:TrafficFinesService",
-                                                           GROUP)])
-    assert "museum" not in registry.plugins and "traffic_fines" in registry.plugins
+    fines = EntryPoint("traffic_fines", "services.traffic_fines:TrafficFinesService", GROUP)
+    registry = load_registry(settings, entries=[EntryPoint("museum", f"{__name__}:_BadMuseum", GROUP), fines])
+    assert "museum" not in registry.plugins
+    assert "traffic_fines" in registry.plugins
     status = next(s for s in registry.report() if s.code == "museum")
     assert status.state is ServiceState.FAILED
-    assert status.reason is not None and f"tile '{changes.get('id', GOOD.id)}'" in status.reason
+    assert status.reason is not None
+    assert f"tile '{changes.get('id', GOOD.id)}'" in status.reason
     assert reason in status.reason, status.reason
 
 

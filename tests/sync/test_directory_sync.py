@@ -40,18 +40,23 @@ async def test_the_directory_comes_on_the_first_page_and_opens_offline(
         stored = device.directory()
         assert stored is not None
         version = stored["version"]
-        assert report.pages > 2 and held[0] is None and held[1:] == [version] * (report.pages - 1)  # page 1
+        assert report.pages > 2
+        assert held[0] is None
+        assert held[1:] == [version] * (report.pages - 1)
         # No signal: the device reaches no server, yet the home screen draws from the local store.
         device.base_url = "http://127.0.0.1:9"
         with pytest.raises(SyncInterrupted):
             await device.sync()
         hanoi = device.directory(province="001")
         hcmc = device.directory(province="079")
-        assert hanoi is not None and hcmc is not None
+        assert hanoi is not None
+        assert hcmc is not None
         hanoi_ids = [t["id"] for t in hanoi["tiles"]]
         hcmc_ids = [t["id"] for t in hcmc["tiles"]]
-        assert "civil_status.birth" in hanoi_ids and "traffic_fines.fines" in hanoi_ids  # the citizen is 41
-        assert "core.1.002809" in hanoi_ids and "core.1.002809" not in hcmc_ids  # Hà Nội only
+        assert "civil_status.birth" in hanoi_ids
+        assert "traffic_fines.fines" in hanoi_ids
+        assert "core.1.002809" in hanoi_ids
+        assert "core.1.002809" not in hcmc_ids
         assert "public_library.card" in hanoi_ids
         assert INTERCONNECTED not in hanoi_ids + hcmc_ids
         assert sum(c["tileCount"] for c in hanoi["categories"]) == len(hanoi_ids)
@@ -60,11 +65,13 @@ async def test_the_directory_comes_on_the_first_page_and_opens_offline(
         await flags.enable("interconnected_birth", ["079"])
         await device.sync()
         after = device.directory(province="079")
-        assert after is not None and after["version"] != version
+        assert after is not None
+        assert after["version"] != version
         tile = next(t for t in after["tiles"] if t["id"] == INTERCONNECTED)
         assert (tile["provinces"], tile["flagged"], tile["screen"]) == (["079"], True, "FORM")
         still_hanoi = device.directory(province="001")
-        assert still_hanoi is not None and INTERCONNECTED not in [t["id"] for t in still_hanoi["tiles"]]
+        assert still_hanoi is not None
+        assert INTERCONNECTED not in [t["id"] for t in still_hanoi["tiles"]]
     finally:
         device.close()
 
@@ -74,7 +81,9 @@ async def test_the_directory_is_sent_only_when_it_changed(settings: Settings, cl
     variables = {"schemaVersion": 3, "limit": 1}
     first = (await gql(client, DIRECTORY_PULL_DOCUMENT, variables, who=who))["data"]["syncChanges"]
     directory = first["directory"]
-    assert directory is not None and directory["tiles"] and directory["categories"]
+    assert directory is not None
+    assert directory["tiles"]
+    assert directory["categories"]
     again = await gql(client, DIRECTORY_PULL_DOCUMENT, {**variables, "checkpoint": first["checkpoint"],
                                                         "directoryVersion": directory["version"]}, who=who)
     assert again["data"]["syncChanges"]["directory"] is None

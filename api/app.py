@@ -34,6 +34,7 @@ from core import log_format, log_redaction
 from core.catalogue_merge import merge_service
 from core.db import Database, is_outage
 from core.deadlines import HolidayCalendar
+from core.feature_flags import FlagStore
 from core.settings import Settings
 from mobile_contract import manifest
 from mobile_contract.deployment import PluginOperations, operation_names, plugin_operations
@@ -71,7 +72,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     view = GraphQLView(schema=schema, settings=settings,
                        db=database, calendar=HolidayCalendar.load(settings.holidays_file),
                        verifier=TokenVerifier(settings), persisted=persisted, services=services,
-                       forwarder=forwarder, quotas=quotas)
+                       forwarder=forwarder, quotas=quotas,
+                       flags=FlagStore(database, ttl_seconds=settings.agencies.flag_cache_seconds))
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})

@@ -1,5 +1,5 @@
 """`superapp`: serve | worker | sandbox | standins | migrate | seed | token | schema | contract | forward |
-maintenance | audit | home | announcements | plugin."""
+maintenance | audit | home | announcements | flags | plugin."""
 
 from __future__ import annotations
 
@@ -113,6 +113,12 @@ def _audit(settings: Settings, args: argparse.Namespace) -> int:
 
 def _home(settings: Settings, args: argparse.Namespace) -> int:
     from api.home_cli import run
+
+    return run(settings, args, print, lambda line: print(line, file=sys.stderr))
+
+
+def _flags(settings: Settings, args: argparse.Namespace) -> int:
+    from api.flags_cli import run
 
     return run(settings, args, print, lambda line: print(line, file=sys.stderr))
 
@@ -372,6 +378,9 @@ def _parser() -> argparse.ArgumentParser:
     from api.home_cli import add_parsers as home_parsers
 
     home_parsers(sub, _home)
+    from api.flags_cli import add_parser as add_flags
+
+    add_flags(sub, _flags)
     plugin = sub.add_parser("plugin", help="agency service plug-ins")
     plugin_sub = plugin.add_subparsers(dest="plugin_command", required=True)
     plugin_check = plugin_sub.add_parser("check", help="run the conformance kit against plug-ins (exit 1 on a failure)")

@@ -56,7 +56,7 @@ class Draft:
 
 
 def province_error(province: str) -> DomainError:
-    return DomainError(ErrorCode.INVALID_PROVINCE, field="province", province=province[:8])
+    return DomainError(ErrorCode.UNKNOWN_PROVINCE, field="province", province=province[:8])
 
 
 def check_province(province: str | None) -> str | None:
@@ -87,7 +87,7 @@ def _province_list(provinces: Iterable[str]) -> tuple[str, list[FieldError]]:
     codes = sorted({p.strip() for p in provinces if p.strip()})
     unknown = [p for p in codes if p not in PROVINCE_CODES]
     if unknown:
-        return "", [FieldError.of(ErrorCode.INVALID_PROVINCE, "provinces", province=unknown[0][:8])]
+        return "", [FieldError.of(ErrorCode.UNKNOWN_PROVINCE, "provinces", province=unknown[0][:8])]
     return ("," + ",".join(codes) + ",") if codes else "", []
 
 

@@ -84,9 +84,10 @@ class ErrorCode(StrEnum):
     DAILY_SUBMISSION_LIMIT = "DAILY_SUBMISSION_LIMIT"
     # Privacy audit trail: a read or change of personal data that could not be recorded does not happen.
     AUDIT_UNAVAILABLE = "AUDIT_UNAVAILABLE"
-    # Home screen: announcements are for everyone, so personal data in them is refused; provinces by code.
+    # Home screen: announcements are for everyone, so personal data in them is refused.
     ANNOUNCEMENT_PERSONAL_DATA = "ANNOUNCEMENT_PERSONAL_DATA"
-    INVALID_PROVINCE = "INVALID_PROVINCE"
+    # Service directory: a province code the directory does not know.
+    UNKNOWN_PROVINCE = "UNKNOWN_PROVINCE"
 
 
 # (Vietnamese, English) templates; `{name}` placeholders come from the error's params.
@@ -268,6 +269,10 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
         "Đã xảy ra lỗi hệ thống, vui lòng thử lại sau (mã tra cứu {reference}).",
         "Something went wrong on our side; please try again later (reference {reference}).",
     ),
+    ErrorCode.UNKNOWN_PROVINCE: (
+        "Mã tỉnh, thành phố không hợp lệ: dùng mã ba chữ số (ví dụ 001 Hà Nội, 079 TP. Hồ Chí Minh).",
+        "Unknown province code: use the three-digit code (e.g. 001 Hanoi, 079 Ho Chi Minh City).",
+    ),
     ErrorCode.SEARCH_TOO_LONG: (
         "Từ khoá tìm kiếm quá dài: tối đa {max_chars} ký tự và {max_words} từ.",
         "The search is too long: at most {max_chars} characters and {max_words} words.",
@@ -314,10 +319,6 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.ANNOUNCEMENT_PERSONAL_DATA: (
         "Thông báo gửi tới mọi người không được chứa {what} (trường {field_name}).",
         "An announcement is for everyone and may not contain {what_en} (field {field_name}).",
-    ),
-    ErrorCode.INVALID_PROVINCE: (
-        "Mã tỉnh/thành phố không hợp lệ: {province} (3 chữ số, ví dụ 001 là Hà Nội).",
-        "Unknown province code: {province} (3 digits, e.g. 001 for Hà Nội).",
     ),
 }
 

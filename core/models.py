@@ -455,3 +455,14 @@ class HomeDefaultService(SQLModel, table=True):
 
     procedure_code: str = Field(max_length=32, primary_key=True)
     position: int
+class FeatureFlag(SQLModel, table=True):
+    """A staged roll-out, set by operators (`superapp flags`): the tiles and screens that name this flag show
+    only in `provinces` ("*": every province), and only to apps from `min_version` on `platform` when set."""
+
+    __tablename__ = "feature_flag"
+
+    name: str = Field(primary_key=True, max_length=64)
+    provinces: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    min_version: str | None = Field(default=None, max_length=20, description="MAJOR.MINOR.PATCH, inclusive")
+    platform: str | None = Field(default=None, max_length=16, description="android | ios | web; none: any")
+    updated_at: datetime = Field(default_factory=utc_now)

@@ -20,12 +20,22 @@ from core.documents import issue_document
 from core.dossier_status import DossierStatus
 from core.dossiers import Submission, change_status, submit_dossier
 from core.id_numbers import Sex, validate_id_number
-from core.models import Agency, Announcement, Citizen, Dossier, HomeDefaultService, HomeSectionSetting, Procedure
+from core.models import (
+    Agency,
+    Announcement,
+    Citizen,
+    Dossier,
+    FeatureFlag,
+    HomeDefaultService,
+    HomeSectionSetting,
+    Procedure,
+)
 from core.seed_data import (
     AGENCIES,
     CITIZENS,
     DEMO_ANNOUNCEMENTS,
     DEMO_DOSSIERS,
+    DEMO_FLAGS,
     HOME_DEFAULT_SERVICES,
     HOME_SECTION_ORDER,
     PROCEDURES,
@@ -110,6 +120,15 @@ async def _seed_dossier(session: AsyncSession, citizen: Citizen, demo: Demo, *,
                              issued_at=submitted + timedelta(days=1))
 
 
+async def _demo_flags(session: AsyncSession, now: datetime) -> None:
+    """The demo's staged roll-out: the interconnected birth procedure is on in Hà Nội (the demo ward's
+    province) only. An operator's own setting of the flag is never overwritten by a re-seed."""
+    for name, provinces in DEMO_FLAGS.items():
+        if await session.get(FeatureFlag, name) is None:
+            session.add(FeatureFlag(name=name, provinces=list(provinces), updated_at=now))
+    await session.flush()
+
+
 async def seed(db: Database, *, calendar: HolidayCalendar, tz_name: str, now: datetime | None = None) -> int:
     """Returns how many dossiers it created (0 when the demo citizens already had some)."""
     start = now or utc_now()
@@ -118,6 +137,7 @@ async def seed(db: Database, *, calendar: HolidayCalendar, tz_name: str, now: da
         agencies = await _upsert_agencies(session)
         await _upsert_procedures(session, agencies, start)
         citizens = await _ensure_citizens(session, start.date())
+        await _demo_flags(session, start)
         return [(c, at) for c, at in ((citizens[0], start), (citizens[1], start - timedelta(days=3)))
                 if not await _has_dossiers(session, c)]
 

@@ -223,3 +223,5 @@ DEMO_ANNOUNCEMENTS: list[dict[str, Any]] = [
      "body_vi": "Sở Tư pháp nhận hồ sơ cấp Phiếu lý lịch tư pháp trực tuyến, không cần bản sao giấy tờ.",
      "body_en": "The Department of Justice takes judicial record applications online, with no certified copies."},
 ]
+# Feature flags of the service directory as the demo starts (core/feature_flags.py): flag -> provinces.
+DEMO_FLAGS: dict[str, tuple[str, ...]] = {"interconnected_birth": ("001",)}

@@ -66,6 +66,8 @@ class AgencySettings(_Group):
                                      description="moves every sandbox's default loopback port (built-ins 8101-8104)")
     forward_lease_seconds: float = Field(default=60.0, gt=0, le=3600,
                                          description="a forwarder's hold on the jobs it sends (a crash delays them)")
+    flag_cache_seconds: float = Field(default=10.0, ge=0, le=3600,
+                                      description="how long a process keeps the feature flags before re-reading them")
 
     def enabled_services(self) -> list[str] | None:
         """The service codes SUPERAPP_SERVICES names, or None for every installed one."""

@@ -50,6 +50,7 @@ from services.screens import DocumentKind as DocumentKind
 from services.screens import HelpPage as HelpPage
 from services.screens import RecordList as RecordList
 from services.screens import screen_problems
+from services.tile_checks import check_plugin_tiles, duplicate_tile_ids
 from services.tiles import ScreenKind as ScreenKind  # re-exported: what a plug-in declares its tiles with
 from services.tiles import Tile as Tile
 
@@ -246,6 +247,9 @@ class ServiceRegistry:
         for code, reason in _route_clashes([type(p) for p in self.plugins.values()] +
                                            [f.plugin for f in failures if f.plugin and f.keeps_fields]):
             self.refuse(code, reason)
+        loaded = sorted((type(p) for p in self.plugins.values()), key=precedence)
+        for code, reason in duplicate_tile_ids((p.code, p.tiles) for p in loaded):
+            self.refuse(code, reason)
 
     def get(self, code: str) -> ServicePlugin | None:
         return self.plugins.get(code)
@@ -340,6 +344,7 @@ def _load_class(entry: EntryPoint) -> type[ServicePlugin]:
         unknown = sorted(plugin_class.profile_fields - PROFILE_FIELDS)
         raise ValueError(f"profile_fields {unknown} are not profile fields (core.citizens.PROFILE_FIELDS)")
     _check_field_costs(plugin_class)
+    check_plugin_tiles(plugin_class)
     screens = screen_problems(plugin_class)
     if screens:
         raise ValueError(f"screens: {'; '.join(screens)}")

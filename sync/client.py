@@ -26,7 +26,7 @@ import httpx
 
 from sync.local_store import LocalStore
 from sync.schema_versions import CURRENT
-from sync.wire import PULL_DOCUMENT, PULL_FIELD, PUSH_DOCUMENT
+from sync.wire import DIRECTORY_PULL_DOCUMENT, PULL_FIELD, PUSH_DOCUMENT
 
 FINAL = {"APPLIED", "MERGED", "DUPLICATE", "CONFLICT", "REJECTED"}
 
@@ -65,10 +65,27 @@ class OfflineClient:
         self.base_url, self.token, self.schema_version = base_url, token, schema_version
         self.limit, self.max_bytes, self.timeout, self.compress_above = limit, max_bytes, timeout, compress_above
         self.before_page_commit: Any = None  # test hook: called inside the page's local transaction
+        # The calling app (Apollo client awareness, api/client_app.py): feature flags depend on it.
+        self.app_headers: dict[str, str] = {}
         self.clock = clock or (lambda: datetime.now(UTC))  # the device clock: audit only, may be wrong
         if self.store.meta("client_id") is None:
             with self.store.transaction() as tx:
                 LocalStore.set_meta(tx, "client_id", str(uuid.uuid4()))
+
+    def directory(self, province: str | None = None) -> dict[str, Any] | None:
+        """The home screen from local data only (no signal needed): the stored directory's tiles that show in
+        `province` (all of them without one), with their categories; None before the first sync."""
+        raw = self.store.meta("directory")
+        if raw is None:
+            return None
+        stored: dict[str, Any] = json.loads(raw)
+        tiles = [t for t in stored["tiles"] if province is None or not t["provinces"] or province in t["provinces"]]
+        counts: dict[str, int] = {}
+        for tile in tiles:
+            counts[tile["category"]] = counts.get(tile["category"], 0) + 1
+        return {"version": stored["version"], "tiles": tiles,
+                "categories": [{**c, "tileCount": counts[c["code"]]} for c in stored["categories"]
+                               if c["code"] in counts]}
 
     @property
     def client_id(self) -> str:
@@ -153,9 +170,10 @@ class OfflineClient:
                     page = payload["syncPush"]["page"]
                 else:
                     stop = False
-                    payload = await self._call(http, PULL_DOCUMENT, {
+                    payload = await self._call(http, DIRECTORY_PULL_DOCUMENT, {
                         "checkpoint": self.checkpoint, "schemaVersion": self.schema_version, "limit": self.limit,
-                        "maxBytes": self.max_bytes}, report)
+                        "maxBytes": self.max_bytes, "directoryVersion": self.store.meta("directory_version")},
+                        report, extra_headers=self.app_headers)
                     page = payload[PULL_FIELD]
                 if page is not None:
                     self._apply(page, report)
@@ -164,9 +182,10 @@ class OfflineClient:
         return report
 
     async def _call(self, http: httpx.AsyncClient, document: str, variables: dict[str, Any],
-                    report: SyncReport) -> dict[str, Any]:
+                    report: SyncReport, extra_headers: dict[str, str] | None = None) -> dict[str, Any]:
         body = json.dumps({"query": document, "variables": variables}, ensure_ascii=False).encode()
-        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json",
+                   **(extra_headers or {})}
         if len(body) > self.compress_above:
             body, headers["Content-Encoding"] = gzip.compress(body), "gzip"
         report.round_trips += 1
@@ -256,6 +275,9 @@ class OfflineClient:
                 report.upserts += int(data is not None)
             if self.before_page_commit is not None:
                 self.before_page_commit()
+            if page.get("directory") is not None:  # the home screen's directory, for opening with no signal
+                LocalStore.set_meta(tx, "directory", json.dumps(page["directory"], ensure_ascii=False))
+                LocalStore.set_meta(tx, "directory_version", page["directory"]["version"])
             if resetting and not page["hasMore"]:
                 # Replacement sync complete: what the server no longer has goes (never the queue).
                 tx.execute("DELETE FROM record WHERE (type, id) NOT IN (SELECT type, id FROM reset_seen)")

@@ -9,3 +9,5 @@ from mobile_contract.manifest import OPERATIONS, operation_text
 PULL_DOCUMENT = operation_text(OPERATIONS / "SyncChanges.graphql")
 PULL_FIELD = "syncChanges"  # nullable; the released `syncPull` (SyncPull.graphql) is deprecated
 PUSH_DOCUMENT = operation_text(OPERATIONS / "SyncPush.graphql")
+# The pull the reference client sends: SyncChanges plus the home screen's service directory when it changed.
+DIRECTORY_PULL_DOCUMENT = operation_text(OPERATIONS / "SyncChangesWithDirectory.graphql")

@@ -66,7 +66,8 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     # Quotas out of reach: tests of other behaviour send many costly documents from one citizen or from
     # 127.0.0.1; tests/api/test_quota.py sets its own limits.
     return Settings(env=Environment.TEST, data_dir=tmp, database_url=url,
-                    agencies={"forward_poll_seconds": 0.2, "forward_max_backoff_seconds": 0.5},
+                    agencies={"forward_poll_seconds": 0.2, "forward_max_backoff_seconds": 0.5,
+                              "flag_cache_seconds": 0},
                     quota={"citizen_limit": 10**9, "ip_limit": 10**9})
 
 

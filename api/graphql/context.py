@@ -18,6 +18,7 @@ from core.citizens import Profile, citizen_by_id_number, citizen_profile, enrol_
 from core.db import Database
 from core.deadlines import HolidayCalendar
 from core.errors import DomainError, ErrorCode
+from core.feature_flags import FlagStore
 from core.models import Citizen
 from core.settings import Settings
 from services.forwarder import Forwarder
@@ -46,6 +47,7 @@ class Context:
     # The request or WebSocket: the cost budget leaves each operation's cost on its `state` (api/graphql/budget.py).
     connection: HTTPConnection | None = None
     quotas: Quotas | None = None  # charged by the cost budget (HTTP) and the socket handler (subscriptions)
+    flags: FlagStore | None = None  # feature flags of the service directory (core/feature_flags.py)
     # Privacy audit trail (api/graphql/personal.py): coordinates of @personal fields resolved so far, and the
     # id its rows carry.
     reads: set[str] = field(default_factory=set)

@@ -21,7 +21,7 @@ from core.errors import WIRE_MESSAGES, ErrorCode
 from mobile_contract.client_forms import forms
 from mobile_contract.manifest import document_hash
 
-PUBLIC_ROOT_FIELDS = frozenset({"procedures", "procedure", "services", "screen", "__typename"})
+PUBLIC_ROOT_FIELDS = frozenset({"procedures", "procedure", "services", "screen", "serviceDirectory", "__typename"})
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 

@@ -48,7 +48,7 @@ class HomeQuery:
     @strawberry.field(description="The home screen's sections in the order to draw them, the caller's own items "
                                   "first. Without a token: only generic sections (frequent services, "
                                   "announcements), the same for everyone. `province`: a 3-digit province code "
-                                  "whose announcements join the nationwide ones (INVALID_PROVINCE otherwise).")
+                                  "whose announcements join the nationwide ones (UNKNOWN_PROVINCE otherwise).")
     async def home_screen(self, info: Info, province: str | None = None) -> HomeLayout | None:
         context = info.context
         # A token that fails is UNAUTHENTICATED (the app refreshes it), not a quiet anonymous layout.

@@ -8,14 +8,13 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.graphql.context import Info
+from api.graphql.queries_directory import ScreenKind
 from core import catalogue
 from core.errors import DomainError, ErrorCode
 from services.screens import descriptor
 from services.tiles import ScreenKind as DomainScreenKind
 from services.tiles import Tile
 
-ScreenKind = strawberry.enum(DomainScreenKind, name="ScreenKind",
-                             description="The screen kinds the app knows how to draw.")
 MAX_TILE_ID = 100
 
 

@@ -26,6 +26,7 @@ from api.graphql.mutations import Mutation
 from api.graphql.personal import PersonalDataAudit, instrument
 from api.graphql.queries import Query
 from api.graphql.queries_audit import AuditQuery
+from api.graphql.queries_directory import DirectoryQuery
 from api.graphql.queries_home import HOME_SCREEN_WEIGHT, HomeQuery
 from api.graphql.queries_notifications import NotificationQuery
 from api.graphql.queries_screens import ScreenQuery
@@ -72,7 +73,8 @@ def _query(me_type: type) -> type:
         me = strawberry.field(resolver=_me, graphql_type=Optional[me_type],  # noqa: UP045 (a runtime type)
                               description="The signed-in citizen. Needs a token.")
 
-    return merged("Query", Query, [MeRoot, SyncQuery, NotificationQuery, AuditQuery, ScreenQuery, HomeQuery])
+    return merged("Query", Query, [MeRoot, SyncQuery, NotificationQuery, AuditQuery, ScreenQuery, HomeQuery,
+                                    DirectoryQuery])
 
 
 def _roots(plugins: Sequence[Plugin]) -> type:

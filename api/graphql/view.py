@@ -23,6 +23,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from api.auth import AuthError, Principal, TokenVerifier, bearer_token
+from api.client_app import NAME_HEADER, VERSION_HEADER
 from api.graphql import request_metrics
 from api.graphql.context import Context
 from api.graphql.errors import shape
@@ -39,6 +40,7 @@ from core.clock import local_date, utc_now
 from core.db import Database
 from core.deadlines import HolidayCalendar
 from core.errors import ErrorCode
+from core.feature_flags import FlagStore
 from core.json_body import loads
 from core.settings import Settings
 from services.forwarder import Forwarder
@@ -67,7 +69,7 @@ class GraphQLView(GraphQL[Context, None]):
 
     def __init__(self, *, schema: object, settings: Settings, db: Database, calendar: HolidayCalendar,
                  verifier: TokenVerifier, persisted: PersistedDocuments, services: ServiceRegistry,
-                 forwarder: Forwarder | None, quotas: Quotas | None = None) -> None:
+                 forwarder: Forwarder | None, quotas: Quotas | None = None, flags: FlagStore | None = None) -> None:
         super().__init__(
             schema,  # type: ignore[arg-type]
             graphql_ide="graphiql" if settings.graphql.graphiql else None,
@@ -84,6 +86,7 @@ class GraphQLView(GraphQL[Context, None]):
         self.connection_init_wait_timeout = timedelta(seconds=server.ws_init_timeout_seconds)
         self.sockets = SocketCaps(per_ip=server.ws_max_per_ip, per_citizen=server.ws_max_per_citizen)
         self.services, self.forwarder, self.quotas = services, forwarder, quotas
+        self.flags = flags
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """graphql-transport-ws: a token in the `connection_init` payload (`Authorization` or
@@ -128,6 +131,7 @@ class GraphQLView(GraphQL[Context, None]):
             locale=preferred_locale(request.headers.get("accept-language")),
             principal=principal, auth_error=auth_error, loaders=Loaders.create(self.db),
             services=self.services, forwarder=self.forwarder, quotas=self.quotas, connection=request,
+            flags=self.flags,
         )
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
@@ -282,7 +286,8 @@ class GraphQLView(GraphQL[Context, None]):
         assert isinstance(body, bytes)
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
         headers = {"etag": etag, "cache-control": f"public, max-age={self.settings.graphql.public_cache_max_age}",
-                   "vary": "Accept, Accept-Language"}
+                   # the service directory's flags depend on the calling app (api/client_app.py)
+                   "vary": f"Accept, Accept-Language, {NAME_HEADER}, {VERSION_HEADER}"}
         if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
             return Response(status_code=304, headers=headers)
         response.headers.update(headers)

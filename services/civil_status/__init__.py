@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from core.dossier_status import DossierStatus as S
 from services.civil_status.schema import BirthRegistration, MeCivilStatus
-from services.registry import Column, DocumentKind, RecordList, ServicePlugin
+from services.registry import Column, DocumentKind, RecordList, ScreenKind, ServicePlugin, Tile
 
 VOCABULARY = {"DA_TIEP_NHAN": S.ACCEPTED, "TU_CHOI": S.NOT_ACCEPTED, "DANG_XU_LY": S.PROCESSING,
               "BO_SUNG": S.SUPPLEMENT_REQUESTED, "DA_CO_KET_QUA": S.PROCESSED, "DA_TRA_KET_QUA": S.RETURNED,
@@ -29,3 +29,13 @@ class CivilStatusService(ServicePlugin):
         Column(field="agencyStatus", label_vi="Trạng thái", label_en="Status"),
     ), empty_vi="Chưa có hồ sơ khai sinh nào.", empty_en="No birth registrations yet."),)
     document_kinds = (DocumentKind(kind="birth_certificate"),)
+    tiles = (
+        Tile("civil_status.birth", "Đăng ký khai sinh", "Birth registration", "child_care", "civil_status",
+             ScreenKind.FORM, "1.001193", keywords=("khai sinh", "tre so sinh", "newborn"), order=10),
+        Tile("civil_status.marriage", "Đăng ký kết hôn", "Marriage registration", "favorite", "civil_status",
+             ScreenKind.FORM, "1.000894", min_age=18, keywords=("ket hon", "wedding"), order=20),
+        Tile("civil_status.death", "Đăng ký khai tử", "Death registration", "description", "civil_status",
+             ScreenKind.FORM, "1.001022", keywords=("khai tu",), order=30),
+        Tile("civil_status.birth_registrations", "Hồ sơ khai sinh của tôi", "My birth registrations",
+             "family_restroom", "civil_status", ScreenKind.RECORD_LIST, "birthRegistrations", order=40),
+    )

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from services.conformance import checks_dossiers, checks_load, checks_lookups, checks_schema, checks_screens
+from services.conformance import (
+    checks_dossiers,
+    checks_load,
+    checks_lookups,
+    checks_schema,
+    checks_screens,
+    checks_tiles,
+)
 from services.conformance.harness import Harness, Subject
 from services.conformance.report import CheckFailed, CheckResult, CheckSkipped, Outcome
 
@@ -24,6 +31,7 @@ CHECKS: dict[str, Check] = {
     "personal-data": checks_schema.personal_marking,
     "operations": checks_schema.operations,
     "screens": checks_screens.screens,
+    "tiles": checks_tiles.tiles,
 }
 
 

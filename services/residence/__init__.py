@@ -8,7 +8,7 @@ from typing import Any
 
 from core.dossier_status import DossierStatus
 from core.models import Citizen
-from services.registry import ServicePlugin
+from services.registry import ScreenKind, ServicePlugin, Tile
 from services.residence import client
 from services.residence.schema import MeResidence, PopulationAddress, PopulationRecord
 
@@ -27,6 +27,14 @@ class ResidenceService(ServicePlugin):
     vocabulary = VOCABULARY
     default_base_url = "http://127.0.0.1:8102"
     profile_fields = frozenset({"full_name", "birth_date", "sex", "hometown", "permanent_address"})
+    tiles = (
+        Tile("residence.permanent", "Đăng ký thường trú", "Permanent residence", "home", "residence",
+             ScreenKind.FORM, "1.004194", keywords=("thuong tru", "ho khau"), order=10),
+        Tile("residence.temporary", "Đăng ký tạm trú", "Temporary residence", "apartment", "residence",
+             ScreenKind.FORM, "1.004206", keywords=("tam tru",), order=20),
+        Tile("residence.population_record", "Thông tin cư trú của tôi", "My residence record", "badge",
+             "residence", ScreenKind.RECORD_LIST, "populationRecord", keywords=("dan cu", "vneid"), order=30),
+    )
 
     async def profile_values(self, citizen: Citizen) -> Mapping[str, Any]:
         """The population record pre-fills what the e-ID token did not carry (name, address, ...)."""

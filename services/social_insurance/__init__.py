@@ -4,7 +4,7 @@ a newborn (a part of the interconnected birth procedure)."""
 from __future__ import annotations
 
 from core.dossier_status import DossierStatus as S
-from services.registry import ServicePlugin
+from services.registry import ScreenKind, ServicePlugin, Tile
 from services.social_insurance.schema import HealthInsuranceCard, MeSocialInsurance
 
 VOCABULARY = {"received": S.ACCEPTED, "rejected": S.NOT_ACCEPTED, "processing": S.PROCESSING,
@@ -22,3 +22,11 @@ class SocialInsuranceService(ServicePlugin):
     types = (HealthInsuranceCard,)
     vocabulary = VOCABULARY
     default_base_url = "http://127.0.0.1:8103"
+    tiles = (
+        Tile("social_insurance.card", "Thẻ BHYT của tôi", "My health-insurance card", "health_and_safety",
+             "health", ScreenKind.RECORD_LIST, "healthInsuranceCard", keywords=("bhyt", "bao hiem"), order=10),
+        Tile("social_insurance.child_card", "Cấp thẻ BHYT cho trẻ dưới 6 tuổi", "Health card for a child under 6",
+             "child_care", "health", ScreenKind.FORM, "1.001612", keywords=("bhyt", "tre em"), order=20),
+        Tile("social_insurance.card_reissue", "Cấp lại thẻ BHYT", "Reissue a health-insurance card",
+             "local_hospital", "health", ScreenKind.FORM, "1.000045", keywords=("bhyt", "mat the"), order=30),
+    )

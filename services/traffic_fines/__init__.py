@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.registry import Column, RecordList, ServicePlugin
+from services.registry import Column, RecordList, ScreenKind, ServicePlugin, Tile
 from services.traffic_fines.schema import MeTrafficFines, TrafficFine
 
 
@@ -21,3 +21,9 @@ class TrafficFinesService(ServicePlugin):
         Column(field="amountVnd", label_vi="Số tiền", label_en="Amount", format="money_vnd"),
         Column(field="detectedAt", label_vi="Thời điểm", label_en="Detected", format="datetime"),
     ), empty_vi="Không có lỗi phạt nguội nào.", empty_en="No pending fines."),)
+    # Fines follow vehicles: shown from 16, the age a citizen may ride a moped (Road Traffic Law, art. 60).
+    tiles = (
+        Tile("traffic_fines.fines", "Tra cứu phạt nguội", "Traffic fines", "receipt_long", "transport",
+             ScreenKind.RECORD_LIST, "trafficFines", min_age=16, keywords=("phat nguoi", "vi pham", "xe"),
+             order=10),
+    )

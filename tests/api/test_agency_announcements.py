@@ -82,7 +82,7 @@ async def test_personal_text_and_bad_bodies_are_refused_by_field(client: httpx.A
 
     rules = await post(client, notice(tag, title_vi="x" * 121, provinces=["999"], priority=500))
     assert {(e["field"], e["code"]) for e in rules.json()["errors"]} == {
-        ("title_vi", "INVALID_LENGTH"), ("provinces", "INVALID_PROVINCE"), ("priority", "OUT_OF_RANGE")}
+        ("title_vi", "INVALID_LENGTH"), ("provinces", "UNKNOWN_PROVINCE"), ("priority", "OUT_OF_RANGE")}
 
     no_id = await post(client, notice(tag, announcement_id="has space"))
     assert no_id.status_code == 400

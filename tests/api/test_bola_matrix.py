@@ -153,6 +153,7 @@ TAKEOVER = "takeover"  # a device token: holding it is the proof (core/devices.p
 
 ARGUMENTS: dict[str, str] = {
     "Query.procedures(after)": CURSOR,
+    "Query.serviceDirectory(after)": CURSOR,  # a position in the public directory (category, order, tile id)
     "Query.procedure(code)": PUBLIC,
     "Query.screen(tileId)": PUBLIC,  # a tile of the public directory; descriptors hold no personal data
     "Query.myDossiers(after)": CURSOR,

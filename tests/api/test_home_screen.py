@@ -212,7 +212,7 @@ async def test_announcements_by_province(client: httpx.AsyncClient, settings: Se
 
     for bad in ("999", "79", "0790", "hcm"):
         body = await gql(client, HOME, {"province": bad})
-        assert error_codes(body) == ["INVALID_PROVINCE"], bad
+        assert error_codes(body) == ["UNKNOWN_PROVINCE"], bad
 
 
 async def test_an_announcement_shows_only_inside_its_window(
@@ -280,7 +280,7 @@ async def test_announcement_limits_are_checked_before_the_database(settings: Set
     assert err[0].startswith("INVALID_VALUE titleVi")
     code, _, err = await cli(settings, *base, "--title-vi", "Tiêu đề", "--days", "1", "--province", "999")
     assert code == 2
-    assert err[0].startswith("INVALID_PROVINCE provinces")
+    assert err[0].startswith("UNKNOWN_PROVINCE provinces")
     code, _, err = await cli(settings, *base, "--title-vi", "Tiêu đề", "--days", "1", "--priority", "101")
     assert code == 2
     assert err[0].startswith("OUT_OF_RANGE priority")

@@ -67,7 +67,7 @@ def test_window_priority_and_provinces_are_bounded() -> None:
     assert [e.field for e in validate(draft(ends_at=now))[1]] == ["endsAt"]
     assert [e.field for e in validate(draft(ends_at=now + timedelta(days=367)))[1]] == ["endsAt"]
     assert [e.field for e in validate(draft(priority=-1))[1]] == ["priority"]
-    assert [e.code for e in validate(draft(provinces=["001", "100"]))[1]] == [ErrorCode.INVALID_PROVINCE]
+    assert [e.code for e in validate(draft(provinces=["001", "100"]))[1]] == [ErrorCode.UNKNOWN_PROVINCE]
     row, errors = validate(draft(provinces=["079", "001", "079"]))
     assert errors == []
     assert row.provinces == ",001,079,"
@@ -79,7 +79,7 @@ def test_a_callers_province_must_be_a_known_code() -> None:
     assert announcements.check_province(None) is None
     with pytest.raises(DomainError) as refused:
         announcements.check_province("080x")
-    assert refused.value.code == ErrorCode.INVALID_PROVINCE
+    assert refused.value.code == ErrorCode.UNKNOWN_PROVINCE
 
 
 async def test_an_announcement_expires_when_the_clock_passes_its_end(db: Database) -> None:

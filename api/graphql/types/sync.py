@@ -44,6 +44,16 @@ class SyncPage:
                     "that did not come back (keep unpushed mutations).")
     server_time: datetime = strawberry.field(description="For showing clock skew only; never used for ordering.")
 
+    @strawberry.field(description="The service directory for the home screen offline (docs/SYNC_PROTOCOL.md, "
+                                  "\"Service directory\"): every category and tile this citizen and app may "
+                                  "see, each with the provinces where it shows; null when it is still "
+                                  "`knownVersion` (the `version` of the one the app holds).")
+    async def directory(self, info: strawberry.Info[Any, None], known_version: str | None = None) -> JSON | None:
+        from api.graphql.queries_directory import offline_snapshot  # the directory needs the request context
+
+        snapshot = await offline_snapshot(info)
+        return None if snapshot["version"] == known_version else cast(JSON, snapshot)
+
     @classmethod
     def from_page(cls, page: Page, *, now: datetime) -> SyncPage:
         reset = page.reset if isinstance(page.reset, ResetReason) else None

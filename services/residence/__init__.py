@@ -8,7 +8,7 @@ from typing import Any
 
 from core.dossier_status import DossierStatus
 from core.models import Citizen
-from services.registry import ScreenKind, ServicePlugin, Tile
+from services.registry import Column, RecordList, ScreenKind, ServicePlugin, Tile
 from services.residence import client
 from services.residence.schema import MeResidence, PopulationAddress, PopulationRecord
 
@@ -27,6 +27,13 @@ class ResidenceService(ServicePlugin):
     vocabulary = VOCABULARY
     default_base_url = "http://127.0.0.1:8102"
     profile_fields = frozenset({"full_name", "birth_date", "sex", "hometown", "permanent_address"})
+    # How the RECORD_LIST tile on `populationRecord` shows it (the contract's PopulationRecord operation).
+    record_lists = (RecordList(field="populationRecord", operation="PopulationRecord", columns=(
+        Column(field="fullName", label_vi="Họ và tên", label_en="Full name"),
+        Column(field="birthDate", label_vi="Ngày sinh", label_en="Date of birth", format="date"),
+        Column(field="ethnicity", label_vi="Dân tộc", label_en="Ethnicity"),
+        Column(field="permanentAddress.text", label_vi="Nơi thường trú", label_en="Permanent address"),
+    ), empty_vi="Chưa tìm thấy thông tin cư trú của bạn.", empty_en="Your residence record was not found."),)
     tiles = (
         Tile("residence.permanent", "Đăng ký thường trú", "Permanent residence", "home", "residence",
              ScreenKind.FORM, "1.004194", keywords=("thuong tru", "ho khau"), order=10),

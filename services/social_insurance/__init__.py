@@ -4,7 +4,7 @@ a newborn (a part of the interconnected birth procedure)."""
 from __future__ import annotations
 
 from core.dossier_status import DossierStatus as S
-from services.registry import ScreenKind, ServicePlugin, Tile
+from services.registry import Column, RecordList, ScreenKind, ServicePlugin, Tile
 from services.social_insurance.schema import HealthInsuranceCard, MeSocialInsurance
 
 VOCABULARY = {"received": S.ACCEPTED, "rejected": S.NOT_ACCEPTED, "processing": S.PROCESSING,
@@ -22,6 +22,12 @@ class SocialInsuranceService(ServicePlugin):
     types = (HealthInsuranceCard,)
     vocabulary = VOCABULARY
     default_base_url = "http://127.0.0.1:8103"
+    # How the RECORD_LIST tile on `healthInsuranceCard` shows it (the contract's HealthInsuranceCard operation).
+    record_lists = (RecordList(field="healthInsuranceCard", operation="HealthInsuranceCard", columns=(
+        Column(field="number", label_vi="Số thẻ", label_en="Card number"),
+        Column(field="validUntil", label_vi="Giá trị đến", label_en="Valid until", format="date"),
+        Column(field="clinic", label_vi="Nơi đăng ký khám chữa bệnh ban đầu", label_en="First-line clinic"),
+    ), empty_vi="Chưa có thẻ bảo hiểm y tế.", empty_en="No health-insurance card yet."),)
     tiles = (
         Tile("social_insurance.card", "Thẻ BHYT của tôi", "My health-insurance card", "health_and_safety",
              "health", ScreenKind.RECORD_LIST, "healthInsuranceCard", keywords=("bhyt", "bao hiem"), order=10),

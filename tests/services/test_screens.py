@@ -86,14 +86,21 @@ async def test_an_unknown_tile_answers_tile_not_found_in_both_languages(client: 
     assert error["path"] == ["screen"]
 
 
+DIRECTORY = """query ($search: String) { serviceDirectory(province: "001", search: $search, first: 50) {
+  tiles { edges { node { id screen target } } } } }"""
+
 async def test_the_installed_example_reaches_the_app_and_files_a_dossier_through_its_form(
         settings: Settings, client: httpx.AsyncClient):
     """No app release: the example plug-in is a separate package found through its entry point. Its tile is in
-    the directory (the merger switches this lookup to `serviceDirectory`), its screens open, and a dossier is
-    filed with exactly what the form screen says: its procedure, its fields, its submit operation."""
+    the app's service directory, its screens open, and a dossier is filed with exactly what the form screen says:
+    its procedure, its fields, its submit operation."""
     example = {t.id: (cls, t) for cls, t in _installed_tiles(settings) if cls.code == "public_library"}
     assert example["public_library.card"][0].__module__ == "superapp_example_library"
     who = citizen(settings)
+    listed = await gql(client, DIRECTORY, {"search": None}, who=who)
+    tiles = {edge["node"]["id"]: edge["node"] for edge in listed["data"]["serviceDirectory"]["tiles"]["edges"]}
+    assert set(example) <= set(tiles), listed
+    assert (tiles["public_library.card"]["screen"], tiles["public_library.card"]["target"]) == ("FORM", "EX.000001")
 
     form = (await gql(client, SCREEN, {"t": "public_library.card"}))["data"]["screen"]["descriptor"]
     assert form["procedureCode"] == "EX.000001"

@@ -13,7 +13,7 @@ import strawberry
 
 from core.settings import Settings
 from services.directory import core_tiles
-from services.registry import GROUP, ScreenKind, ServicePlugin, ServiceState, Tile, load_registry
+from services.registry import GROUP, HelpPage, ScreenKind, ServicePlugin, ServiceState, Tile, load_registry
 from services.tile_checks import CATALOGUE_PROCEDURES, tile_problems
 
 GOOD = Tile("museum.ticket", "Vé bảo tàng", "Museum ticket", "account_balance", "culture", ScreenKind.FORM,
@@ -35,8 +35,9 @@ class _Museum(ServicePlugin):
     me_fields = MeMuseum
     not_personal = frozenset({"museumVisits"})
     tiles: ClassVar[tuple[Tile, ...]] = (
-        GOOD, Tile("museum.visits", "Lượt tham quan", "My visits", "local_library", "culture", ScreenKind.RECORD_LIST,
-                   "museumVisits"))
+        GOOD, Tile("museum.hours", "Giờ mở cửa", "Opening hours", "info", "culture", ScreenKind.HELP_PAGE, "hours"))
+    help_pages = (HelpPage(id="hours", title_vi="Giờ mở cửa", title_en="Opening hours",
+                           markdown_vi="Mở cửa **8:00-17:00**.", markdown_en="Open **8:00-17:00**."),)
 
 
 def _with(**changes: Any) -> type[ServicePlugin]:

@@ -164,9 +164,40 @@ class QuotaSettings(_Group):
     submissions_per_day: int = Field(default=100, ge=1, description="per citizen, calendar day in SUPERAPP_TIMEZONE")
 
 
+class UploadSettings(_Group):
+    """uploads/: resumable attachments (tus), what they may be, and where their bytes live
+    (`SUPERAPP_UPLOADS_*`). The bytes never enter the database: `backend` local keeps them under `dir`
+    (default `<SUPERAPP_DATA_DIR>/uploads`); another backend plugs in behind `uploads.storage.Storage`."""
+
+    model_config = SettingsConfigDict(env_prefix="SUPERAPP_UPLOADS_", extra="forbid")
+
+    enabled: bool = True
+    dir: Path | None = Field(default=None, description="local backend's directory; default <data dir>/uploads")
+    max_bytes: int = Field(default=10_000_000, ge=1024, le=2**40, description="largest attachment (Upload-Length)")
+    chunk_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576,
+                             description="largest PATCH body: one chunk, which the app resends whole on a drop")
+    allowed_types: str = Field(default="image/jpeg,image/png,application/pdf,image/heic,image/webp",
+                               description="comma-separated media types, detected from content")
+    expiry_seconds: int = Field(default=24 * 3600, ge=60, description="an upload unfinished this long is pruned")
+    unattached_days: float = Field(default=7.0, gt=0,
+                                   description="a completed upload no dossier took is deleted after this")
+    max_per_dossier: int = Field(default=20, ge=1, le=100, description="attachments on one filing or supplement")
+    agency_link_seconds: int = Field(default=7 * 24 * 3600, ge=60,
+                                     description="how long the agency's signed download link stays valid")
+    backend: str = Field(default="local", pattern=r"^(local)$",
+                         description="where the bytes live (uploads/storage.py); only local is built so far")
+    max_open_per_citizen: int = Field(default=20, ge=1, le=1000,
+                                      description="unfinished or unattached uploads one citizen may hold")
+
+    @property
+    def allowed(self) -> frozenset[str]:
+        return frozenset(t.strip() for t in self.allowed_types.split(",") if t.strip())
+
+
 GROUPS: dict[str, type[_Group]] = {"auth": AuthSettings, "graphql": GraphQLSettings, "agencies": AgencySettings,
                                    "sync": SyncSettings, "notifications": NotificationSettings,
-                                   "retention": RetentionSettings, "server": ServerSettings, "quota": QuotaSettings}
+                                   "retention": RetentionSettings, "server": ServerSettings, "quota": QuotaSettings,
+                                   "uploads": UploadSettings}
 
 
 class Settings(BaseSettings):
@@ -191,6 +222,7 @@ class Settings(BaseSettings):
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     quota: QuotaSettings = Field(default_factory=QuotaSettings)
+    uploads: UploadSettings = Field(default_factory=UploadSettings)
 
     @model_validator(mode="after")
     def _resolve_defaults(self) -> Settings:
@@ -211,6 +243,8 @@ class Settings(BaseSettings):
             notify.fcm_endpoint = "" if production else f"http://127.0.0.1:{notify.standin_fcm_port}"
         if notify.sms_gateway_url is None:
             notify.sms_gateway_url = "" if production else f"http://127.0.0.1:{notify.standin_sms_port}/sms"
+        if self.uploads.dir is None:
+            self.uploads.dir = self.data_dir / "uploads"
         if self.server.log_format is None:
             self.server.log_format = LogFormat.JSON if production else LogFormat.TEXT
         if production and not (auth.eid_public_key_file or auth.eid_jwks_file):

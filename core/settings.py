@@ -182,8 +182,6 @@ class UploadSettings(_Group):
     unattached_days: float = Field(default=7.0, gt=0,
                                    description="a completed upload no dossier took is deleted after this")
     max_per_dossier: int = Field(default=20, ge=1, le=100, description="attachments on one filing or supplement")
-    agency_link_seconds: int = Field(default=7 * 24 * 3600, ge=60,
-                                     description="how long the agency's signed download link stays valid")
     backend: str = Field(default="local", pattern=r"^(local)$",
                          description="where the bytes live (uploads/storage.py); only local is built so far")
     max_open_per_citizen: int = Field(default=20, ge=1, le=1000,

@@ -1,6 +1,6 @@
 """How an agency gets a dossier's attachments: each forwarded dossier (and supplement) lists its attachments'
 metadata (name, type, size, sha256) with a download path signed for that agency, valid for
-`SUPERAPP_UPLOADS_AGENCY_LINK_SECONDS`. The agency fetches `GET <our base URL><download_path>` (the base URL
+`SUPERAPP_AGENCY_<CODE>_ATTACHMENT_LINK_SECONDS`. The agency fetches `GET <our base URL><download_path>` (the base URL
 it already sends its status events to) and checks the bytes against `sha256`.
 
 **Decision:** a signed link rather than the bytes inline: a dossier with ten photos would be a 100 MB JSON
@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,13 +24,15 @@ from sqlmodel import col, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from core import uploads as store
 from core.db import Database
-from core.forwarding import ForwardAction
+from core.forwarding import AttachmentRef, ForwardAction
 from core.models import Dossier, ForwardJob, Upload
 from core.settings import Settings
-from services.registry import ServiceRegistry
-from uploads import store
 from uploads.storage import Storage
+
+if TYPE_CHECKING:  # services.dossier_api signs links with this module, and services.registry imports that
+    from services.registry import ServiceRegistry
 
 
 def signature(secret: bytes, *, service: str, upload_id: str, expires: int) -> str:
@@ -44,11 +46,11 @@ def download_path(secret: bytes, *, service: str, upload_id: str, expires: int) 
             f"?expires={expires}&signature={sig}")
 
 
-def described(row: Upload, *, secret: bytes, service: str, link_seconds: int) -> dict[str, Any]:
+def described(ref: AttachmentRef, *, secret: bytes, service: str, link_seconds: int) -> dict[str, Any]:
     """One attachment as the agency receives it (docs/agency-api.yaml, `Attachment`)."""
     expires = int(time.time()) + link_seconds
-    return {"id": row.id, "filename": row.filename, "content_type": row.content_type, "size": row.length,
-            "sha256": row.sha256, "download_path": download_path(secret, service=service, upload_id=row.id,
+    return {"id": ref.id, "filename": ref.filename, "content_type": ref.content_type, "size": ref.size,
+            "sha256": ref.sha256, "download_path": download_path(secret, service=service, upload_id=ref.id,
                                                                  expires=expires),
             "download_expires_at": expires}
 

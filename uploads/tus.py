@@ -34,6 +34,7 @@ from starlette.routing import Route
 from api.auth import AuthError, Principal, TokenVerifier, bearer_token
 from api.quota import Quotas, RateLimited
 from api.refusal import preferred_locale
+from core import uploads as store
 from core.citizens import citizen_by_id_number, enrol_citizen
 from core.clock import utc_now
 from core.db import Database
@@ -41,7 +42,6 @@ from core.errors import ErrorCode, render
 from core.models import Upload
 from core.settings import Settings
 from core.text import ascii_digits
-from uploads import store
 from uploads.content import HEAD_BYTES, detect
 from uploads.storage import Storage
 

@@ -11,8 +11,17 @@ import pytest
 
 from core.settings import Settings
 from tests.support import citizen, error_codes
-from tests.uploads.tus_client import (TUS, create, created, dropped_patch, jpeg_bytes, offset_of, patch,
-                                      send_all, wait_for_offset)
+from tests.uploads.tus_client import (
+    TUS,
+    create,
+    created,
+    dropped_patch,
+    jpeg_bytes,
+    offset_of,
+    patch,
+    send_all,
+    wait_for_offset,
+)
 
 
 async def test_options_tells_the_protocol_and_limits(client: httpx.AsyncClient, settings: Settings) -> None:
@@ -78,7 +87,8 @@ async def test_a_program_named_like_a_photo_is_refused_and_deleted(
     assert response.status_code == 415
     body = response.json()
     assert error_codes(body) == ["UPLOAD_TYPE_NOT_ALLOWED"]
-    assert body["errors"][0]["extensions"]["messageVi"] and body["errors"][0]["extensions"]["messageEn"]
+    assert body["errors"][0]["extensions"]["messageVi"]
+    assert body["errors"][0]["extensions"]["messageEn"]
     head = await client.head(location, headers={**TUS, **who.headers})
     assert head.status_code == 404
     upload_id = location.rsplit("/", 1)[1]

@@ -1,5 +1,6 @@
-"""The `upload` rows: who owns an upload, how far it got, and which dossier took it. Every read is scoped
-by the owner: another citizen's upload is indistinguishable from one that does not exist."""
+"""The `upload` rows (attachments, uploads/tus.py): who owns an upload, how far it got, and which dossier
+took it. Every read is scoped by the owner: another citizen's upload is indistinguishable from one that
+does not exist. The bytes are never here: they are the storage backend's (uploads/storage.py)."""
 
 from __future__ import annotations
 
@@ -101,8 +102,6 @@ async def attach(session: AsyncSession, *, citizen_id: int, upload_ids: Sequence
             raise DomainError(ErrorCode.UPLOAD_NOT_FOUND, field=field, upload_id=_shown(upload_id))
         if row.state != COMPLETE:
             raise DomainError(ErrorCode.UPLOAD_INCOMPLETE, field=field, upload_id=row.id)
-        if row.dossier_id is not None and row.dossier_id != dossier_id:
-            raise DomainError(ErrorCode.UPLOAD_ALREADY_ATTACHED, field=field, upload_id=row.id)
         if row.dossier_id is not None:
             raise DomainError(ErrorCode.UPLOAD_ALREADY_ATTACHED, field=field, upload_id=row.id)
         row.dossier_id, row.attached_as, row.forward_job_id = dossier_id, attached_as, forward_job_id
@@ -115,6 +114,16 @@ async def attach(session: AsyncSession, *, citizen_id: int, upload_ids: Sequence
 def _shown(value: str) -> str:
     """An id echoed in a message: only if it looks like one (never a client's arbitrary text)."""
     return value if looks_like_upload_id(value) else "?"
+
+
+def check_ids(upload_ids: Sequence[object], *, maximum: int) -> tuple[str, ...]:
+    """Attachment ids as the app sent them, checked at the boundary (count, shape) before any query."""
+    if len(upload_ids) > maximum:
+        raise DomainError(ErrorCode.TOO_MANY_ATTACHMENTS, field="attachments", maximum=maximum)
+    for index, value in enumerate(upload_ids):
+        if not looks_like_upload_id(value):
+            raise DomainError(ErrorCode.UPLOAD_NOT_FOUND, field=f"attachments.{index}", upload_id="?")
+    return tuple(dict.fromkeys(str(v) for v in upload_ids))
 
 
 async def of_dossiers(session: AsyncSession, dossier_ids: Sequence[int]) -> dict[int, list[Upload]]:

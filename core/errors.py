@@ -314,8 +314,8 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
         "Access to personal data could not be recorded, so the request was not carried out; please retry later.",
     ),
     ErrorCode.UPLOAD_NOT_FOUND: (
-        "Không tìm thấy tệp tải lên (mã {upload_id}); có thể đã hết hạn hoặc không phải của bạn.",
-        "Upload {upload_id} not found; it may have expired or not be yours.",
+        "Không tìm thấy tệp tải lên; có thể đã hết hạn hoặc không phải của bạn.",
+        "Upload not found; it may have expired or not be yours.",
     ),
     ErrorCode.UPLOAD_BAD_REQUEST: (
         "Yêu cầu tải tệp không hợp lệ: {detail}.",

@@ -99,7 +99,7 @@ async def attach(session: AsyncSession, *, citizen_id: int, upload_ids: Sequence
             query = select(Upload).where(Upload.id == upload_id).with_for_update()
             row = (await session.execute(query)).scalars().first()
         if row is None or row.citizen_id != citizen_id:
-            raise DomainError(ErrorCode.UPLOAD_NOT_FOUND, field=field, upload_id=_shown(upload_id))
+            raise DomainError(ErrorCode.UPLOAD_NOT_FOUND, field=field)
         if row.state != COMPLETE:
             raise DomainError(ErrorCode.UPLOAD_INCOMPLETE, field=field, upload_id=row.id)
         if row.dossier_id is not None:
@@ -111,18 +111,13 @@ async def attach(session: AsyncSession, *, citizen_id: int, upload_ids: Sequence
     return rows
 
 
-def _shown(value: str) -> str:
-    """An id echoed in a message: only if it looks like one (never a client's arbitrary text)."""
-    return value if looks_like_upload_id(value) else "?"
-
-
 def check_ids(upload_ids: Sequence[object], *, maximum: int) -> tuple[str, ...]:
     """Attachment ids as the app sent them, checked at the boundary (count, shape) before any query."""
     if len(upload_ids) > maximum:
         raise DomainError(ErrorCode.TOO_MANY_ATTACHMENTS, field="attachments", maximum=maximum)
     for index, value in enumerate(upload_ids):
         if not looks_like_upload_id(value):
-            raise DomainError(ErrorCode.UPLOAD_NOT_FOUND, field=f"attachments.{index}", upload_id="?")
+            raise DomainError(ErrorCode.UPLOAD_NOT_FOUND, field=f"attachments.{index}")
     return tuple(dict.fromkeys(str(v) for v in upload_ids))
 
 

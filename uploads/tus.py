@@ -167,8 +167,7 @@ class TusEndpoint:
         async with self.db.read() as session:
             row = await store.owned(session, citizen_id=citizen_id, upload_id=upload_id)
         if row is None:
-            raise Refused(404, ErrorCode.UPLOAD_NOT_FOUND, upload_id=upload_id if store.looks_like_upload_id(
-                upload_id) else "?")
+            raise Refused(404, ErrorCode.UPLOAD_NOT_FOUND)
         return row
 
     # -- routes --------------------------------------------------------------------------------------------

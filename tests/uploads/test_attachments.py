@@ -14,8 +14,8 @@ import pytest
 
 from core.seed_data import PROCEDURES
 from core.settings import Settings
-from tests.support import Citizen, RunningSandbox, citizen, error_codes, gql, until_received
-from tests.uploads.tus_client import created, jpeg_bytes, patch, send_all
+from tests.support import RunningSandbox, citizen, error_codes, gql, until_received
+from tests.uploads.tus_client import created, jpeg_bytes, patch, uploaded
 
 SAMPLES = {p["code"]: p["sample"] for p in PROCEDURES}
 BIRTH = "1.001193"  # civil_status: forwarded to its sandbox, which takes supplements
@@ -33,12 +33,6 @@ ATTACHMENTS = "query($c: String!) { dossier(code: $c) { attachments { id sha256 
 async def civil(sandboxes: dict[str, RunningSandbox]) -> AsyncIterator[RunningSandbox]:
     yield sandboxes["civil_status"]
     await sandboxes["civil_status"].fault("ok")
-
-
-async def uploaded(client: httpx.AsyncClient, who: Citizen, data: bytes, filename: str = "giay-khai-sinh.jpg") -> str:
-    location = await created(client, who, len(data), filename=filename)
-    assert (await send_all(client, who, location, data)).status_code == 204
-    return location.rsplit("/", 1)[1]
 
 
 def pdf_bytes(size: int) -> bytes:
@@ -132,3 +126,21 @@ async def test_the_agency_link_is_signed_for_one_agency_and_one_file(
     later = path.replace(f"expires={query['expires'][0]}", f"expires={int(query['expires'][0]) + 1}")
     for forged in (other_service, later, url.path, url.path + "?expires=1&signature=00"):
         assert (await client.get(forged)).status_code in (403, 404), forged
+
+
+async def test_a_foreign_upload_on_ones_own_supplement_is_refused_like_a_missing_one(
+        client: httpx.AsyncClient, settings: Settings, civil: RunningSandbox) -> None:
+    owner, other = citizen(settings), citizen(settings)
+    theirs = await uploaded(client, other, jpeg_bytes(8_000))
+    body = await gql(client, SUBMIT, {"p": BIRTH, "f": SAMPLES[BIRTH], "a": None}, who=owner)
+    code = body["data"]["submitDossier"]["dossier"]["code"]
+    await until_received(civil, code)
+    for _ in range(2):
+        await civil.advance(code)
+    await civil.advance(code, status="BO_SUNG")
+    answers = [await gql(client, SUPPLEMENT, {"c": code, "f": {}, "a": [upload]}, who=owner)
+               for upload in (theirs, "missing-upload-" + "0" * 20)]
+    assert answers[0] == answers[1]
+    assert [e["code"] for e in answers[0]["data"]["supplementDossier"]["errors"]] == ["UPLOAD_NOT_FOUND"]
+    body = await gql(client, SUPPLEMENT, {"c": code, "f": {}, "a": []}, who=owner)
+    assert [e["code"] for e in body["data"]["supplementDossier"]["errors"]] == ["INVALID_TYPE"]

@@ -95,3 +95,10 @@ async def wait_for_offset(client: httpx.AsyncClient, who: Citizen, location: str
             break
         await asyncio.sleep(0.05)
     return offset
+
+
+async def uploaded(client: httpx.AsyncClient, who: Citizen, data: bytes, filename: str = "giay-khai-sinh.jpg") -> str:
+    """A complete upload of `data`; its id."""
+    location = await created(client, who, len(data), filename=filename)
+    assert (await send_all(client, who, location, data)).status_code == 204
+    return location.rsplit("/", 1)[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -15,6 +16,7 @@ import pytest
 from core.seed_data import PROCEDURES
 from core.settings import Settings
 from tests.support import RunningSandbox, citizen, error_codes, gql, until_received
+from tests.sync.helpers import mutation, push
 from tests.uploads.tus_client import created, jpeg_bytes, patch, uploaded
 
 SAMPLES = {p["code"]: p["sample"] for p in PROCEDURES}
@@ -144,3 +146,33 @@ async def test_a_foreign_upload_on_ones_own_supplement_is_refused_like_a_missing
     assert [e["code"] for e in answers[0]["data"]["supplementDossier"]["errors"]] == ["UPLOAD_NOT_FOUND"]
     body = await gql(client, SUPPLEMENT, {"c": code, "f": {}, "a": []}, who=owner)
     assert [e["code"] for e in body["data"]["supplementDossier"]["errors"]] == ["INVALID_TYPE"]
+
+
+async def test_offline_intents_carry_attachments_to_the_agency(
+        client: httpx.AsyncClient, settings: Settings, civil: RunningSandbox) -> None:
+    who = citizen(settings)
+    photo, scan = jpeg_bytes(40_000), pdf_bytes(30_000)
+    photo_id, scan_id = await uploaded(client, who, photo), await uploaded(client, who, scan, "bo-sung.pdf")
+    draft = str(uuid.uuid4())
+    body = await push(client, who, str(uuid.uuid4()), [
+        mutation(1, "draft.create", draft, {"procedureCode": BIRTH, "fields": SAMPLES[BIRTH]}),
+        mutation(2, "draft.submit", draft, {"attachments": [photo_id]})])
+    results = body["data"]["syncPush"]["results"]
+    assert [r["status"] for r in results] == ["APPLIED", "APPLIED"], results
+    code = (await gql(client, "{ myDossiers(first: 1) { edges { node { code } } } }", who=who)
+            )["data"]["myDossiers"]["edges"][0]["node"]["code"]
+    [fetched] = await _fetched(civil, code, 1)
+    assert fetched["fetched_sha256"] == hashlib.sha256(photo).hexdigest()
+
+    await until_received(civil, code)
+    for _ in range(2):
+        await civil.advance(code)
+    await civil.advance(code, status="BO_SUNG")
+    body = await push(client, who, str(uuid.uuid4()), [
+        mutation(1, "dossier.supplement", code, {"fields": {}, "attachments": [scan_id]})])
+    assert body["data"]["syncPush"]["results"][0]["status"] == "APPLIED", body
+    _, second = await _fetched(civil, code, 2)
+    assert (second["action"], second["fetched_sha256"]) == ("supplement", hashlib.sha256(scan).hexdigest())
+    shown = await gql(client, ATTACHMENTS, {"c": code}, who=who)
+    assert [a["sha256"] for a in shown["data"]["dossier"]["attachments"]] == [
+        hashlib.sha256(photo).hexdigest(), hashlib.sha256(scan).hexdigest()]

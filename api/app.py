@@ -34,12 +34,12 @@ from core.catalogue_merge import merge_service
 from core.db import Database, is_outage
 from core.deadlines import HolidayCalendar
 from core.settings import Settings
+from core.storage import storage_for
 from mobile_contract import manifest
 from mobile_contract.deployment import PluginOperations, operation_names, plugin_operations
 from services.forwarder import Forwarder
 from services.registry import ServiceRegistry, load_registry, precedence
 from uploads.agency_links import attachment_endpoint
-from uploads.storage import storage_for
 from uploads.tus import PATH as UPLOADS_PATH
 from uploads.tus import TusEndpoint
 

@@ -339,6 +339,6 @@ async def supplement_dossier(
     if attachments:
         assert dossier.id is not None
         await uploads.attach(session, citizen_id=citizen_id, upload_ids=attachments, dossier_id=dossier.id,
-                             attached_as=uploads.SUPPLEMENT, maximum=max_attachments,
+                             attached_as=uploads.SUPPLEMENT, maximum=max_attachments, now=now,
                              forward_job_id=job.id if job is not None else None)
     return dossier

@@ -39,8 +39,10 @@ from core.models import (
     SyncClient,
     SyncMutationResult,
     SyncScope,
+    Upload,
 )
 from core.settings import Settings
+from core.storage import Storage, storage_for
 
 log = logging.getLogger("superapp.retention")
 FINISHED_OUTBOX_STATES = ("sent", "failed", "dropped")
@@ -170,9 +172,26 @@ async def _quota_buckets(session: AsyncSession, limit: int, *, now: datetime) ->
     return len(keys)
 
 
+async def _uploads(session: AsyncSession, limit: int, *, now: datetime, storage: Storage) -> int:
+    """Attachments nobody finished before `expires_at`, and finished ones no dossier took in time: the row and
+    its bytes. Rows are locked and deleted first (an upload being attached at this moment waits, then finds
+    nothing: attaching refuses an expired upload anyway); the files go after the delete, so a failed
+    transaction leaves at worst an expired row without its file, which the next run removes."""
+    ids = list((await session.execute(
+        select(Upload.id).where(col(Upload.dossier_id).is_(None), col(Upload.expires_at) < now)
+        .order_by(col(Upload.id)).limit(limit).with_for_update(skip_locked=True))).scalars())
+    if ids:
+        await session.execute(delete(Upload).where(col(Upload.id).in_(ids), col(Upload.dossier_id).is_(None)))
+        for upload_id in ids:
+            await storage.delete(upload_id)
+    return len(ids)
+
+
 def rules(settings: Settings, now: datetime) -> list[Rule]:
     """Every table's rule, with its window measured back from `now`."""
     keep = settings.retention
+    assert settings.uploads.dir is not None  # set by Settings._resolve_defaults
+    storage = storage_for(settings.uploads.dir)
 
     def ago(days: float) -> datetime:
         return now - timedelta(days=days)
@@ -186,6 +205,7 @@ def rules(settings: Settings, now: datetime) -> list[Rule]:
         Rule("change_log", lambda s, n: _tombstones(s, n, cutoff=ago(settings.sync.tombstone_retention_days))),
         Rule("draft", lambda s, n: purge_trash(s, now=now, limit=n)),
         Rule("quota_bucket", lambda s, n: _quota_buckets(s, n, now=now)),
+        Rule("upload", lambda s, n: _uploads(s, n, now=now, storage=storage)),
     ]
 
 

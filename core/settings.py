@@ -167,7 +167,7 @@ class QuotaSettings(_Group):
 class UploadSettings(_Group):
     """uploads/: resumable attachments (tus), what they may be, and where their bytes live
     (`SUPERAPP_UPLOADS_*`). The bytes never enter the database: `backend` local keeps them under `dir`
-    (default `<SUPERAPP_DATA_DIR>/uploads`); another backend plugs in behind `uploads.storage.Storage`."""
+    (default `<SUPERAPP_DATA_DIR>/uploads`); another backend plugs in behind `core.storage.Storage`."""
 
     model_config = SettingsConfigDict(env_prefix="SUPERAPP_UPLOADS_", extra="forbid")
 
@@ -183,7 +183,7 @@ class UploadSettings(_Group):
                                    description="a completed upload no dossier took is deleted after this")
     max_per_dossier: int = Field(default=20, ge=1, le=100, description="attachments on one filing or supplement")
     backend: str = Field(default="local", pattern=r"^(local)$",
-                         description="where the bytes live (uploads/storage.py); only local is built so far")
+                         description="where the bytes live (core/storage.py); only local is built so far")
     max_open_per_citizen: int = Field(default=20, ge=1, le=1000,
                                       description="unfinished or unattached uploads one citizen may hold")
 

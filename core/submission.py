@@ -74,7 +74,7 @@ async def receive(
     if submission.attachments:
         assert dossier.id is not None
         await uploads.attach(session, citizen_id=citizen.id, upload_ids=submission.attachments,
-                             dossier_id=dossier.id, attached_as=uploads.SUBMIT, maximum=max_attachments)
+                             dossier_id=dossier.id, attached_as=uploads.SUBMIT, maximum=max_attachments, now=now)
     if not parts:
         await _enqueue(session, dossier, procedure, routes, now)
     for (part, answers), code in zip(parts, codes[1:], strict=True):

@@ -1,6 +1,6 @@
 """The `upload` rows (attachments, uploads/tus.py): who owns an upload, how far it got, and which dossier
 took it. Every read is scoped by the owner: another citizen's upload is indistinguishable from one that
-does not exist. The bytes are never here: they are the storage backend's (uploads/storage.py)."""
+does not exist. The bytes are never here: they are the storage backend's (core/storage.py)."""
 
 from __future__ import annotations
 
@@ -85,9 +85,11 @@ async def remove(session: AsyncSession, upload_id: str) -> None:
 
 
 async def attach(session: AsyncSession, *, citizen_id: int, upload_ids: Sequence[str], dossier_id: int,
-                 attached_as: str, maximum: int, forward_job_id: int | None = None) -> list[Upload]:
+                 attached_as: str, maximum: int, now: datetime,
+                 forward_job_id: int | None = None) -> list[Upload]:
     """The dossier takes the citizen's complete uploads, in the caller's transaction: each at most once
-    (UPLOAD_ALREADY_ATTACHED), only the caller's (UPLOAD_NOT_FOUND) and only whole (UPLOAD_INCOMPLETE)."""
+    (UPLOAD_ALREADY_ATTACHED), only the caller's and unexpired (UPLOAD_NOT_FOUND: `superapp maintenance`
+    deletes expired ones) and only whole (UPLOAD_INCOMPLETE)."""
     ids = list(dict.fromkeys(upload_ids))
     if len(ids) > maximum:
         raise DomainError(ErrorCode.TOO_MANY_ATTACHMENTS, field="attachments", maximum=maximum)
@@ -98,7 +100,7 @@ async def attach(session: AsyncSession, *, citizen_id: int, upload_ids: Sequence
         if looks_like_upload_id(upload_id):
             query = select(Upload).where(Upload.id == upload_id).with_for_update()
             row = (await session.execute(query)).scalars().first()
-        if row is None or row.citizen_id != citizen_id:
+        if row is None or row.citizen_id != citizen_id or (row.dossier_id is None and row.expires_at < now):
             raise DomainError(ErrorCode.UPLOAD_NOT_FOUND, field=field)
         if row.state != COMPLETE:
             raise DomainError(ErrorCode.UPLOAD_INCOMPLETE, field=field, upload_id=row.id)
@@ -129,10 +131,3 @@ async def of_dossiers(session: AsyncSession, dossier_ids: Sequence[int]) -> dict
         assert row.dossier_id is not None
         found[row.dossier_id].append(row)
     return found
-
-
-async def expired(session: AsyncSession, *, now: datetime, limit: int) -> list[Upload]:
-    """Unfinished uploads past their expiry, and complete ones no dossier took in time."""
-    query = (select(Upload).where(col(Upload.dossier_id).is_(None), col(Upload.expires_at) < now)
-             .order_by(col(Upload.expires_at)).limit(limit))
-    return list((await session.execute(query)).scalars())

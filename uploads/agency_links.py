@@ -29,7 +29,7 @@ from core.db import Database
 from core.forwarding import AttachmentRef, ForwardAction
 from core.models import Dossier, ForwardJob, Upload
 from core.settings import Settings
-from uploads.storage import Storage
+from core.storage import Storage
 
 if TYPE_CHECKING:  # services.dossier_api signs links with this module, and services.registry imports that
     from services.registry import ServiceRegistry

@@ -41,9 +41,9 @@ from core.db import Database
 from core.errors import ErrorCode, render
 from core.models import Upload
 from core.settings import Settings
+from core.storage import Storage
 from core.text import ascii_digits
 from uploads.content import HEAD_BYTES, detect
-from uploads.storage import Storage
 
 log = logging.getLogger("superapp.uploads")
 
@@ -166,7 +166,7 @@ class TusEndpoint:
     async def _owned(self, citizen_id: int, upload_id: str) -> Upload:
         async with self.db.read() as session:
             row = await store.owned(session, citizen_id=citizen_id, upload_id=upload_id)
-        if row is None:
+        if row is None or (row.dossier_id is None and row.expires_at < utc_now()):  # expired: pruned soon
             raise Refused(404, ErrorCode.UPLOAD_NOT_FOUND)
         return row
 

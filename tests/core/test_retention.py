@@ -36,6 +36,7 @@ from core.models import (
     SyncClient,
     SyncMutationResult,
     SyncScope,
+    Upload,
 )
 from core.retention import run
 from core.settings import Settings
@@ -43,7 +44,7 @@ from tests.core.factories import create_citizen
 
 OLD, NEW = timedelta(days=400), timedelta(days=1)
 TABLES = ["outbox_message", "notification", "sync_mutation_result", "agency_event", "forward_job", "change_log",
-          "draft", "quota_bucket"]
+          "draft", "quota_bucket", "upload"]
 
 
 @dataclass
@@ -213,6 +214,7 @@ async def remaining(db: Database, filled: Filled) -> dict[str, set[object]]:
                 ChangeLogEntry.scope == scope, ChangeLogEntry.record_type != "notification")),
             "draft": await ids(select(Draft.id).where(Draft.citizen_id == filled.citizen_id)),
             "quota_bucket": await ids(select(QuotaBucket.key).where(col(QuotaBucket.key).in_(mine["quota_bucket"]))),
+            "upload": await ids(select(Upload.id).where(col(Upload.id).in_(mine["upload"]))),  # tests/uploads
         }
 
 

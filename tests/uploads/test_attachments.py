@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 
 from core.seed_data import PROCEDURES
 from core.settings import Settings
+from tests.services import agency_api_doc as doc
 from tests.support import RunningSandbox, citizen, error_codes, gql, until_received
 from tests.sync.helpers import mutation, push
 from tests.uploads.tus_client import created, jpeg_bytes, patch, uploaded
@@ -108,6 +110,26 @@ async def test_attachments_must_be_the_callers_complete_and_unused(
     response = await client.delete(f"/uploads/{mine}", headers={"Tus-Resumable": "1.0.0", **owner.headers})
     assert response.status_code == 409
     assert error_codes(response.json()) == ["UPLOAD_ALREADY_ATTACHED"]
+
+
+async def test_what_the_agency_receives_and_fetches_fits_the_agency_api_document(
+        client: httpx.AsyncClient, settings: Settings, civil: RunningSandbox) -> None:
+    who = citizen(settings)
+    photo_id = await uploaded(client, who, jpeg_bytes(20_000))
+    body = await gql(client, SUBMIT, {"p": BIRTH, "f": SAMPLES[BIRTH], "a": [photo_id]}, who=who)
+    code = body["data"]["submitDossier"]["dossier"]["code"]
+    await _fetched(civil, code, 1)
+    [seen] = [r for r in civil.sandbox.journal
+              if r.path == "/dossiers" and json.loads(r.body).get("dossier_code") == code]
+    assert doc.request_problems(seen, "/dossiers", "post") == []
+    path = json.loads(seen.body)["attachments"][0]["download_path"]
+    answer = await client.get(path)
+    assert answer.status_code == 200
+    assert answer.headers["x-checksum-sha256"] == json.loads(seen.body)["attachments"][0]["sha256"]
+    forged = await client.get(path.replace("signature=", "signature=0"))
+    where = "/agencies/{service}/attachments/{id}"
+    assert doc.response_problems(where, "get", forged.status_code, forged.json()) == []
+    assert forged.json()["reason"] == "BAD_SIGNATURE"
 
 
 async def test_the_agency_link_is_signed_for_one_agency_and_one_file(

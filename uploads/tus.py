@@ -272,23 +272,25 @@ class TusEndpoint:
             # Another PATCH of this upload is still being written (often the one whose connection just
             # dropped, not yet noticed): tus clients retry a 423 after a pause.
             raise Refused(423, ErrorCode.UPLOAD_OFFSET_MISMATCH, offset=row.offset, headers={"Retry-After": "2"})
-        written = offset
+        stored = [offset]  # what is on disk so far: kept when the body stops early (drop, timeout)
         try:
             if checksum is not None:
-                written = await self._write_checked(request, row, offset, checksum)
+                stored[0] = await self._write_checked(request, row, offset, checksum)
             else:
-                written = await self._write_streamed(request, row, offset)
-            if written > offset:
-                await self._check_type(row, before=offset, after=written)
+                await self._write_streamed(request, row, offset, stored)
+            if stored[0] > offset:
+                await self._check_type(row, before=offset, after=stored[0])
         except Refused as refused:
             if refused.code is ErrorCode.UPLOAD_TYPE_NOT_ALLOWED:
                 await self._discard(row.id)
             else:
-                await self.db.transaction(lambda session: store.advance(session, upload_id=row.id, offset=written))
+                await self.db.transaction(lambda session: store.advance(session, upload_id=row.id,
+                                                                        offset=stored[0]))
             raise
         except BaseException:
-            await self.db.transaction(lambda session: store.advance(session, upload_id=row.id, offset=written))
+            await self.db.transaction(lambda session: store.advance(session, upload_id=row.id, offset=stored[0]))
             raise
+        written = stored[0]
         if written == row.length:
             await self._complete(row)
         else:
@@ -339,25 +341,25 @@ class TusEndpoint:
         await self.storage.write(row.id, offset, bytes(body))
         return offset + len(body)
 
-    async def _write_streamed(self, request: Request, row: Upload, offset: int) -> int:
-        """Stored as it arrives: what came before a drop is kept and counted, so the app resumes after it."""
+    async def _write_streamed(self, request: Request, row: Upload, offset: int, stored: list[int]) -> None:
+        """Stored as it arrives (`stored[0]` follows): what came before a drop or a body timeout is kept and
+        counted, so the app resumes after it."""
         room = self._room(row, offset)
-        written, pending = offset, bytearray()
+        pending = bytearray()
         try:
             async for piece in request.stream():
-                if written + len(pending) + len(piece) - offset > room:
+                if stored[0] + len(pending) + len(piece) - offset > room:
                     raise Refused(413, ErrorCode.UPLOAD_TOO_LARGE, maximum=row.length)
                 pending += piece
                 if len(pending) >= 64 * 1024:
-                    await self.storage.write(row.id, written, bytes(pending))
-                    written, pending = written + len(pending), bytearray()
+                    await self.storage.write(row.id, stored[0], bytes(pending))
+                    stored[0], pending = stored[0] + len(pending), bytearray()
         except ClientDisconnect:
             pass
         finally:
             if pending:
-                await self.storage.write(row.id, written, bytes(pending))
-                written += len(pending)
-        return written
+                await self.storage.write(row.id, stored[0], bytes(pending))
+                stored[0] += len(pending)
 
     async def _check_type(self, row: Upload, *, before: int, after: int) -> None:
         """As soon as the first bytes are in (and again at the end): a file of another type goes no further."""

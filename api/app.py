@@ -72,8 +72,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
                                    persisted_only=bool(settings.graphql.persisted_only),
                                    cache_size=settings.graphql.apq_cache_size)
     verifier = TokenVerifier(settings)
-    assert settings.uploads.dir is not None  # set by Settings._resolve_defaults
-    storage = storage_for(settings.uploads.dir)
+    storage = storage_for(settings.uploads)
     view = GraphQLView(schema=schema, settings=settings,
                        db=database, calendar=HolidayCalendar.load(settings.holidays_file),
                        verifier=verifier, persisted=persisted, services=services,

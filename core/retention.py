@@ -190,8 +190,7 @@ async def _uploads(session: AsyncSession, limit: int, *, now: datetime, storage:
 def rules(settings: Settings, now: datetime) -> list[Rule]:
     """Every table's rule, with its window measured back from `now`."""
     keep = settings.retention
-    assert settings.uploads.dir is not None  # set by Settings._resolve_defaults
-    storage = storage_for(settings.uploads.dir)
+    storage = storage_for(settings.uploads)
 
     def ago(days: float) -> datetime:
         return now - timedelta(days=days)

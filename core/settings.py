@@ -167,7 +167,7 @@ class QuotaSettings(_Group):
 class UploadSettings(_Group):
     """uploads/: resumable attachments (tus), what they may be, and where their bytes live
     (`SUPERAPP_UPLOADS_*`). The bytes never enter the database: `backend` local keeps them under `dir`
-    (default `<SUPERAPP_DATA_DIR>/uploads`); another backend plugs in behind `core.storage.Storage`."""
+    (default `<SUPERAPP_DATA_DIR>/uploads`), `s3` in an S3-compatible bucket (`SUPERAPP_UPLOADS_S3_*`)."""
 
     model_config = SettingsConfigDict(env_prefix="SUPERAPP_UPLOADS_", extra="forbid")
 
@@ -182,8 +182,14 @@ class UploadSettings(_Group):
     unattached_days: float = Field(default=7.0, gt=0,
                                    description="a completed upload no dossier took is deleted after this")
     max_per_dossier: int = Field(default=20, ge=1, le=100, description="attachments on one filing or supplement")
-    backend: str = Field(default="local", pattern=r"^(local)$",
-                         description="where the bytes live (core/storage.py); only local is built so far")
+    backend: str = Field(default="local", pattern=r"^(local|s3)$",
+                         description="where the bytes live (core/storage.py): a local directory or an S3 bucket")
+    s3_endpoint: str = Field(default="", description="the S3-compatible endpoint, e.g. https://s3.example.vn")
+    s3_bucket: str = Field(default="", pattern=r"^([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])?$")
+    s3_region: str = "us-east-1"
+    s3_access_key: str = ""
+    s3_secret_key: SecretStr | None = None
+    s3_prefix: str = Field(default="uploads/", pattern=r"^([A-Za-z0-9._-]+/)*$", description="key prefix in the bucket")
     max_open_per_citizen: int = Field(default=20, ge=1, le=1000,
                                       description="unfinished or unattached uploads one citizen may hold")
 
@@ -243,6 +249,10 @@ class Settings(BaseSettings):
             notify.sms_gateway_url = "" if production else f"http://127.0.0.1:{notify.standin_sms_port}/sms"
         if self.uploads.dir is None:
             self.uploads.dir = self.data_dir / "uploads"
+        up = self.uploads
+        if up.backend == "s3" and not (up.s3_endpoint and up.s3_bucket and up.s3_access_key and up.s3_secret_key):
+            raise ValueError("SUPERAPP_UPLOADS_BACKEND=s3 needs SUPERAPP_UPLOADS_S3_ENDPOINT, _S3_BUCKET, "
+                             "_S3_ACCESS_KEY and _S3_SECRET_KEY")
         if self.server.log_format is None:
             self.server.log_format = LogFormat.JSON if production else LogFormat.TEXT
         if production and not (auth.eid_public_key_file or auth.eid_jwks_file):

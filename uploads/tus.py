@@ -113,6 +113,7 @@ class TusEndpoint:
     def routes(self) -> list[Route]:
         every = ["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "PUT"]
         return [Route(f"{PATH}/", self.collection, methods=every),
+                Route(PATH, self.collection, methods=every),  # an endpoint configured without the slash
                 Route(f"{PATH}/{{upload_id}}", self.resource, methods=every)]
 
     # -- plumbing ------------------------------------------------------------------------------------------

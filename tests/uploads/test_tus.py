@@ -156,3 +156,10 @@ async def test_a_request_without_the_tus_version_is_refused(client: httpx.AsyncC
     response = await client.post("/uploads/", headers={**who.headers, "Upload-Length": "100"})
     assert response.status_code == 412
     assert response.headers["tus-version"] == "1.0.0"
+
+
+async def test_the_endpoint_answers_without_its_trailing_slash(client: httpx.AsyncClient, settings: Settings) -> None:
+    who = citizen(settings)
+    response = await client.post("/uploads", headers={**TUS, **who.headers, "Upload-Length": "100"})
+    assert response.status_code == 201
+    assert response.headers["location"].startswith("/uploads/")

@@ -32,12 +32,13 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from api.auth import AuthError, Principal, TokenVerifier, bearer_token
+from api.graphql.outage import RETRY_AFTER_SECONDS
 from api.quota import Quotas, RateLimited
 from api.refusal import preferred_locale
 from core import uploads as store
 from core.citizens import citizen_by_id_number, enrol_citizen
 from core.clock import utc_now
-from core.db import Database
+from core.db import Database, is_outage
 from core.errors import ErrorCode, render
 from core.models import Upload
 from core.settings import Settings
@@ -136,7 +137,7 @@ class TusEndpoint:
                               detail_en=f"Tus-Resumable: {TUS_VERSION} is required")
             principal = self._principal(request)
             client = request.client.host if request.client else None
-            try:
+            try:  # a request without a valid token is charged to its client IP, as on /graphql (api/quota.py)
                 await self.quotas.charge_caller(principal=principal, client_host=client, cost=1)
             except RateLimited as limited:
                 raise Refused(429, ErrorCode.RATE_LIMITED, headers={"Retry-After": str(limited.retry_after)},
@@ -147,13 +148,21 @@ class TusEndpoint:
         except Refused as refused:
             return error_response(refused.status, refused.code, locale=locale, headers=refused.headers,
                                   **refused.params)
+        except Exception as error:
+            if not is_outage(error):
+                raise
+            # The database is briefly gone: retryable, like /graphql's SERVICE_UNAVAILABLE; the bytes of a
+            # PATCH already stored are counted again from the offset the database still holds.
+            return error_response(503, ErrorCode.SERVICE_UNAVAILABLE, locale=locale,
+                                  headers={"Retry-After": str(RETRY_AFTER_SECONDS)}, retry_after=RETRY_AFTER_SECONDS)
 
     def _principal(self, request: Request) -> Principal | None:
+        """The token's citizen; None without a token or with a bad one (refused after the IP is charged)."""
         try:
             token = bearer_token(request.headers.get("authorization"))
             return self.verifier.verify(token) if token else None
         except AuthError:
-            raise Refused(401, ErrorCode.UNAUTHENTICATED, headers={"WWW-Authenticate": "Bearer"}) from None
+            return None
 
     async def _citizen_id(self, principal: Principal) -> int:
         async with self.db.read() as session:
@@ -267,7 +276,7 @@ class TusEndpoint:
         if declared is not None and ascii_digits(declared) and offset + int(declared) > row.length:
             raise Refused(413, ErrorCode.UPLOAD_TOO_LARGE, maximum=row.length)
         now = utc_now()
-        lease = timedelta(seconds=self._lease_seconds())
+        lease = timedelta(seconds=self._lease_seconds(declared))
         if not await self.db.transaction(lambda session: store.take_lease(
                 session, upload_id=row.id, offset=offset, now=now, until=now + lease)):
             # Another PATCH of this upload is still being written (often the one whose connection just
@@ -301,10 +310,14 @@ class TusEndpoint:
 
     # -- writing -------------------------------------------------------------------------------------------
 
-    def _lease_seconds(self) -> float:
-        """As long as the body deadline lets one chunk take (api/body_timeout.py), and a margin."""
+    def _lease_seconds(self, declared: str | None) -> float:
+        """As long as the body deadline lets this chunk take (api/body_timeout.py), and a margin: the lease
+        ends with the request, but outlives a server that died holding it (then the upload answers 423 until
+        it ends; smaller chunks keep that short)."""
         server = self.settings.server
-        credit = self.config.chunk_bytes / server.body_min_rate_bytes if server.body_min_rate_bytes else 0.0
+        size = int(declared) if declared is not None and ascii_digits(declared) else self.config.chunk_bytes
+        size = min(size, self.config.chunk_bytes)
+        credit = size / server.body_min_rate_bytes if server.body_min_rate_bytes else 0.0
         return server.body_timeout_seconds + credit + 30
 
     def _checksum(self, header: str | None) -> tuple[str, bytes] | None:

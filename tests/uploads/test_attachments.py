@@ -17,6 +17,7 @@ import pytest
 from core.seed_data import PROCEDURES
 from core.settings import Settings
 from tests.services import agency_api_doc as doc
+from tests.services.test_interconnected import FORM, PARENT
 from tests.support import RunningSandbox, citizen, error_codes, gql, until_received
 from tests.sync.helpers import mutation, push
 from tests.uploads.tus_client import created, jpeg_bytes, patch, uploaded
@@ -198,3 +199,18 @@ async def test_offline_intents_carry_attachments_to_the_agency(
     shown = await gql(client, ATTACHMENTS, {"c": code}, who=who)
     assert [a["sha256"] for a in shown["data"]["dossier"]["attachments"]] == [
         hashlib.sha256(photo).hexdigest(), hashlib.sha256(scan).hexdigest()]
+
+
+async def test_an_interconnected_filings_attachments_reach_every_parts_agency(
+        client: httpx.AsyncClient, settings: Settings, sandboxes: dict[str, RunningSandbox]) -> None:
+    who = citizen(settings)
+    scan = pdf_bytes(40_000)
+    scan_id = await uploaded(client, who, scan, "giay-chung-sinh.pdf")
+    body = await gql(client, SUBMIT, {"p": "LT.KS-TT-BHYT", "f": FORM, "a": [scan_id]}, who=who)
+    assert body["data"]["submitDossier"]["errors"] == [], body
+    parent_code = body["data"]["submitDossier"]["dossier"]["code"]
+    parent = (await gql(client, PARENT, {"c": parent_code}, who=who))["data"]["dossier"]
+    owners = {"1.001193": "civil_status", "1.004194": "residence", "1.001612": "social_insurance"}
+    for part in parent["parts"]:
+        [fetched] = await _fetched(sandboxes[owners[part["procedure"]["code"]]], part["code"], 1)
+        assert fetched["fetched_sha256"] == hashlib.sha256(scan).hexdigest()

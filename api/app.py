@@ -36,10 +36,14 @@ from core.db import Database, is_outage
 from core.deadlines import HolidayCalendar
 from core.feature_flags import FlagStore
 from core.settings import Settings
+from core.storage import storage_for
 from mobile_contract import manifest
 from mobile_contract.deployment import PluginOperations, operation_names, plugin_operations
 from services.forwarder import Forwarder
 from services.registry import ServiceRegistry, load_registry, precedence
+from uploads.agency_links import attachment_endpoint
+from uploads.tus import PATH as UPLOADS_PATH
+from uploads.tus import TusEndpoint
 
 log = logging.getLogger("superapp.app")
 
@@ -69,9 +73,11 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     persisted = PersistedDocuments(trusted_documents(settings, services, schema),
                                    persisted_only=bool(settings.graphql.persisted_only),
                                    cache_size=settings.graphql.apq_cache_size)
+    verifier = TokenVerifier(settings)
+    storage = storage_for(settings.uploads)
     view = GraphQLView(schema=schema, settings=settings,
                        db=database, calendar=HolidayCalendar.load(settings.holidays_file),
-                       verifier=TokenVerifier(settings), persisted=persisted, services=services,
+                       verifier=verifier, persisted=persisted, services=services,
                        forwarder=forwarder, quotas=quotas,
                        flags=FlagStore(database, ttl_seconds=settings.agencies.flag_cache_seconds))
 
@@ -135,19 +141,27 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         Route("/agencies/{service}/announcements",
               announcements_endpoint(settings=settings, db=database, registry=services, quotas=quotas),
               methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
+        # An agency fetches a dossier's attachments by the signed link it was sent (uploads/agency_links.py).
+        Route("/agencies/{service}/attachments/{upload_id}",
+              attachment_endpoint(settings=settings, db=database, registry=services, storage=storage)),
     ]
+    if settings.uploads.enabled:
+        routes += TusEndpoint(settings=settings, db=database, verifier=verifier, quotas=quotas,
+                              storage=storage).routes()
     if settings.graphql.graphiql:
         routes.append(Route("/", home))
     app = Starlette(routes=routes, lifespan=lifespan,
                     middleware=[Middleware(RequestId),
                                 Middleware(BodyTimeout, seconds=settings.server.body_timeout_seconds,
                                            min_rate_bytes=settings.server.body_min_rate_bytes),
-                                Middleware(BodyLimit, max_bytes=settings.graphql.max_body_bytes),
+                                # A PATCH of /uploads/ carries one chunk, not a GraphQL document.
+                                Middleware(BodyLimit, max_bytes=settings.graphql.max_body_bytes,
+                                           paths={f"{UPLOADS_PATH}/": settings.uploads.chunk_bytes}),
                                 Middleware(GzipRequest, max_bytes=settings.graphql.max_body_bytes),
                                 Middleware(GZipMiddleware, minimum_size=512)])
     app.state.settings, app.state.db = settings, database
     app.state.services, app.state.forwarder, app.state.schema = services, forwarder, schema
-    app.state.quotas = quotas
+    app.state.quotas, app.state.storage = quotas, storage
     return app
 
 

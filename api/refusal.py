@@ -20,6 +20,7 @@ from core.json_body import MAX_DEPTH, MAX_NUMBER_CHARS
 
 GRAPHQL_PATH = "/graphql"
 AGENCIES_PATH = "/agencies/"
+UPLOADS_PATH = "/uploads/"
 # The agency callback's own name for a refusal the middleware makes first (api/agency_events.py).
 _AGENCY_REASONS = {ErrorCode.PAYLOAD_TOO_LARGE: "BODY_TOO_LARGE"}
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -126,11 +127,19 @@ async def refuse_body(app: ASGIApp, scope: Scope, receive: Receive, send: Send, 
 
 
 def refusal(scope: Scope, refused: RequestRefused) -> Response:
-    """For middleware that refuses before routing: a GraphQL body on `/graphql`, the agency answer shape
+    """For middleware that refuses before routing: a GraphQL body on `/graphql`, the upload endpoint's errors
+    on `/uploads/`, the agency answer shape
     (`{"outcome": "refused", "reason", "message"}`) on `/agencies/...`, plain text elsewhere."""
     path = str(scope.get("path", ""))
     if path == GRAPHQL_PATH:
         return graphql_refusal(Headers(scope=scope), refused)
+    if path.startswith(UPLOADS_PATH):  # the tus endpoint's own error shape, with its protocol header
+        locale = preferred_locale(Headers(scope=scope).get("accept-language"))
+        body = {"errors": [{"message": refused.message_en if locale == "en" else refused.message_vi,
+                            "extensions": {"code": refused.code.value, "messageVi": refused.message_vi,
+                                           "messageEn": refused.message_en}}]}
+        return JSONResponse(body, status_code=refused.status or 400,
+                            headers={**refused.headers, "Tus-Resumable": "1.0.0", "Cache-Control": "no-store"})
     if path.startswith(AGENCIES_PATH):
         reason = _AGENCY_REASONS.get(refused.code) or refused.reason or refused.code.value
         return JSONResponse({"outcome": "refused", "reason": reason, "message": refused.message_en},

@@ -18,6 +18,7 @@ from sqlalchemy import and_, func, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from core import uploads
 from core.catalogue import procedure_by_code
 from core.change_log import citizen_scope, stamp
 from core.citizens import Profile
@@ -43,9 +44,14 @@ class Submission:
     procedure_code: str
     form_data: dict[str, Any]
     client_mutation_id: str | None = None
+    attachments: tuple[str, ...] = ()  # upload ids (core/uploads.py), checked by `core.uploads.check_ids`
 
     def fingerprint(self) -> str:
-        canonical = json.dumps([self.procedure_code, self.form_data], sort_keys=True, ensure_ascii=False)
+        # Attachments join the fingerprint only when there are some: earlier submissions keep theirs.
+        parts: list[Any] = [self.procedure_code, self.form_data]
+        if self.attachments:
+            parts.append(list(self.attachments))
+        canonical = json.dumps(parts, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -297,14 +303,15 @@ SERVER_OWNED = frozenset({"status", "code", "fees", "feeVnd", "fee_vnd", "dueDat
 
 async def supplement_dossier(
     session: AsyncSession, *, citizen_id: int, code: str, answers: dict[str, Any], now: datetime,
-    profile: Profile | None = None,
+    profile: Profile | None = None, attachments: Sequence[str] = (), max_attachments: int = 20,
 ) -> Dossier:
     """The citizen sends what the agency asked for: the answers join the form, processing resumes, and the
     agency holding the dossier is sent the answers (a forward job in the same transaction).
 
     The form is completed like a submission's (`complete_form`): read-only identity fields keep the
     profile's (or the filed) values whatever the answers say, and only the answers the citizen may give
-    are forwarded. `profile` defaults to what the e-ID token said."""
+    are forwarded. `profile` defaults to what the e-ID token said. `attachments` (complete uploads of the
+    citizen's, core/uploads.py) join the dossier and go to the agency with the answers."""
     dossier = await citizen_dossier(session, citizen_id=citizen_id, code=code, for_update=True)
     for name in answers:
         if name in SERVER_OWNED:
@@ -326,7 +333,12 @@ async def supplement_dossier(
     event = await change_status(session, dossier=dossier, target=DossierStatus.PROCESSING, source="citizen",
                                 occurred_at=now, note_vi="Công dân đã bổ sung giấy tờ",
                                 note_en="The citizen supplemented")
-    await enqueue_action(session, dossier=dossier, action=ForwardAction.SUPPLEMENT, event_seq=event.seq, now=now,
-                         answers={name: dossier.form_data[name] for name in answers
-                                  if name not in read_only and name in dossier.form_data})
+    job = await enqueue_action(session, dossier=dossier, action=ForwardAction.SUPPLEMENT, event_seq=event.seq,
+                               now=now, answers={name: dossier.form_data[name] for name in answers
+                                                 if name not in read_only and name in dossier.form_data})
+    if attachments:
+        assert dossier.id is not None
+        await uploads.attach(session, citizen_id=citizen_id, upload_ids=attachments, dossier_id=dossier.id,
+                             attached_as=uploads.SUPPLEMENT, maximum=max_attachments, now=now,
+                             forward_job_id=job.id if job is not None else None)
     return dossier

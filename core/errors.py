@@ -88,6 +88,17 @@ class ErrorCode(StrEnum):
     ANNOUNCEMENT_PERSONAL_DATA = "ANNOUNCEMENT_PERSONAL_DATA"
     # Service directory: a province code the directory does not know.
     UNKNOWN_PROVINCE = "UNKNOWN_PROVINCE"
+    # Attachments (uploads/, tus): the upload itself, and attaching it to a filing or a supplement.
+    UPLOAD_NOT_FOUND = "UPLOAD_NOT_FOUND"
+    UPLOAD_BAD_REQUEST = "UPLOAD_BAD_REQUEST"
+    UPLOAD_TOO_LARGE = "UPLOAD_TOO_LARGE"
+    UPLOAD_TYPE_NOT_ALLOWED = "UPLOAD_TYPE_NOT_ALLOWED"
+    UPLOAD_CHECKSUM_MISMATCH = "UPLOAD_CHECKSUM_MISMATCH"
+    UPLOAD_OFFSET_MISMATCH = "UPLOAD_OFFSET_MISMATCH"
+    TOO_MANY_UPLOADS = "TOO_MANY_UPLOADS"
+    UPLOAD_INCOMPLETE = "UPLOAD_INCOMPLETE"
+    UPLOAD_ALREADY_ATTACHED = "UPLOAD_ALREADY_ATTACHED"
+    TOO_MANY_ATTACHMENTS = "TOO_MANY_ATTACHMENTS"
 
 
 # (Vietnamese, English) templates; `{name}` placeholders come from the error's params.
@@ -319,6 +330,46 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.ANNOUNCEMENT_PERSONAL_DATA: (
         "Thông báo gửi tới mọi người không được chứa {what} (trường {field_name}).",
         "An announcement is for everyone and may not contain {what_en} (field {field_name}).",
+    ),
+    ErrorCode.UPLOAD_NOT_FOUND: (
+        "Không tìm thấy tệp tải lên; có thể đã hết hạn hoặc không phải của bạn.",
+        "Upload not found; it may have expired or not be yours.",
+    ),
+    ErrorCode.UPLOAD_BAD_REQUEST: (
+        "Yêu cầu tải tệp không hợp lệ: {detail}.",
+        "The upload request is malformed: {detail_en}.",
+    ),
+    ErrorCode.UPLOAD_TOO_LARGE: (
+        "Tệp quá lớn: tối đa {maximum} byte.",
+        "The file is too large: at most {maximum} bytes.",
+    ),
+    ErrorCode.UPLOAD_TYPE_NOT_ALLOWED: (
+        "Loại tệp không được nhận ({detected}); chỉ nhận ảnh JPEG, PNG, HEIC, WebP hoặc tệp PDF.",
+        "This kind of file is not accepted ({detected}); send a JPEG, PNG, HEIC or WebP photo or a PDF.",
+    ),
+    ErrorCode.UPLOAD_CHECKSUM_MISMATCH: (
+        "Đoạn tệp bị hỏng trên đường truyền (sai mã kiểm tra) và đã bị bỏ; hãy gửi lại đoạn này.",
+        "The chunk was damaged on the way (checksum mismatch) and was discarded; send it again.",
+    ),
+    ErrorCode.UPLOAD_OFFSET_MISMATCH: (
+        "Vị trí gửi tiếp không khớp: máy chủ đã có {offset} byte; hãy hỏi lại (HEAD) rồi gửi tiếp.",
+        "The offset does not match: the server holds {offset} bytes; ask again (HEAD) and continue from there.",
+    ),
+    ErrorCode.TOO_MANY_UPLOADS: (
+        "Bạn đang có {maximum} tệp tải lên chưa dùng; hãy nộp hoặc xoá bớt trước khi tải tệp mới.",
+        "You hold {maximum} uploads not yet used; file or delete some before starting another.",
+    ),
+    ErrorCode.UPLOAD_INCOMPLETE: (
+        "Tệp đính kèm {upload_id} chưa tải xong; hãy tải nốt rồi nộp lại.",
+        "Attachment {upload_id} is not fully uploaded; finish it and send again.",
+    ),
+    ErrorCode.UPLOAD_ALREADY_ATTACHED: (
+        "Tệp đính kèm {upload_id} đã được dùng cho một hồ sơ khác.",
+        "Attachment {upload_id} is already used by another dossier.",
+    ),
+    ErrorCode.TOO_MANY_ATTACHMENTS: (
+        "Quá nhiều tệp đính kèm: tối đa {maximum} tệp mỗi lần nộp.",
+        "Too many attachments: at most {maximum} at a time.",
     ),
 }
 

@@ -23,10 +23,23 @@ from sqlalchemy import and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from core import audit
 from core.backoff import backoff
-from core.models import Agency, Citizen, Dossier, ForwardJob, Procedure
+from core.models import Agency, Citizen, Dossier, ForwardJob, Procedure, Upload
+
+
+@dataclass(frozen=True)
+class AttachmentRef:
+    """An attachment as an agency is told of it: what it is and how to check it; the bytes are fetched
+    (uploads/agency_links.py), not carried in the request."""
+
+    id: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
 
 
 @dataclass(frozen=True)
@@ -40,6 +53,7 @@ class ForwardRequest:
     form_data: Mapping[str, Any]
     submitted_at: datetime
     parent_code: str | None
+    attachments: tuple[AttachmentRef, ...] = ()
 
 
 class ForwardAction(StrEnum):
@@ -64,6 +78,7 @@ class ActionRequest:
     answers: Mapping[str, Any]
     requested_at: datetime
     agency_reference: str | None
+    attachments: tuple[AttachmentRef, ...] = ()
 
 
 async def enqueue(session: AsyncSession, *, dossier: Dossier, service_code: str, now: datetime) -> ForwardJob:
@@ -130,19 +145,31 @@ async def request_for(session: AsyncSession, job: ForwardJob) -> ForwardRequest 
     assert dossier is not None
     if job.action != ForwardAction.SUBMIT:
         submission = await _submission_job(session, job.dossier_id)
+        attached = select(Upload).where(Upload.forward_job_id == job.id)
         return ActionRequest(idempotency_key=job.idempotency_key, dossier_code=dossier.code,
                              action=ForwardAction(job.action), answers=dict(job.payload or {}),
                              requested_at=job.created_at,
-                             agency_reference=submission.agency_reference if submission else None)
+                             agency_reference=submission.agency_reference if submission else None,
+                             attachments=await _attachments(session, attached))
     procedure = await session.get(Procedure, dossier.procedure_id)
     citizen = await session.get(Citizen, dossier.citizen_id)
     assert procedure is not None
     assert citizen is not None
     parent = await session.get(Dossier, dossier.parent_id) if dossier.parent_id else None
+    # A filing's own attachments; a part of an interconnected filing carries its parent's.
+    holders = [dossier.id] + ([dossier.parent_id] if dossier.parent_id else [])
+    attached = select(Upload).where(col(Upload.dossier_id).in_(holders), Upload.attached_as == "submit")
     return ForwardRequest(idempotency_key=job.idempotency_key, dossier_code=dossier.code,
                           procedure_code=procedure.code, applicant_id_number=citizen.id_number,
                           form_data=dossier.form_data, submitted_at=dossier.submitted_at,
-                          parent_code=parent.code if parent else None)
+                          parent_code=parent.code if parent else None,
+                          attachments=await _attachments(session, attached))
+
+
+async def _attachments(session: AsyncSession, query: SelectOfScalar[Upload]) -> tuple[AttachmentRef, ...]:
+    rows = (await session.execute(query.order_by(col(Upload.completed_at), col(Upload.id)))).scalars()
+    return tuple(AttachmentRef(id=r.id, filename=r.filename, content_type=r.content_type or "", size=r.length,
+                               sha256=r.sha256 or "") for r in rows)
 
 
 async def mark_delivered(session: AsyncSession, *, job_id: int, reference: str | None, now: datetime) -> None:

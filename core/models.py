@@ -455,6 +455,8 @@ class HomeDefaultService(SQLModel, table=True):
 
     procedure_code: str = Field(max_length=32, primary_key=True)
     position: int
+
+
 class FeatureFlag(SQLModel, table=True):
     """A staged roll-out, set by operators (`superapp flags`): the tiles and screens that name this flag show
     only in `provinces` ("*": every province), and only to apps from `min_version` on `platform` when set."""
@@ -466,3 +468,29 @@ class FeatureFlag(SQLModel, table=True):
     min_version: str | None = Field(default=None, max_length=20, description="MAJOR.MINOR.PATCH, inclusive")
     platform: str | None = Field(default=None, max_length=16, description="android | ios | web; none: any")
     updated_at: datetime = Field(default_factory=utc_now)
+
+
+class Upload(SQLModel, table=True):
+    """One resumable attachment (uploads/, the tus protocol): metadata only, the bytes live in the storage
+    backend under `id`. `id` is random and opaque (it is the upload URL), never derived from the citizen.
+    `offset` is how many bytes are stored; the upload is `complete` when it reaches `length` and its content
+    passed the type check. A dossier takes it once (`dossier_id`), as a filing's (`attached_as` "submit")
+    or a supplement's ("supplement", with the supplement's forward job, if any)."""
+
+    __tablename__ = "upload"
+
+    id: str = Field(primary_key=True, max_length=43)
+    citizen_id: int = Field(foreign_key="citizen.id", index=True)
+    length: int = Field(sa_column=Column(BigInteger, nullable=False))
+    offset: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    filename: str = Field(default="", max_length=255, description="the app's name for it, shown back only")
+    content_type: str | None = Field(default=None, max_length=64, description="detected from the content")
+    sha256: str | None = Field(default=None, max_length=64, description="of the whole file, once complete")
+    state: str = Field(default="uploading", max_length=16, description="uploading | complete")
+    created_at: datetime
+    expires_at: datetime = Field(index=True, description="unfinished (or unattached) past this: pruned")
+    completed_at: datetime | None = None
+    dossier_id: int | None = Field(default=None, foreign_key="dossier.id", index=True)
+    attached_as: str | None = Field(default=None, max_length=16, description="submit | supplement")
+    forward_job_id: int | None = Field(default=None, description="the supplement's forward job")
+    locked_until: datetime | None = Field(default=None, description="a PATCH is writing it until then (lease)")

@@ -40,8 +40,10 @@ from core.models import (
     SyncClient,
     SyncMutationResult,
     SyncScope,
+    Upload,
 )
 from core.settings import Settings
+from core.storage import Storage, storage_for
 
 log = logging.getLogger("superapp.retention")
 FINISHED_OUTBOX_STATES = ("sent", "failed", "dropped")
@@ -171,9 +173,25 @@ async def _quota_buckets(session: AsyncSession, limit: int, *, now: datetime) ->
     return len(keys)
 
 
+async def _uploads(session: AsyncSession, limit: int, *, now: datetime, storage: Storage) -> int:
+    """Attachments nobody finished before `expires_at`, and finished ones no dossier took in time: the row and
+    its bytes. Rows are locked and deleted first (an upload being attached at this moment waits, then finds
+    nothing: attaching refuses an expired upload anyway); the files go after the delete, so a failed
+    transaction leaves at worst an expired row without its file, which the next run removes."""
+    ids = list((await session.execute(
+        select(Upload.id).where(col(Upload.dossier_id).is_(None), col(Upload.expires_at) < now)
+        .order_by(col(Upload.id)).limit(limit).with_for_update(skip_locked=True))).scalars())
+    if ids:
+        await session.execute(delete(Upload).where(col(Upload.id).in_(ids), col(Upload.dossier_id).is_(None)))
+        for upload_id in ids:
+            await storage.delete(upload_id)
+    return len(ids)
+
+
 def rules(settings: Settings, now: datetime) -> list[Rule]:
     """Every table's rule, with its window measured back from `now`."""
     keep = settings.retention
+    storage = storage_for(settings.uploads)
 
     def ago(days: float) -> datetime:
         return now - timedelta(days=days)
@@ -188,6 +206,7 @@ def rules(settings: Settings, now: datetime) -> list[Rule]:
         Rule("draft", lambda s, n: purge_trash(s, now=now, limit=n)),
         Rule("quota_bucket", lambda s, n: _quota_buckets(s, n, now=now)),
         Rule("announcement", lambda s, n: prune_announcements(s, n, cutoff=ago(keep.announcement_days))),
+        Rule("upload", lambda s, n: _uploads(s, n, now=now, storage=storage)),
     ]
 
 

@@ -146,6 +146,8 @@ class ServerSettings(_Group):
     metrics_host: str = "127.0.0.1"
     metrics_token: SecretStr | None = Field(default=None, description="bearer token /metrics requires")
     log_format: LogFormat | None = Field(default=None, description="json (production default) or text")
+
+
 class QuotaSettings(_Group):
     """api/quota.py: how much each citizen, client IP and agency service may ask, weighted by cost
     (`SUPERAPP_QUOTA_*`). A limit is `<name>_limit` cost units per `<name>_period_seconds`, refilled
@@ -167,9 +169,44 @@ class QuotaSettings(_Group):
     submissions_per_day: int = Field(default=100, ge=1, description="per citizen, calendar day in SUPERAPP_TIMEZONE")
 
 
+class UploadSettings(_Group):
+    """uploads/: resumable attachments (tus), what they may be, and where their bytes live
+    (`SUPERAPP_UPLOADS_*`). The bytes never enter the database: `backend` local keeps them under `dir`
+    (default `<SUPERAPP_DATA_DIR>/uploads`), `s3` in an S3-compatible bucket (`SUPERAPP_UPLOADS_S3_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="SUPERAPP_UPLOADS_", extra="forbid")
+
+    enabled: bool = True
+    dir: Path | None = Field(default=None, description="local backend's directory; default <data dir>/uploads")
+    max_bytes: int = Field(default=10_000_000, ge=1024, le=2**40, description="largest attachment (Upload-Length)")
+    chunk_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576,
+                             description="largest PATCH body: one chunk, which the app resends whole on a drop")
+    allowed_types: str = Field(default="image/jpeg,image/png,application/pdf,image/heic,image/webp",
+                               description="comma-separated media types, detected from content")
+    expiry_seconds: int = Field(default=24 * 3600, ge=60, description="an upload unfinished this long is pruned")
+    unattached_days: float = Field(default=7.0, gt=0,
+                                   description="a completed upload no dossier took is deleted after this")
+    max_per_dossier: int = Field(default=20, ge=1, le=100, description="attachments on one filing or supplement")
+    backend: str = Field(default="local", pattern=r"^(local|s3)$",
+                         description="where the bytes live (core/storage.py): a local directory or an S3 bucket")
+    s3_endpoint: str = Field(default="", description="the S3-compatible endpoint, e.g. https://s3.example.vn")
+    s3_bucket: str = Field(default="", pattern=r"^([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])?$")
+    s3_region: str = "us-east-1"
+    s3_access_key: str = ""
+    s3_secret_key: SecretStr | None = None
+    s3_prefix: str = Field(default="uploads/", pattern=r"^([A-Za-z0-9._-]+/)*$", description="key prefix in the bucket")
+    max_open_per_citizen: int = Field(default=20, ge=1, le=1000,
+                                      description="unfinished or unattached uploads one citizen may hold")
+
+    @property
+    def allowed(self) -> frozenset[str]:
+        return frozenset(t.strip() for t in self.allowed_types.split(",") if t.strip())
+
+
 GROUPS: dict[str, type[_Group]] = {"auth": AuthSettings, "graphql": GraphQLSettings, "agencies": AgencySettings,
                                    "sync": SyncSettings, "notifications": NotificationSettings,
-                                   "retention": RetentionSettings, "server": ServerSettings, "quota": QuotaSettings}
+                                   "retention": RetentionSettings, "server": ServerSettings, "quota": QuotaSettings,
+                                   "uploads": UploadSettings}
 
 
 class Settings(BaseSettings):
@@ -194,6 +231,7 @@ class Settings(BaseSettings):
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     quota: QuotaSettings = Field(default_factory=QuotaSettings)
+    uploads: UploadSettings = Field(default_factory=UploadSettings)
 
     @model_validator(mode="after")
     def _resolve_defaults(self) -> Settings:
@@ -214,6 +252,12 @@ class Settings(BaseSettings):
             notify.fcm_endpoint = "" if production else f"http://127.0.0.1:{notify.standin_fcm_port}"
         if notify.sms_gateway_url is None:
             notify.sms_gateway_url = "" if production else f"http://127.0.0.1:{notify.standin_sms_port}/sms"
+        if self.uploads.dir is None:
+            self.uploads.dir = self.data_dir / "uploads"
+        up = self.uploads
+        if up.backend == "s3" and not (up.s3_endpoint and up.s3_bucket and up.s3_access_key and up.s3_secret_key):
+            raise ValueError("SUPERAPP_UPLOADS_BACKEND=s3 needs SUPERAPP_UPLOADS_S3_ENDPOINT, _S3_BUCKET, "
+                             "_S3_ACCESS_KEY and _S3_SECRET_KEY")
         if self.server.log_format is None:
             self.server.log_format = LogFormat.JSON if production else LogFormat.TEXT
         if production and not (auth.eid_public_key_file or auth.eid_jwks_file):

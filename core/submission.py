@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import uploads
 from core.catalogue import procedure_by_code
 from core.citizens import Profile
 from core.clock import local_date
@@ -41,6 +42,7 @@ async def receive(
     tz_name: str,
     profile: Profile | None = None,
     daily_cap: int | None = None,
+    max_attachments: int = 20,
 ) -> Dossier:
     """`routes` maps a procedure code to the service that forwards it (from the enabled plug-ins).
 
@@ -48,6 +50,8 @@ async def receive(
     `profile` pre-fills the forms (default: what the e-ID token said; see `prefill_wanted`).
     `daily_cap` bounds the citizen's submissions per calendar day (a retry of one already received is not
     counted): over it, DAILY_SUBMISSION_LIMIT and the caller's rollback stores and forwards nothing.
+    `submission.attachments` (the citizen's complete uploads) join the dossier; an interconnected filing's
+    go to every part's agency.
     """
     assert citizen.id is not None
     check_form_size(submission.form_data)  # before the fingerprint or anything else walks it
@@ -67,6 +71,10 @@ async def receive(
                                      received=local_date(now, tz_name))
     dossier = await store_dossier(session, citizen=citizen, procedure=procedure, form=form, code=codes[0],
                                   submission=submission, now=now, calendar=calendar, tz_name=tz_name)
+    if submission.attachments:
+        assert dossier.id is not None
+        await uploads.attach(session, citizen_id=citizen.id, upload_ids=submission.attachments,
+                             dossier_id=dossier.id, attached_as=uploads.SUBMIT, maximum=max_attachments, now=now)
     if not parts:
         await _enqueue(session, dossier, procedure, routes, now)
     for (part, answers), code in zip(parts, codes[1:], strict=True):

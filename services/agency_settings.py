@@ -28,6 +28,8 @@ class AgencySettings(BaseSettings):
     breaker_threshold: int = Field(default=5, ge=1, description="consecutive failures that open the circuit")
     breaker_reset_seconds: float = Field(default=30.0, gt=0, description="open circuit's wait before a trial")
     max_concurrency: int = Field(default=10, ge=1, description="calls in flight to this agency at once")
+    attachment_link_seconds: int = Field(default=7 * 24 * 3600, ge=60,
+                                         description="how long a signed attachment download link stays valid")
 
     @property
     def secret_bytes(self) -> bytes:

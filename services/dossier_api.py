@@ -9,8 +9,9 @@ from urllib.parse import quote
 
 from pydantic import BaseModel
 
-from core.forwarding import ActionRequest, ForwardAction, ForwardRequest
+from core.forwarding import ActionRequest, AttachmentRef, ForwardAction, ForwardRequest
 from services.client import AgencyClient
+from uploads.agency_links import described
 
 
 class _Receipt(BaseModel):
@@ -18,11 +19,20 @@ class _Receipt(BaseModel):
 
 
 async def forward_dossier(client: AgencyClient, request: ForwardRequest) -> str:
-    body = {"dossier_code": request.dossier_code, "procedure_code": request.procedure_code,
+    body: dict[str, object] = {"dossier_code": request.dossier_code, "procedure_code": request.procedure_code,
             "applicant_id_number": request.applicant_id_number, "form": dict(request.form_data),
             "submitted_at": request.submitted_at.isoformat(), "parent_code": request.parent_code}
+    if request.attachments:
+        body["attachments"] = attachments(client, request.attachments)
     answer = await client.post_json("/dossiers", body, idempotency_key=request.idempotency_key)
     return client.parse(_Receipt, answer).reference
+
+
+def attachments(client: AgencyClient, refs: tuple[AttachmentRef, ...]) -> list[dict[str, object]]:
+    """Each attachment's metadata and a download path signed for this agency, fresh at every delivery, so a
+    retried forward never carries an expired link (docs/agency-api.yaml, `Attachment`)."""
+    return [described(ref, secret=client.settings.secret_bytes, service=client.code,
+                      link_seconds=client.settings.attachment_link_seconds) for ref in refs]
 
 
 _ACTION_PATHS = {ForwardAction.WITHDRAW: "withdrawal", ForwardAction.SUPPLEMENT: "supplements"}
@@ -34,5 +44,7 @@ async def forward_action(client: AgencyClient, request: ActionRequest) -> None:
                                "requested_at": request.requested_at.isoformat()}
     if request.action is ForwardAction.SUPPLEMENT:
         body["answers"] = dict(request.answers)
+        if request.attachments:
+            body["attachments"] = attachments(client, request.attachments)
     path = f"/dossiers/{quote(request.dossier_code, safe='')}/{_ACTION_PATHS[request.action]}"
     await client.post_json(path, body, idempotency_key=request.idempotency_key)

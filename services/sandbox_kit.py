@@ -10,7 +10,9 @@ stopped" (`stop_status`) and the dossier moves no more; after a supplement the a
 and the dossier continues its road. For fault tests it can be told to be slow, to fail with 5xx, to answer
 garbage, to hang (or hold a request until the next fault call), or to refuse with a 422 and a reason
 (`POST /_control/fault`, `{"mode": "refuse", "reason": "..."}`), and says how many requests it received
-(`GET /_control/requests`).
+(`GET /_control/requests`). Like a real agency it fetches a dossier's (or a supplement's) attachments by their
+signed links as it receives them and checks each against its sha256 (`GET /_control/attachments/{code}`
+lists what it holds).
 Sandboxes are for development, demos and tests only.
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import itertools
 import json
 import logging
@@ -64,6 +67,24 @@ class ReceivedAction:
 
 
 @dataclass(frozen=True)
+class FetchedAttachment:
+    """An attachment the sandbox fetched by its signed link, with the sha256 of what it really got."""
+
+    action: str  # "submit" | "supplement"
+    id: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    fetched_sha256: str
+    fetched_size: int
+
+
+class AttachmentUnavailable(Exception):
+    pass
+
+
+@dataclass(frozen=True)
 class SeenRequest:
     """One request to an agency route as it arrived (before any fault), so a test can check what our side
     really sends against the published API (docs/agency-api.yaml)."""
@@ -89,6 +110,7 @@ class AgencySandbox:
     received: dict[str, Received] = field(default_factory=dict)
     actions: dict[str, ReceivedAction] = field(default_factory=dict)
     requests_seen: int = 0
+    attachments: dict[str, list[FetchedAttachment]] = field(default_factory=dict)  # by dossier code
     seen_by_path: Counter[str] = field(default_factory=Counter)
     journal: deque[SeenRequest] = field(default_factory=lambda: deque(maxlen=1000))
     _release: asyncio.Event | None = None
@@ -137,6 +159,12 @@ class AgencySandbox:
         if key in self.received:
             return JSONResponse({"reference": self.received[key].reference, "repeat": True})
         body = await request.json()
+        try:
+            fetched = await self.fetch_attachments(body.get("attachments"), "submit")
+        except AttachmentUnavailable as error:  # not received: our side delivers again later
+            return JSONResponse({"error": f"attachment unavailable: {error}"}, status_code=503)
+        if fetched:
+            self.attachments.setdefault(str(body["dossier_code"]), []).extend(fetched)
         reference = f"{self.code.upper()}-{uuid.uuid4().hex[:12].upper()}"
         self.received[key] = Received(reference=reference, dossier_code=str(body["dossier_code"]), body=body,
                                       arrival=next(self._arrivals))
@@ -170,6 +198,12 @@ class AgencySandbox:
         if action == "withdraw" and self.stop_status is None:
             return JSONResponse({"error": "withdrawals are not taken here"}, status_code=422)
         body = await request.json()
+        try:
+            fetched = await self.fetch_attachments(body.get("attachments"), action)
+        except AttachmentUnavailable as error:
+            return JSONResponse({"error": f"attachment unavailable: {error}"}, status_code=503)
+        if fetched:
+            self.attachments.setdefault(item.dossier_code, []).extend(fetched)
         if action == "withdraw":
             item.withdrawn = True
         else:
@@ -180,6 +214,34 @@ class AgencySandbox:
         self.actions[key] = ReceivedAction(action=action, dossier_code=item.dossier_code, body=body,
                                            arrival=next(self._arrivals))
         return JSONResponse({"dossier_code": item.dossier_code, "action": action}, status_code=202)
+
+    async def fetch_attachments(self, listed: Any, action: str) -> list[FetchedAttachment]:
+        """GET each attachment's signed `download_path` from our side (the base URL events go to) and check
+        its sha256, as a real agency would before accepting the dossier."""
+        if not listed:
+            return []
+        if not isinstance(listed, list):
+            raise AttachmentUnavailable("attachments must be a list")
+        fetched: list[FetchedAttachment] = []
+        async with httpx.AsyncClient(base_url=self.callback_url, timeout=30, trust_env=False) as http:
+            for item in listed:
+                try:
+                    answer = await http.get(str(item["download_path"]))
+                except (httpx.HTTPError, KeyError, TypeError) as error:
+                    raise AttachmentUnavailable(type(error).__name__) from error
+                if answer.status_code != 200:
+                    raise AttachmentUnavailable(f"HTTP {answer.status_code}")
+                digest = hashlib.sha256(answer.content).hexdigest()
+                if digest != item.get("sha256"):
+                    raise AttachmentUnavailable("sha256 mismatch")
+                fetched.append(FetchedAttachment(
+                    action=action, id=str(item.get("id")), filename=str(item.get("filename")),
+                    content_type=str(item.get("content_type")), size=int(item.get("size", -1)),
+                    sha256=str(item.get("sha256")), fetched_sha256=digest, fetched_size=len(answer.content)))
+        return fetched
+
+    async def list_attachments(self, request: Request) -> Response:
+        return JSONResponse([vars(a) for a in self.attachments.get(request.path_params["code"], [])])
 
     async def dossier_status(self, request: Request) -> Response:
         for item in self.received.values():
@@ -289,6 +351,7 @@ class AgencySandbox:
             Route("/_control/fault", self.set_fault, methods=["POST"]),
             Route("/_control/received", self.list_received),
             Route("/_control/requests", self.count_requests),
+            Route("/_control/attachments/{code}", self.list_attachments),
             Route("/_control/advance/{code}", self.advance, methods=["POST"]),
         ]
         return Starlette(routes=routes, lifespan=lifespan)

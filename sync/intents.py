@@ -26,6 +26,7 @@ from core.form_limits import check_form_size
 from core.inbox import mark_read
 from core.models import Citizen, Draft
 from core.submission import receive
+from core.uploads import check_ids
 from sync.conflicts import FieldConflict, changed_by_others, effective_base, merge_fields
 from sync.records import load_dossiers, load_drafts
 from sync.schema_versions import Unreadable
@@ -66,6 +67,7 @@ class IntentContext:
     now: datetime
     profile: Profile | None = None  # pre-fill for draft.submit, resolved before the push (PREFILLING_INTENTS)
     daily_cap: int | None = None  # submissions per citizen and day (core.quota.count_submission)
+    max_attachments: int = 20  # SUPERAPP_UPLOADS_MAX_PER_DOSSIER
 
     @property
     def citizen_id(self) -> int:
@@ -88,6 +90,15 @@ def _fields(args: dict[str, Any]) -> dict[str, Any]:
         raise Unreadable("'fields' is not an object")
     check_form_size(value, field="fields")
     return value
+
+
+def _attachments(ctx: IntentContext, args: dict[str, Any]) -> tuple[str, ...]:
+    """`"attachments": [upload ids]` on draft.submit and dossier.supplement (complete uploads, uploads/tus.py):
+    the same checks as on GraphQL (core.uploads)."""
+    value = args.get("attachments", [])
+    if not isinstance(value, list):
+        raise Unreadable("'attachments' is not a list")
+    return check_ids(value, maximum=ctx.max_attachments)
 
 
 def _draft_id(record_id: str | None) -> str:
@@ -191,7 +202,8 @@ async def draft_restore(ctx: IntentContext, record_id: str | None, base: int | N
 async def draft_submit(ctx: IntentContext, record_id: str | None, base: int | None, args: dict[str, Any]) -> Applied:
     """File the draft as a dossier. A draft changed elsewhere since the device's base is not filed blind:
     the answer is CONFLICT with the current draft, for the citizen to review and submit again."""
-    _only(args, set())
+    _only(args, {"attachments"})
+    attachments = _attachments(ctx, args)
     draft = await _own_draft(ctx, _draft_id(record_id))
     if draft is None:
         raise not_found("hồ sơ nháp", "Draft")
@@ -205,10 +217,10 @@ async def draft_submit(ctx: IntentContext, record_id: str | None, base: int | No
                                    error=DomainError(ErrorCode.INVALID_VALUE, field="baseVersion",
                                                      label="baseVersion"))
     submission = Submission(procedure_code=draft.procedure_code, form_data=dict(draft.fields),
-                            client_mutation_id=f"sync:{ctx.client_mutation_id}")
+                            client_mutation_id=f"sync:{ctx.client_mutation_id}", attachments=attachments)
     dossier = await receive(ctx.session, citizen=ctx.citizen, submission=submission, routes=ctx.routes,
                             now=ctx.now, calendar=ctx.calendar, tz_name=ctx.tz_name, profile=ctx.profile,
-                            daily_cap=ctx.daily_cap)
+                            daily_cap=ctx.daily_cap, max_attachments=ctx.max_attachments)
     draft.status, draft.dossier_code, draft.version = SUBMITTED, dossier.code, draft.version + 1
     await save_draft(ctx.session, draft, now=ctx.now)
     answer = await _draft_answer(ctx, draft, Status.APPLIED)
@@ -232,10 +244,11 @@ async def dossier_withdraw(ctx: IntentContext, record_id: str | None, base: int 
 
 async def dossier_supplement(ctx: IntentContext, record_id: str | None, base: int | None,
                              args: dict[str, Any]) -> Applied:
-    _only(args, {"fields"})
+    _only(args, {"fields", "attachments"})
     # Completed like a GraphQL supplement (core.forms.complete_form): read-only identity fields cannot change.
     dossier = await supplement_dossier(ctx.session, citizen_id=ctx.citizen_id, code=str(record_id),
-                                       answers=_fields(args), now=ctx.now, profile=ctx.profile)
+                                       answers=_fields(args), now=ctx.now, profile=ctx.profile,
+                                       attachments=_attachments(ctx, args), max_attachments=ctx.max_attachments)
     answer = await _dossier_answer(ctx, dossier.code, dossier.version)
     answer.submitted = True  # the agency is owed the answers
     return answer

@@ -31,6 +31,7 @@ from core.settings import Settings
 from tests.notifications.support import FORM, agency_event, forwarded_dossier, register
 from tests.notifications.test_subscription import _next, subscribed
 from tests.support import Citizen, RunningSandbox, citizen, gql, until_received
+from tests.uploads.tus_client import jpeg_bytes, uploaded
 
 SEEDED_B = "040192004567"  # seeded with a dossier in each of the ten statuses and one document
 MARKER = "Zqxw-bimat-7731"  # B's distinctive value, in B's dossier form and B's draft
@@ -73,6 +74,7 @@ class Victim:
     notification_cursor: str
     access_log_cursor: str
     checkpoint: str
+    upload_id: str  # complete, attached to nothing
 
     def secrets(self) -> list[str]:
         return [self.who.id_number, self.name, MARKER, self.device_token, self.document_number, self.who.token]
@@ -130,6 +132,7 @@ async def victim(server: str, settings: Settings, sandboxes: dict[str, RunningSa
         notification = inbox["data"]["myNotifications"]["edges"][0]
         page = await gql(http, "{ syncChanges(schemaVersion: 3, limit: 5) { checkpoint } }", who=who)
         access = await gql(http, "{ myDataAccessLog(first: 1) { edges { cursor } } }", who=who)
+        upload_id = await uploaded(http, who, jpeg_bytes(5_000))
     document = seeded["data"]["me"]["documents"][0]
     return Victim(
         who=who, name=seeded["data"]["me"]["fullName"], dossier_code=by_status["SUBMITTED"],
@@ -140,7 +143,7 @@ async def victim(server: str, settings: Settings, sandboxes: dict[str, RunningSa
         deleted_draft_id=deleted_id, sync_client_id=client_id,
         dossier_cursor=seeded["data"]["myDossiers"]["edges"][-1]["cursor"], notification_cursor=notification["cursor"],
         access_log_cursor=access["data"]["myDataAccessLog"]["edges"][0]["cursor"],
-        checkpoint=page["data"]["syncChanges"]["checkpoint"])
+        checkpoint=page["data"]["syncChanges"]["checkpoint"], upload_id=upload_id)
 
 
 # --- what every argument that names something is ------------------------------------------------------------
@@ -166,6 +169,8 @@ ARGUMENTS: dict[str, str] = {
     "Me.formPrefill(procedureCode)": PUBLIC,
     "Mutation.submitDossier(input.procedureCode)": PUBLIC,
     "Mutation.submitDossier(input.clientMutationId)": CLIENT_KEY,
+    "Mutation.submitDossier(input.attachments)": OWNED,
+    "Mutation.supplementDossier(input.attachments)": OWNED,
     "Mutation.supplementDossier(input.code)": OWNED,
     "Mutation.supplementDossier(input.clientMutationId)": CLIENT_KEY,
     "Mutation.withdrawDossier(input.code)": OWNED,
@@ -230,6 +235,13 @@ _WITHDRAW = ("mutation($v: String!) { withdrawDossier(input: {code: $v}) { dossi
              "errors { code field message messageVi messageEn } } }")
 _SUPPLEMENT = ("mutation($v: String!) { supplementDossier(input: {code: $v, formData: {}}) "
                "{ dossier { code status formData } errors { code field message messageVi messageEn } } }")
+_ATTACH = ("mutation($v: ID!, $f: JSON!) { submitDossier(input: {procedureCode: \"1.004194\", formData: $f, "
+           "attachments: [$v]}) { dossier { code attachments { id sha256 } } errors { code field message } } }")
+# A's supplement probe names no dossier of A's (A has none awaiting a supplement): it proves the refusal is
+# alike; tests/uploads/test_attachments.py proves a foreign upload on A's own supplement is refused like a
+# missing one (both paths attach through core.uploads.attach).
+_ATTACH_SUPPLEMENT = ("mutation($v: ID!) { supplementDossier(input: {code: \"000.00.00.G09-991231-9999\", "
+                      "formData: {}, attachments: [$v]}) { dossier { code } errors { code field message } } }")
 _MARK = "mutation($v: ID!) { markNotificationsRead(input: {ids: [$v]}) { markedIds unreadCount errors { code } } }"
 _UNREGISTER = "mutation($v: String!) { unregisterDevice(input: {token: $v}) { removed } }"
 _PUSH = f"mutation($input: SyncPushInput!) {{ syncPush(input: $input) {{ {PUSH_FIELDS} }} }}"
@@ -245,7 +257,7 @@ def _sync(intent: str, args: Callable[[str], dict[str, Any]] | None = None,
 
 
 def _placeholder() -> Victim:
-    return Victim(Citizen("", ""), *[""] * 16)
+    return Victim(Citizen("", ""), *[""] * 17)
 
 
 def _probes(b: Victim) -> list[Probe]:
@@ -272,6 +284,10 @@ def _probes(b: Victim) -> list[Probe]:
                (_gid("Device", b.device_token), _gid("Device", "fcm-missing"))]),
         Probe("Mutation.withdrawDossier(input.code)", "dossier", _WITHDRAW, lambda v: {"v": v}, dossier_pairs),
         Probe("Mutation.supplementDossier(input.code)", "dossier", _SUPPLEMENT, lambda v: {"v": v}, supplement_pairs),
+        Probe("Mutation.submitDossier(input.attachments)", "upload", _ATTACH, lambda v: {"v": v, "f": FORM},
+              [(b.upload_id, "missing-upload-" + "0" * 20)]),
+        Probe("Mutation.supplementDossier(input.attachments)", "upload", _ATTACH_SUPPLEMENT, lambda v: {"v": v},
+              [(b.upload_id, "missing-upload-" + "0" * 20)]),
         Probe("Mutation.markNotificationsRead(input.ids)", "notification", _MARK, lambda v: {"v": v},
               notification_pairs),
         Probe("Mutation.unregisterDevice(input.token)", "device", _UNREGISTER, lambda v: {"v": v},

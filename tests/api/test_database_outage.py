@@ -148,6 +148,13 @@ async def _assert_unavailable(http: httpx.AsyncClient, settings: Settings) -> No
     assert mutation.status_code == 503, mutation.text
     assert _codes(mutation.json()) == ["SERVICE_UNAVAILABLE"]
 
+    # The upload endpoint (uploads/tus.py) answers the same way, in its own error shape.
+    upload = await http.post("/uploads/", headers={**citizen(settings).headers, "Tus-Resumable": "1.0.0",
+                                                   "Upload-Length": "1000"})
+    assert upload.status_code == 503, upload.text
+    assert upload.headers["retry-after"] == "5"
+    assert _codes(upload.json()) == ["SERVICE_UNAVAILABLE"]
+
     for _ in range(10):  # a client retrying in a loop
         again = await http.post("/graphql", json={"query": ALL_FROM_THE_DATABASE})
         assert again.status_code == 503

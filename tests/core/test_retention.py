@@ -37,6 +37,7 @@ from core.models import (
     SyncClient,
     SyncMutationResult,
     SyncScope,
+    Upload,
 )
 from core.retention import run
 from core.settings import Settings
@@ -44,7 +45,7 @@ from tests.core.factories import create_citizen
 
 OLD, NEW = timedelta(days=400), timedelta(days=1)
 TABLES = ["outbox_message", "notification", "sync_mutation_result", "agency_event", "forward_job", "change_log",
-          "draft", "quota_bucket", "announcement"]
+          "draft", "quota_bucket", "announcement", "upload"]
 
 
 @dataclass
@@ -222,6 +223,7 @@ async def remaining(db: Database, filled: Filled) -> dict[str, set[object]]:
             "draft": await ids(select(Draft.id).where(Draft.citizen_id == filled.citizen_id)),
             "quota_bucket": await ids(select(QuotaBucket.key).where(col(QuotaBucket.key).in_(mine["quota_bucket"]))),
             "announcement": await ids(select(Announcement.id).where(col(Announcement.id).in_(mine["announcement"]))),
+            "upload": await ids(select(Upload.id).where(col(Upload.id).in_(mine["upload"]))),  # tests/uploads
         }
 
 

@@ -27,10 +27,12 @@ from core.seed_data import RETURNED_DEMO_DOSSIER_CODE
 from core.settings import Settings
 from mobile_contract.manifest import operation_files, operation_text
 from tests.support import Citizen, citizen, gql
+from tests.uploads.tus_client import jpeg_bytes, uploaded
 
 MUTATIONS_AS_FRESH_CITIZEN = {"SubmitDossier", "WithdrawDossier", "SupplementDossier", "SyncPush",
                               "RegisterDevice", "UnregisterDevice",
-                              "UpdateNotificationPreferences"}
+                              "UpdateNotificationPreferences", "SubmitDossierWithAttachments",
+                              "SupplementDossierWithAttachments"}
 # Subscriptions run over WebSocket, not HTTP: tests/notifications/test_subscription.py drives them.
 SUBSCRIPTIONS = {"DossierStatusChanged"}
 
@@ -120,6 +122,8 @@ async def test_operation_runs_and_answers_like_its_example(
         replacements["ownSubmittedDossierCode"] = await _submitted_dossier_code(client, who)
     if "$ownSupplementRequestedDossierCode" in json.dumps(variables):
         replacements["ownSupplementRequestedDossierCode"] = await _supplement_requested_dossier_code(client, who, db)
+    if "$ownUploadId" in json.dumps(variables):  # a complete upload of `who`'s, sent with tus
+        replacements["ownUploadId"] = await uploaded(client, who, jpeg_bytes(20_000))
     body = await gql(client, operation_text(path), _substitute(variables, replacements), who=who)
     assert "errors" not in body, body
     assert all(v is not None for v in body["data"].values()), body

@@ -10,7 +10,7 @@ from api.graphql.context import Info
 from api.graphql.personal import by_citizen
 from api.graphql.types.common import UserError
 from api.graphql.types.dossier import Dossier
-from core import audit
+from core import audit, uploads
 from core.clock import utc_now
 from core.dossiers import Submission, find_submission
 from core.errors import DomainError, ErrorCode
@@ -24,6 +24,9 @@ class SubmitDossierInput:
     client_mutation_id: str | None = strawberry.field(
         default=None, description="Idempotency key: a retry with the same id returns the first dossier."
     )
+    attachments: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Ids of the citizen's complete uploads (`/uploads/`, tus) to file with the "
+                                  "dossier: photos or PDFs of papers. Each is used once.")
 
 
 @strawberry.type
@@ -41,8 +44,12 @@ async def submit_dossier_mutation(info: Info, input: SubmitDossierInput) -> Subm
         error = DomainError(ErrorCode.INVALID_TYPE, field="formData", label="formData", expected="đối tượng JSON",
                             expected_en="a JSON object")
         return _failed(error, input, ctx.locale)
+    try:
+        attachments = uploads.check_ids(input.attachments or [], maximum=ctx.settings.uploads.max_per_dossier)
+    except DomainError as error:
+        return _failed(error, input, ctx.locale)
     submission = Submission(procedure_code=input.procedure_code, form_data=input.form_data,
-                            client_mutation_id=input.client_mutation_id)
+                            client_mutation_id=input.client_mutation_id, attachments=attachments)
     async with ctx.db.read() as session:
         wanted = await prefill_wanted(session, input.procedure_code)
     profile = await ctx.profile(wanted=wanted)  # may ask an agency: never inside the write transaction
@@ -50,7 +57,7 @@ async def submit_dossier_mutation(info: Info, input: SubmitDossierInput) -> Subm
         row = await ctx.db.transaction(audit.recorded(lambda session: receive(
             session, citizen=citizen, submission=submission, routes=ctx.services.routes(), now=utc_now(),
             calendar=ctx.calendar, tz_name=ctx.settings.timezone, profile=profile,
-            daily_cap=ctx.settings.quota.submissions_per_day),
+            daily_cap=ctx.settings.quota.submissions_per_day, max_attachments=ctx.settings.uploads.max_per_dossier),
             by_citizen(ctx, citizen.id, ("Dossier.formData",), "submitDossier")))
     except DomainError as error:
         return _failed(error, input, ctx.locale)

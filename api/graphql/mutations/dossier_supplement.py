@@ -9,7 +9,7 @@ from api.graphql.context import Info
 from api.graphql.personal import by_citizen
 from api.graphql.types.common import UserError
 from api.graphql.types.dossier import Dossier
-from core import audit
+from core import audit, uploads
 from core.clock import utc_now
 from core.dossiers import supplement_dossier
 from core.errors import DomainError, ErrorCode
@@ -22,6 +22,9 @@ class SupplementDossierInput:
         description="The answers the agency asked for; they join the dossier's form and are validated with it."
     )
     client_mutation_id: str | None = None
+    attachments: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Ids of the citizen's complete uploads (`/uploads/`, tus) the agency asked "
+                                  "for; with attachments, formData may be empty ({}).")
 
 
 @strawberry.type
@@ -40,14 +43,20 @@ async def supplement_dossier_mutation(info: Info, input: SupplementDossierInput)
         return SupplementDossierPayload(dossier=None, client_mutation_id=input.client_mutation_id,
                                         errors=[UserError.from_field_error(e, ctx.locale) for e in error.errors])
 
-    if not isinstance(input.form_data, dict) or not input.form_data:
+    maximum = ctx.settings.uploads.max_per_dossier
+    try:
+        attachments = uploads.check_ids(input.attachments or [], maximum=maximum)
+    except DomainError as error:
+        return failed(error)
+    if not isinstance(input.form_data, dict) or not (input.form_data or attachments):
         return failed(DomainError(ErrorCode.INVALID_TYPE, field="formData", label="formData",
                                   expected="đối tượng JSON có ít nhất một trường",
                                   expected_en="a JSON object with at least one field"))
     answers = dict(input.form_data)
     try:
         row = await ctx.db.transaction(audit.recorded(lambda session: supplement_dossier(
-            session, citizen_id=citizen_id, code=input.code, answers=answers, now=utc_now()),
+            session, citizen_id=citizen_id, code=input.code, answers=answers, now=utc_now(),
+            attachments=attachments, max_attachments=maximum),
             by_citizen(ctx, citizen_id, ("Dossier.formData",), "supplementDossier")))
     except DomainError as error:
         if error.code is ErrorCode.NOT_FOUND:

@@ -66,6 +66,7 @@ async def sync_push_mutation(info: Info, input: SyncPushInput) -> SyncPushPayloa
                          mutations=mutations, routes=ctx.services.routes(), calendar=ctx.calendar,
                          tz_name=ctx.settings.timezone, max_mutations=ctx.settings.sync.push_max_mutations,
                          profile=profile, daily_cap=ctx.settings.quota.submissions_per_day,
+                         max_attachments=ctx.settings.uploads.max_per_dossier,
                          audit_as=lambda fields, operation: by_citizen(ctx, citizen_id, fields, operation))
     if outcome.submitted and ctx.forwarder is not None:
         ctx.forwarder.kick()

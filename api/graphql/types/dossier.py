@@ -59,6 +59,25 @@ class Document(relay.Node):
                    number=row.number, issued_at=row.issued_at, valid_until=row.valid_until)
 
 
+@strawberry.type(description="A photo or PDF of a paper filed with a dossier or a supplement (uploaded with tus "
+                              "to `/uploads/`); the agency receives it with the dossier.")
+class Attachment:
+    id: strawberry.ID = strawberry.field(description="The upload id.")
+    filename: str = strawberry.field(description="The name the app gave it; shown back only.")
+    content_type: str = strawberry.field(description="Detected from the content: image/jpeg, image/png, "
+                                                     "application/pdf, image/heic or image/webp.")
+    size: int = strawberry.field(description="Bytes.")
+    sha256: str = strawberry.field(description="Of the whole file, hex; the agency checks what it fetched against it.")
+    attached_with: str = strawberry.field(description="submit (with the filing) | supplement")
+    uploaded_at: datetime
+
+    @classmethod
+    def from_row(cls, row: models.Upload) -> Attachment:
+        return cls(id=strawberry.ID(row.id), filename=row.filename, content_type=row.content_type or "",
+                   size=row.length, sha256=row.sha256 or "", attached_with=row.attached_as or "submit",
+                   uploaded_at=row.completed_at or row.created_at)
+
+
 @strawberry.type(description="An application (hồ sơ) the citizen filed with an agency.")
 class Dossier(relay.Node):
     key: relay.NodeID[str]
@@ -113,6 +132,11 @@ class Dossier(relay.Node):
                                   "status history; empty for an ordinary dossier.")
     async def parts(self, info: Info) -> list[Dossier]:
         return [Dossier.from_row(d) for d in await info.context.loaders.parts.load(self.row_id)]
+
+    @strawberry.field(description="Photos and PDFs filed with the dossier and its supplements, oldest first.",
+                      directives=[personal("dossier")])
+    async def attachments(self, info: Info) -> list[Attachment]:
+        return [Attachment.from_row(u) for u in await info.context.loaders.attachments.load(self.row_id)]
 
     @classmethod
     def from_row(cls, row: models.Dossier) -> Dossier:

@@ -82,6 +82,8 @@ class ErrorCode(StrEnum):
     DAILY_SUBMISSION_LIMIT = "DAILY_SUBMISSION_LIMIT"
     # Privacy audit trail: a read or change of personal data that could not be recorded does not happen.
     AUDIT_UNAVAILABLE = "AUDIT_UNAVAILABLE"
+    # App versions: an app older than the platform's minimum is served nothing but this.
+    APP_UPDATE_REQUIRED = "APP_UPDATE_REQUIRED"
 
 
 # (Vietnamese, English) templates; `{name}` placeholders come from the error's params.
@@ -301,6 +303,11 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.AUDIT_UNAVAILABLE: (
         "Không ghi được nhật ký truy cập dữ liệu cá nhân nên yêu cầu chưa được thực hiện; vui lòng thử lại sau.",
         "Access to personal data could not be recorded, so the request was not carried out; please retry later.",
+    ),
+    ErrorCode.APP_UPDATE_REQUIRED: (
+        "Phiên bản ứng dụng này không còn được hỗ trợ; vui lòng cập nhật ứng dụng ({requirement}) để tiếp tục "
+        "sử dụng.",
+        "This version of the app is no longer supported; please update the app ({requirement_en}) to go on.",
     ),
 }
 

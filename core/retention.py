@@ -31,6 +31,7 @@ from core.forwarding import ForwardAction
 from core.locks import Lock, take
 from core.models import (
     AgencyEventRecord,
+    AppOperationUsage,
     ChangeLogEntry,
     ForwardJob,
     Notification,
@@ -170,6 +171,22 @@ async def _quota_buckets(session: AsyncSession, limit: int, *, now: datetime) ->
     return len(keys)
 
 
+async def _app_usage(session: AsyncSession, limit: int, *, cutoff: datetime) -> int:
+    """Usage rows of app versions (name and version) none of whose operations was seen since the window: a
+    version nobody runs any more. A version still seen keeps every row, even an operation sent rarely, so a
+    field a rare screen of a supported version uses is never taken for unused."""
+    newer = aliased(AppOperationUsage)
+    still_seen = exists().where(col(newer.app_name) == col(AppOperationUsage.app_name),
+                                col(newer.app_version) == col(AppOperationUsage.app_version),
+                                col(newer.last_seen) >= cutoff)
+    ids = list((await session.execute(
+        select(AppOperationUsage.id).where(col(AppOperationUsage.last_seen) < cutoff, ~still_seen)
+        .order_by(col(AppOperationUsage.id)).limit(limit))).scalars())
+    if ids:
+        await session.execute(delete(AppOperationUsage).where(col(AppOperationUsage.id).in_(ids)))
+    return len(ids)
+
+
 def rules(settings: Settings, now: datetime) -> list[Rule]:
     """Every table's rule, with its window measured back from `now`."""
     keep = settings.retention
@@ -186,6 +203,7 @@ def rules(settings: Settings, now: datetime) -> list[Rule]:
         Rule("change_log", lambda s, n: _tombstones(s, n, cutoff=ago(settings.sync.tombstone_retention_days))),
         Rule("draft", lambda s, n: purge_trash(s, now=now, limit=n)),
         Rule("quota_bucket", lambda s, n: _quota_buckets(s, n, now=now)),
+        Rule("app_operation_usage", lambda s, n: _app_usage(s, n, cutoff=ago(keep.app_usage_days))),
     ]
 
 

@@ -12,6 +12,7 @@ import strawberry
 from starlette.requests import HTTPConnection
 
 from api.auth import AuthError, Principal
+from api.client_app import ClientApp
 from api.graphql.loaders import Loaders
 from api.quota import Quotas
 from core.citizens import Profile, citizen_by_id_number, citizen_profile, enrol_citizen
@@ -46,6 +47,9 @@ class Context:
     # The request or WebSocket: the cost budget leaves each operation's cost on its `state` (api/graphql/budget.py).
     connection: HTTPConnection | None = None
     quotas: Quotas | None = None  # charged by the cost budget (HTTP) and the socket handler (subscriptions)
+    # The calling app from the client-awareness headers (api/client_app.py); None: an unknown app. On a socket,
+    # the upgrade request's headers, or the `connection_init` payload's keys of the same names.
+    client_app: ClientApp | None = None
     # Privacy audit trail (api/graphql/personal.py): coordinates of @personal fields resolved so far, and the
     # id its rows carry.
     reads: set[str] = field(default_factory=set)

@@ -23,6 +23,7 @@ from core.clock import utc_now
 from core.db import Database
 from core.models import (
     AgencyEventRecord,
+    AppOperationUsage,
     ChangeLogEntry,
     Dossier,
     DossierEvent,
@@ -43,7 +44,7 @@ from tests.core.factories import create_citizen
 
 OLD, NEW = timedelta(days=400), timedelta(days=1)
 TABLES = ["outbox_message", "notification", "sync_mutation_result", "agency_event", "forward_job", "change_log",
-          "draft", "quota_bucket"]
+          "draft", "quota_bucket", "app_operation_usage"]
 
 
 @dataclass
@@ -185,6 +186,16 @@ async def fill(db: Database) -> Filled:
                              (f"citizen:retention-{tag}-live", epoch + 3600)):
             session.add(QuotaBucket(key=key, value=expires, expires_at=expires))
             (drop if expires < epoch else keep)["quota_bucket"].add(key)
+        # App usage: a version none of whose operations was seen within the window goes, all its rows; a
+        # version still seen keeps even an operation it last sent long ago (a rare screen still uses its fields).
+        for version, digest, seen in (("0.1.0", "a", OLD), ("0.1.0", "b", OLD), ("0.2.0", "a", OLD),
+                                      ("0.2.0", "b", NEW)):
+            usage = AppOperationUsage(app_name=f"retention-{tag[:20]}-android", platform="android",
+                                      app_version=version, operation_hash=digest * 64, count=1,
+                                      first_seen=now - OLD, last_seen=now - seen)
+            session.add(usage)
+            await session.flush()
+            (drop if version == "0.1.0" else keep)["app_operation_usage"].add(usage.id)
 
     await db.transaction(work)
     return filled
@@ -213,6 +224,8 @@ async def remaining(db: Database, filled: Filled) -> dict[str, set[object]]:
                 ChangeLogEntry.scope == scope, ChangeLogEntry.record_type != "notification")),
             "draft": await ids(select(Draft.id).where(Draft.citizen_id == filled.citizen_id)),
             "quota_bucket": await ids(select(QuotaBucket.key).where(col(QuotaBucket.key).in_(mine["quota_bucket"]))),
+            "app_operation_usage": await ids(select(AppOperationUsage.id).where(col(AppOperationUsage.id).in_(
+                mine["app_operation_usage"]))),
         }
 
 

@@ -163,6 +163,10 @@ def usage_report(settings: Settings, args: argparse.Namespace, out: Print, err: 
         return 0
     by_field = usage.users(graphql_schema, operations)
     deprecated = deprecations(graphql_schema)
+    since = min((o.first_seen for o in operations), default=None)
+    # "No tracked operation uses it" means something only once every supported version had time to be seen.
+    out(f"{len(operations)} tracked operation(s) of {len({(o.app_name, o.app_version) for o in operations})} app "
+        f"version(s), first seen {since[:19] if since else 'never'} (UTC)")
     out("Fields used by tracked operations (supported app versions that use them):")
     for coordinate in sorted(by_field):
         ops = by_field[coordinate]

@@ -317,7 +317,8 @@ class GraphQLView(GraphQL[Context, None]):
         assert isinstance(body, bytes)
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
         headers = {"etag": etag, "cache-control": f"public, max-age={self.settings.graphql.public_cache_max_age}",
-                   "vary": "Accept, Accept-Language"}
+                   # A shared cache must not hand a current app's answer to an app below the minimum.
+                   "vary": f"Accept, Accept-Language, {NAME_HEADER}, {VERSION_HEADER}"}
         if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
             return Response(status_code=304, headers=headers)
         response.headers.update(headers)

@@ -122,6 +122,8 @@ async def test_a_persisted_get_and_a_malformed_body_of_an_old_app_are_refused_th
     assert [e["extensions"]["code"] for e in garbage.json()["errors"]] == ["APP_UPDATE_REQUIRED"]
     assert current.status_code == 200
     assert current.json()["data"]["procedures"]["edges"], current.text
+    # A shared cache keeps one answer per app version, so an old app never gets a current one's from it.
+    assert "apollographql-client-version" in current.headers["vary"]
 
 
 async def test_an_old_app_costs_no_agency_call(clean: Database, versions_server: str, settings: Settings,

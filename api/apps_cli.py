@@ -13,7 +13,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlmodel import col, select
 
@@ -25,11 +27,14 @@ from core.models import AppOperationUsage
 from core.settings import Settings
 from mobile_contract.usage import UsedOperation
 
+if TYPE_CHECKING:
+    from api.graphql.schema import Schema
+
 Print = Callable[[str], None]
 
 
-def _iso(moment: object) -> str:
-    return moment.isoformat() if hasattr(moment, "isoformat") else str(moment)
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()
 
 
 async def read_usage(settings: Settings, db: Database, documents: dict[str, str]) -> tuple[
@@ -53,7 +58,7 @@ async def read_usage(settings: Settings, db: Database, documents: dict[str, str]
     return minimums, operations
 
 
-def trusted_documents(settings: Settings) -> tuple[object, dict[str, str]]:
+def trusted_documents(settings: Settings) -> tuple[Schema, dict[str, str]]:
     """The schema `serve` would serve and its trusted documents under every hash a client may send."""
     from api.app import trusted_documents as served_documents
     from api.graphql.persisted import trusted_index
@@ -65,7 +70,7 @@ def trusted_documents(settings: Settings) -> tuple[object, dict[str, str]]:
     return schema, trusted_index(served_documents(settings, registry, schema))
 
 
-def database_usage(settings: Settings) -> tuple[object, dict[str, Minimum], list[UsedOperation]]:
+def database_usage(settings: Settings) -> tuple[Schema, dict[str, Minimum], list[UsedOperation]]:
     schema, documents = trusted_documents(settings)
 
     async def go() -> tuple[dict[str, Minimum], list[UsedOperation]]:
@@ -155,7 +160,7 @@ def usage_report(settings: Settings, args: argparse.Namespace, out: Print, err: 
             return 2
     else:
         schema, minimums, operations = database_usage(settings)
-    graphql_schema = schema._schema  # type: ignore[attr-defined]
+    graphql_schema = schema._schema
     if args.export:
         usage.export(Path(args.export), generated_at=utc_now().isoformat(), operations=operations,
                      minimums={p: {"minimumVersion": m.text, "storeUrl": m.store_url} for p, m in minimums.items()})

@@ -287,7 +287,7 @@ class GraphQLView(GraphQL[Context, None]):
             return
         name = request_metrics.operation_label(text, True, operation_name if isinstance(operation_name, str) else None)
         self.usage.record(app_name=app.name, platform=app.platform, version=app.version_text,
-                          operation_hash=digest, operation_name=None if name == request_metrics.ADHOC else name)
+                          operation_hash=digest, operation_name=None if name == request_metrics.ADHOC else name[:128])
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         """A GET carrying a persisted document is an operation, not a visit to GraphiQL."""

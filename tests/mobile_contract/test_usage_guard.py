@@ -144,6 +144,8 @@ async def test_a_removal_is_refused_while_a_supported_version_sends_it_and_allow
         written = await asyncio.to_thread(cli, "contract", "usage", "--export", str(exported))
         assert written.returncode == 0, written.stderr
         assert {o.operation_name for o in load(exported) if o.supported} == {"SyncPull", "SyncChanges"}
+        offline = await asyncio.to_thread(cli, "contract", "usage", "--from", str(exported))
+        assert "Query.syncPull: KEEP, used by supported dichvucong-android 1.0.0 (SyncPull)" in offline.stdout
         refused = await asyncio.to_thread(cli, "schema", "check", "--against", str(deprecated), "--current",
                                           str(removed), "--usage", str(exported))
         assert refused.returncode == 1, refused.stdout

@@ -42,6 +42,7 @@ class UsageRecorder:
         self._db, self._flush_seconds, self._max_keys = db, flush_seconds, max_keys
         self._pending: dict[Key, Tally] = {}
         self.dropped = 0  # records refused because the map was full (since start)
+        self._reported_drops = 0
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
 
@@ -62,6 +63,10 @@ class UsageRecorder:
     async def flush(self) -> int:
         """Writes what was counted since the last flush; on failure it is kept for the next one (as far as the
         cap allows). Returns the rows written."""
+        if self.dropped > self._reported_drops:
+            log.warning("app usage: %d record(s) dropped, more distinct app versions and operations than "
+                        "SUPERAPP_APP_USAGE_MAX_KEYS between two writes", self.dropped - self._reported_drops)
+            self._reported_drops = self.dropped
         if not self._pending:
             return 0
         batch, self._pending = self._pending, {}

@@ -23,6 +23,7 @@ from api.auth import TokenVerifier
 from api.body_limit import BodyLimit
 from api.body_timeout import BodyTimeout
 from api.compression import GzipRequest
+from api.graphql.app_gate import AppGate
 from api.graphql.persisted import PersistedDocuments
 from api.graphql.schema import Schema, build_schema
 from api.graphql.view import GraphQLView
@@ -31,6 +32,8 @@ from api.metrics import metrics_endpoint
 from api.quota import Quotas
 from api.request_id import RequestId
 from core import log_format, log_redaction
+from core.app_usage import UsageRecorder
+from core.app_versions import MinimumVersions
 from core.catalogue_merge import merge_service
 from core.db import Database, is_outage
 from core.deadlines import HolidayCalendar
@@ -69,6 +72,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
                           max_backoff=settings.agencies.forward_max_backoff_seconds,
                           lease_seconds=settings.agencies.forward_lease_seconds)
     quotas = Quotas.for_app(settings, database)
+    usage = UsageRecorder(database, flush_seconds=settings.apps.usage_flush_seconds,
+                          max_keys=settings.apps.usage_max_keys)
     schema = build_schema(settings, services)  # refuses clashing plug-ins on `services` before anything reports
     persisted = PersistedDocuments(trusted_documents(settings, services, schema),
                                    persisted_only=bool(settings.graphql.persisted_only),
@@ -79,7 +84,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
                        db=database, calendar=HolidayCalendar.load(settings.holidays_file),
                        verifier=verifier, persisted=persisted, services=services,
                        forwarder=forwarder, quotas=quotas,
-                       flags=FlagStore(database, ttl_seconds=settings.agencies.flag_cache_seconds))
+                       flags=FlagStore(database, ttl_seconds=settings.agencies.flag_cache_seconds),
+                       gate=AppGate(MinimumVersions(database, settings.apps), settings.apps), usage=usage)
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -116,6 +122,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         for code, reason in (await merge_service_catalogue(database, services)).items():
             await services.refuse_at_start(code, reason)
         forwarder.start()
+        usage.start()
         listener = None if settings.is_sqlite else PostgresListener(settings.database_url)
         if listener is not None:
             listener.start()
@@ -124,6 +131,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         if listener is not None:
             await listener.stop()
         await forwarder.stop()
+        await usage.stop()  # what was counted since the last flush is written before the database goes
         await services.aclose()
         if owns_db:
             await database.dispose()
@@ -162,6 +170,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     app.state.settings, app.state.db = settings, database
     app.state.services, app.state.forwarder, app.state.schema = services, forwarder, schema
     app.state.quotas, app.state.storage = quotas, storage
+    app.state.app_usage = usage
     return app
 
 

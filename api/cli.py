@@ -1,5 +1,5 @@
 """`superapp`: serve | worker | sandbox | standins | migrate | seed | token | schema | contract | forward |
-maintenance | audit | home | announcements | flags | plugin."""
+maintenance | audit | home | announcements | flags | apps | plugin."""
 
 from __future__ import annotations
 
@@ -8,8 +8,12 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.settings import Settings
+
+if TYPE_CHECKING:
+    from mobile_contract.usage import UsedOperation
 
 
 def _migrate(settings: Settings, _: argparse.Namespace) -> int:
@@ -148,9 +152,16 @@ def _schema_check(settings: Settings, args: argparse.Namespace) -> int:
     snapshots = [("released", Path(args.against) if args.against else RELEASED)]
     if args.deployment:
         snapshots.append(("deployment's", Path(args.deployment) / SNAPSHOT_NAME))
+    try:
+        used = _usage(settings, args.usage)
+    except (OSError, ValueError) as error:
+        print(f"cannot read the usage {args.usage}: {error}", file=sys.stderr)
+        return 2
+    if used is not None:
+        print(f"usage: {len(used)} tracked operation(s), {sum(o.supported for o in used)} of supported app versions")
     failed = 0
     for kind, snapshot in snapshots:
-        report = check(snapshot.read_text(encoding="utf-8"), current)
+        report = check(snapshot.read_text(encoding="utf-8"), current, used)
         print(f"against {snapshot}:\n{render(report)}")
         if not report.ok:
             failed += 1
@@ -170,6 +181,32 @@ def _schema_check(settings: Settings, args: argparse.Namespace) -> int:
             print(f"\nSCHEMA CHECK FAILED: {len(broken)} persisted operation(s) of {args.deployment} no longer "
                   "validate against the schema this server would serve.", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _usage(settings: Settings, source: str | None) -> list[UsedOperation] | None:
+    """The operations app versions send, for the guard: `db` reads this server's database (its minimums decide
+    which versions are supported), a path reads a usage file (`superapp contract usage --export`)."""
+    if source is None:
+        return None
+    if source == "db":
+        from api.apps_cli import database_usage
+
+        return database_usage(settings)[2]
+    from mobile_contract import usage
+
+    return usage.load(Path(source))
+
+
+def _apps(settings: Settings, args: argparse.Namespace) -> int:
+    from api.apps_cli import run
+
+    return run(settings, args, print, lambda line: print(line, file=sys.stderr))
+
+
+def _contract_usage(settings: Settings, args: argparse.Namespace) -> int:
+    from api.apps_cli import usage_report
+
+    return usage_report(settings, args, print, lambda line: print(line, file=sys.stderr))
 
 
 def _contract_build(settings: Settings, args: argparse.Namespace) -> int:
@@ -352,6 +389,8 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--current", metavar="FILE", help="default: the schema `serve` would serve with these settings")
     check.add_argument("--deployment", metavar="DIR", help="also check against DIR's schema snapshot and persisted "
                                                           "operations (written by `contract build --deployment`)")
+    check.add_argument("--usage", metavar="FILE|db", help="refuse removing or breaking what an operation of a "
+                       "supported app version uses: a usage file (`contract usage --export`) or `db`")
     check.set_defaults(handler=_schema_check)
     contract = sub.add_parser("contract", help="the app's persisted documents")
     contract_sub = contract.add_subparsers(dest="contract_command", required=True)
@@ -361,6 +400,11 @@ def _parser() -> argparse.ArgumentParser:
     build.set_defaults(handler=_contract_build)
     contract_sub.add_parser("cost", help="print each operation's cost against the budget").set_defaults(
         handler=_contract_cost)
+    usage = contract_sub.add_parser("usage", help="which supported app versions use each field; what only "
+                                                  "unsupported ones use (safe to remove)")
+    usage.add_argument("--export", metavar="FILE", help="write the usage file for `schema check --usage FILE`")
+    usage.add_argument("--from", dest="source", metavar="FILE", help="read a usage file instead of the database")
+    usage.set_defaults(handler=_contract_usage)
     forward = sub.add_parser("forward", help="the forward queue's failing and dead jobs (list, retry, give up)")
     forward_sub = forward.add_subparsers(dest="forward_command", required=True)
     forward_sub.add_parser("list", help="jobs still owed that have failed, and jobs that ended undelivered")
@@ -388,6 +432,15 @@ def _parser() -> argparse.ArgumentParser:
                               help="service code(s) or package(s); `all` for every installed plug-in")
     plugin_check.add_argument("--only", action="append", metavar="CHECK", help="run only this check (repeatable)")
     plugin_check.set_defaults(handler=_plugin_check)
+    apps = sub.add_parser("apps", help="app versions: the minimum served per platform, and the versions seen")
+    apps_sub = apps.add_subparsers(dest="apps_command", required=True)
+    minimum = apps_sub.add_parser("set-minimum", help="apps below VERSION on PLATFORM get APP_UPDATE_REQUIRED")
+    minimum.add_argument("platform", help="android | ios | web")
+    minimum.add_argument("version", help="MAJOR.MINOR.PATCH")
+    minimum.add_argument("--store-url", metavar="URL", help="where the app sends the user (default: the "
+                         "platform's SUPERAPP_APP_STORE_URL_<PLATFORM>)")
+    apps_sub.add_parser("list", help="the minimum per platform and every app version seen, supported or not")
+    apps.set_defaults(handler=_apps)
     return parser
 
 

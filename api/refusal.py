@@ -58,13 +58,14 @@ class RequestRefused(Exception):
 
     def __init__(self, status: int | None, code: ErrorCode, *, reason: str | None = None,
                  headers: Mapping[str, str] | None = None, vi: str | None = None, en: str | None = None,
-                 **params: Any) -> None:
+                 extensions: Mapping[str, object] | None = None, **params: Any) -> None:
         if reason is not None:
             params.setdefault("detail", REASONS[reason][0])
             params.setdefault("detail_en", REASONS[reason][1])
         default_vi, default_en = render(code, params)
         self.status, self.code, self.reason = status, code, reason
         self.headers = dict(headers or {})
+        self.extensions = dict(extensions or {})  # what the app acts on (APP_UPDATE_REQUIRED: storeUrl, ...)
         self.message_vi, self.message_en = vi or default_vi, en or default_en
         super().__init__(self.message_en)
 
@@ -95,6 +96,7 @@ def graphql_refusal(headers: Headers, refused: RequestRefused) -> Response:
                                   "messageEn": refused.message_en}
     if refused.reason is not None:
         extensions["reason"] = refused.reason
+    extensions.update(refused.extensions)
     localized = refused.message_en if locale == "en" else refused.message_vi
     # Some codes keep the ecosystem's fixed wording in `message` (clients match on it); the text is in extensions.
     body = {"errors": [{"message": WIRE_MESSAGES.get(refused.code, localized), "extensions": extensions}]}

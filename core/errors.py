@@ -99,6 +99,8 @@ class ErrorCode(StrEnum):
     UPLOAD_INCOMPLETE = "UPLOAD_INCOMPLETE"
     UPLOAD_ALREADY_ATTACHED = "UPLOAD_ALREADY_ATTACHED"
     TOO_MANY_ATTACHMENTS = "TOO_MANY_ATTACHMENTS"
+    # App versions: an app older than the platform's minimum is served nothing but this.
+    APP_UPDATE_REQUIRED = "APP_UPDATE_REQUIRED"
 
 
 # (Vietnamese, English) templates; `{name}` placeholders come from the error's params.
@@ -370,6 +372,11 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.TOO_MANY_ATTACHMENTS: (
         "Quá nhiều tệp đính kèm: tối đa {maximum} tệp mỗi lần nộp.",
         "Too many attachments: at most {maximum} at a time.",
+    ),
+    ErrorCode.APP_UPDATE_REQUIRED: (
+        "Phiên bản ứng dụng này không còn được hỗ trợ; vui lòng cập nhật ứng dụng ({requirement}) để tiếp tục "
+        "sử dụng.",
+        "This version of the app is no longer supported; please update the app ({requirement_en}) to go on.",
     ),
 }
 

@@ -494,3 +494,35 @@ class Upload(SQLModel, table=True):
     attached_as: str | None = Field(default=None, max_length=16, description="submit | supplement")
     forward_job_id: int | None = Field(default=None, description="the supplement's forward job")
     locked_until: datetime | None = Field(default=None, description="a PATCH is writing it until then (lease)")
+
+
+class AppMinimumVersion(SQLModel, table=True):
+    """The oldest app version served on a platform, set by operators (`superapp apps set-minimum`) without a
+    deploy; it overrides `SUPERAPP_APP_MIN_VERSION_<PLATFORM>` (core/app_versions.py)."""
+
+    __tablename__ = "app_minimum_version"
+
+    platform: str = Field(primary_key=True, max_length=16, description="android | ios | web")
+    minimum_version: str = Field(max_length=20, description="MAJOR.MINOR.PATCH")
+    store_url: str = Field(max_length=500)
+    updated_at: datetime = Field(default_factory=utc_now)
+
+
+class AppOperationUsage(SQLModel, table=True):
+    """Which operation (trusted document hash) each app name and version sends, how often, first and last seen:
+    aggregated in memory and upserted in batches (core/app_usage.py), read by `superapp contract usage` and the
+    breaking-change guard. Rows of versions not seen for `SUPERAPP_RETENTION_APP_USAGE_DAYS` are deleted."""
+
+    __tablename__ = "app_operation_usage"
+    __table_args__ = (UniqueConstraint("app_name", "app_version", "operation_hash",
+                                       name="uq_app_operation_usage_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    app_name: str = Field(max_length=63)
+    platform: str = Field(max_length=16)
+    app_version: str = Field(max_length=20)
+    operation_hash: str = Field(max_length=64)
+    operation_name: str | None = Field(default=None, max_length=128)
+    count: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    first_seen: datetime
+    last_seen: datetime = Field(index=True)

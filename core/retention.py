@@ -32,6 +32,7 @@ from core.forwarding import ForwardAction
 from core.locks import Lock, take
 from core.models import (
     AgencyEventRecord,
+    AppOperationUsage,
     ChangeLogEntry,
     ForwardJob,
     Notification,
@@ -188,6 +189,22 @@ async def _uploads(session: AsyncSession, limit: int, *, now: datetime, storage:
     return len(ids)
 
 
+async def _app_usage(session: AsyncSession, limit: int, *, cutoff: datetime) -> int:
+    """Usage rows of app versions (name and version) none of whose operations was seen since the window: a
+    version nobody runs any more. A version still seen keeps every row, even an operation sent rarely, so a
+    field a rare screen of a supported version uses is never taken for unused."""
+    newer = aliased(AppOperationUsage)
+    still_seen = exists().where(col(newer.app_name) == col(AppOperationUsage.app_name),
+                                col(newer.app_version) == col(AppOperationUsage.app_version),
+                                col(newer.last_seen) >= cutoff)
+    ids = list((await session.execute(
+        select(AppOperationUsage.id).where(col(AppOperationUsage.last_seen) < cutoff, ~still_seen)
+        .order_by(col(AppOperationUsage.id)).limit(limit))).scalars())
+    if ids:
+        await session.execute(delete(AppOperationUsage).where(col(AppOperationUsage.id).in_(ids)))
+    return len(ids)
+
+
 def rules(settings: Settings, now: datetime) -> list[Rule]:
     """Every table's rule, with its window measured back from `now`."""
     keep = settings.retention
@@ -207,6 +224,7 @@ def rules(settings: Settings, now: datetime) -> list[Rule]:
         Rule("quota_bucket", lambda s, n: _quota_buckets(s, n, now=now)),
         Rule("announcement", lambda s, n: prune_announcements(s, n, cutoff=ago(keep.announcement_days))),
         Rule("upload", lambda s, n: _uploads(s, n, now=now, storage=storage)),
+        Rule("app_operation_usage", lambda s, n: _app_usage(s, n, cutoff=ago(keep.app_usage_days))),
     ]
 
 

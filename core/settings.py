@@ -123,6 +123,7 @@ class RetentionSettings(_Group):
     agency_event_days: float = Field(default=30.0, ge=1)
     forward_job_days: float = Field(default=30.0, gt=0)
     announcement_days: float = Field(default=30.0, ge=0, description="kept after they end or are withdrawn")
+    app_usage_days: float = Field(default=180.0, ge=1, description="usage rows of app versions not seen since")
 
 
 class LogFormat(StrEnum):
@@ -203,10 +204,36 @@ class UploadSettings(_Group):
         return frozenset(t.strip() for t in self.allowed_types.split(",") if t.strip())
 
 
+_VERSION_OR_EMPTY = r"^(\d{1,4}\.\d{1,4}\.\d{1,6})?$"
+
+
+class AppSettings(_Group):
+    """core/app_versions.py, api/graphql/app_gate.py: which app versions are served (`SUPERAPP_APP_*`). The
+    minimums here are defaults: `superapp apps set-minimum` stores one per platform in the database, which wins
+    and takes effect within `policy_cache_seconds` without a deploy. Empty = no minimum on that platform."""
+
+    model_config = SettingsConfigDict(env_prefix="SUPERAPP_APP_", extra="forbid")
+
+    min_version_android: str = Field(default="", pattern=_VERSION_OR_EMPTY)
+    min_version_ios: str = Field(default="", pattern=_VERSION_OR_EMPTY)
+    min_version_web: str = Field(default="", pattern=_VERSION_OR_EMPTY)
+    store_url_android: str = Field(default="https://play.google.com/store/apps/details?id=vn.gov.dichvucong",
+                                   max_length=500)
+    store_url_ios: str = Field(default="https://apps.apple.com/vn/app/dichvucong/id0000000000", max_length=500)
+    store_url_web: str = Field(default="https://dichvucong.gov.vn/app", max_length=500)
+    download_url: str = Field(default="https://dichvucong.gov.vn/app", max_length=500,
+                              description="where an app of unknown platform (or without headers) is sent")
+    refuse_unknown: bool = Field(default=False, description="refuse requests without the client-awareness headers")
+    policy_cache_seconds: float = Field(default=10.0, ge=0, le=3600)
+    usage_flush_seconds: float = Field(default=30.0, gt=0, le=3600)
+    usage_max_keys: int = Field(default=10_000, ge=10, le=1_000_000,
+                                description="distinct (app, version, operation) kept in memory between flushes")
+
+
 GROUPS: dict[str, type[_Group]] = {"auth": AuthSettings, "graphql": GraphQLSettings, "agencies": AgencySettings,
                                    "sync": SyncSettings, "notifications": NotificationSettings,
                                    "retention": RetentionSettings, "server": ServerSettings, "quota": QuotaSettings,
-                                   "uploads": UploadSettings}
+                                   "uploads": UploadSettings, "apps": AppSettings}
 
 
 class Settings(BaseSettings):
@@ -232,6 +259,7 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     quota: QuotaSettings = Field(default_factory=QuotaSettings)
     uploads: UploadSettings = Field(default_factory=UploadSettings)
+    apps: AppSettings = Field(default_factory=AppSettings)
 
     @model_validator(mode="after")
     def _resolve_defaults(self) -> Settings:

@@ -3,11 +3,18 @@
 graphql-core finds the breaking and dangerous changes; our policy adds one exception and one duty:
 removing a field (or enum value, argument, input field) that the released snapshot already marked
 deprecated is allowed, and every deprecation must say why and when it goes ("... Removal: YYYY-MM-DD").
+
+With the operations app versions send (mobile_contract/usage.py), two more rules: that exception holds only
+while no supported app version sends an operation using what is removed; and an operation of a supported
+version that validates against the released snapshot must still validate against the new schema (so a type
+or argument change that breaks it is refused too). Operations of versions below their platform's minimum do
+not count: raising the minimum is how a deprecated field is finally released.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from graphql import (
@@ -24,6 +31,8 @@ from graphql import (
     find_dangerous_changes,
 )
 
+from mobile_contract.usage import UsedOperation, supported_users, validation_errors
+
 REMOVAL_DATE = re.compile(r"Removal: (\d{4}-\d{2}-\d{2})")
 _REMOVALS = {
     BreakingChangeType.FIELD_REMOVED,
@@ -38,6 +47,8 @@ class Report:
     dangerous: list[str] = field(default_factory=list)
     allowed_removals: list[str] = field(default_factory=list)
     undated_deprecations: list[str] = field(default_factory=list)
+    # Operations of supported versions whose text the usage does not hold: the guard cannot check them.
+    unchecked: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -80,16 +91,31 @@ def _subject(change: BreakingChange) -> str | None:
     return None
 
 
-def check(released_sdl: str, current_sdl: str) -> Report:
+def check(released_sdl: str, current_sdl: str, usage: Sequence[UsedOperation] | None = None) -> Report:
     released, current = build_schema(released_sdl), build_schema(current_sdl)
     was_deprecated = deprecations(released)
+    in_use = supported_users(released, usage or [])
     report = Report()
     for change in find_breaking_changes(released, current):
         subject = _subject(change) if change.type in _REMOVALS else None
-        if subject is not None and subject in was_deprecated:
-            report.allowed_removals.append(f"{change.type.name}: {change.description}")
+        users = in_use.get(subject, []) if subject is not None else []
+        line = f"{change.type.name}: {change.description}"
+        if users:
+            report.breaking.append(f"{line} Still used by supported app versions: {', '.join(users)}.")
+        elif subject is not None and subject in was_deprecated:
+            report.allowed_removals.append(line)
         else:
-            report.breaking.append(f"{change.type.name}: {change.description}")
+            report.breaking.append(line)
+    for operation in usage or []:
+        if not operation.supported:
+            continue
+        if operation.document is None:
+            report.unchecked.append(f"{operation.label}: hash {operation.operation_hash} is in no manifest")
+        elif not validation_errors(released, operation.document):
+            broken = validation_errors(current, operation.document)
+            if broken:
+                report.breaking.append(f"OPERATION_BROKEN: {operation.label}, sent by a supported app version, "
+                                       f"no longer validates: {broken[0]}")
     report.dangerous = [f"{c.type.name}: {c.description}" for c in find_dangerous_changes(released, current)
                         if isinstance(c, DangerousChange)]
     report.undated_deprecations = [f"{where}: {reason!r}" for where, reason in deprecations(current).items()
@@ -103,7 +129,9 @@ def render(report: Report) -> str:
                          ("Deprecations without 'Removal: YYYY-MM-DD'", report.undated_deprecations),
                          ("Removals of fields deprecated in the released snapshot (allowed)",
                           report.allowed_removals),
-                         ("Dangerous changes (allowed; check the app handles them)", report.dangerous)):
+                         ("Dangerous changes (allowed; check the app handles them)", report.dangerous),
+                         ("Operations of supported app versions that could not be checked (no document text)",
+                          report.unchecked)):
         if items:
             parts.append(f"{title}:\n" + "\n".join(f"  - {item}" for item in items))
     return "\n".join(parts) or "No breaking or dangerous changes."

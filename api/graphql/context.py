@@ -12,6 +12,7 @@ import strawberry
 from starlette.requests import HTTPConnection
 
 from api.auth import AuthError, Principal
+from api.client_app import ClientApp
 from api.graphql.loaders import Loaders
 from api.quota import Quotas
 from core.citizens import Profile, citizen_by_id_number, citizen_profile, enrol_citizen
@@ -48,6 +49,9 @@ class Context:
     connection: HTTPConnection | None = None
     quotas: Quotas | None = None  # charged by the cost budget (HTTP) and the socket handler (subscriptions)
     flags: FlagStore | None = None  # feature flags of the service directory (core/feature_flags.py)
+    # The calling app from the client-awareness headers (api/client_app.py); None: an unknown app. On a socket,
+    # the upgrade request's headers, or the `connection_init` payload's keys of the same names.
+    client_app: ClientApp | None = None
     # Privacy audit trail (api/graphql/personal.py): coordinates of @personal fields resolved so far, and the
     # id its rows carry.
     reads: set[str] = field(default_factory=set)

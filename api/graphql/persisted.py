@@ -64,11 +64,15 @@ def _only_public(text: str) -> bool:
 
 class PersistedDocuments:
     def __init__(self, manifest: dict[str, str], *, persisted_only: bool, cache_size: int) -> None:
-        self._manifest = {document_hash(form): form for text in manifest.values() for form in _forms(text)}
+        self._manifest = trusted_index(manifest)
         self._public = {h: _only_public(t) for h, t in self._manifest.items()}
         self._registered: OrderedDict[str, str] = OrderedDict()
         self.persisted_only = persisted_only
         self._cache_size = cache_size
+
+    def is_trusted(self, digest: str) -> bool:
+        """A document of the manifests (never one APQ registered): what app-usage tracking records."""
+        return digest in self._manifest
 
     def _known(self, digest: str) -> str | None:
         if digest in self._manifest:
@@ -112,6 +116,11 @@ class PersistedDocuments:
         if text is None:
             raise PersistedDocumentError(ErrorCode.PERSISTED_QUERY_NOT_FOUND)
         return Lookup(text=text, persisted=True, public=self._is_public(digest, text))
+
+
+def trusted_index(manifest: dict[str, str]) -> dict[str, str]:
+    """Every hash a standard client may send for the manifest's documents -> the text under that hash."""
+    return {document_hash(form): form for text in manifest.values() for form in _forms(text)}
 
 
 def _forms(text: str) -> tuple[str, ...]:

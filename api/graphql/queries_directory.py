@@ -12,7 +12,6 @@ from typing import Any
 
 import strawberry
 
-from api.client_app import client_app
 from api.graphql.context import Info
 from api.graphql.types.common import Connection
 from core.errors import DomainError, ErrorCode
@@ -84,7 +83,7 @@ async def caller_of(info: Info, province: str | None) -> directory.Caller:
     if ctx.principal is not None:
         citizen = await ctx.citizen()
         age = directory.age_on(citizen.birth_date, ctx.today)
-    app = client_app(ctx.connection.headers) if ctx.connection is not None else None
+    app = ctx.client_app  # from the client-awareness headers, or the socket's connection_init payload
     return directory.Caller(province=directory.check_province(province), age=age,
                             platform=app.platform if app else None, version=app.version if app else None)
 

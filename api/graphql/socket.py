@@ -21,6 +21,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     SubscribeMessage,
 )
 
+from api.client_app import ClientApp
 from api.graphql.context import Context
 from api.graphql.cost import operation_cost
 from api.graphql.persisted import PersistedDocumentError, PersistedDocuments
@@ -42,6 +43,8 @@ class SocketRejected(Exception):
 class _TrustedView(Protocol):
     persisted: PersistedDocuments
     quotas: Quotas | None
+
+    def record_usage(self, app: ClientApp | None, text: str, operation_name: object) -> None: ...
 
 
 def _operation_type(text: str, operation_name: object) -> OperationType | None:
@@ -92,6 +95,7 @@ class TrustedSocketHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if kind is not None and kind is not OperationType.SUBSCRIPTION:
             await self._refuse(message["id"], ErrorCode.SUBSCRIPTIONS_ONLY)
             return
+        cast(_TrustedView, self.view).record_usage(self.context.client_app, lookup.text, payload.get("operationName"))
         quotas = cast(_TrustedView, self.view).quotas
         if quotas is not None:
             client = self.context.connection.client if self.context.connection is not None else None

@@ -23,8 +23,9 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from api.auth import AuthError, Principal, TokenVerifier, bearer_token
-from api.client_app import NAME_HEADER, VERSION_HEADER
+from api.client_app import NAME_HEADER, VERSION_HEADER, ClientApp, client_app
 from api.graphql import request_metrics
+from api.graphql.app_gate import UPDATE_REQUIRED_CLOSE, AppGate
 from api.graphql.context import Context
 from api.graphql.errors import shape
 from api.graphql.loaders import Loaders
@@ -36,6 +37,7 @@ from api.graphql.socket import SocketRejected, TrustedSocketHandler
 from api.graphql.socket_caps import TOO_MANY, TOO_MANY_REASON, Slot, SocketCaps
 from api.quota import Quotas
 from api.refusal import GRAPHQL_RESPONSE, JSON, RequestRefused, graphql_refusal, preferred_locale
+from core.app_usage import UsageRecorder
 from core.clock import local_date, utc_now
 from core.db import Database
 from core.deadlines import HolidayCalendar
@@ -43,6 +45,7 @@ from core.errors import ErrorCode
 from core.feature_flags import FlagStore
 from core.json_body import loads
 from core.settings import Settings
+from mobile_contract.manifest import document_hash
 from services.forwarder import Forwarder
 from services.registry import ServiceRegistry
 
@@ -69,7 +72,8 @@ class GraphQLView(GraphQL[Context, None]):
 
     def __init__(self, *, schema: object, settings: Settings, db: Database, calendar: HolidayCalendar,
                  verifier: TokenVerifier, persisted: PersistedDocuments, services: ServiceRegistry,
-                 forwarder: Forwarder | None, quotas: Quotas | None = None, flags: FlagStore | None = None) -> None:
+                 forwarder: Forwarder | None, quotas: Quotas | None = None, flags: FlagStore | None = None,
+                 gate: AppGate | None = None, usage: UsageRecorder | None = None) -> None:
         super().__init__(
             schema,  # type: ignore[arg-type]
             graphql_ide="graphiql" if settings.graphql.graphiql else None,
@@ -87,13 +91,20 @@ class GraphQLView(GraphQL[Context, None]):
         self.sockets = SocketCaps(per_ip=server.ws_max_per_ip, per_citizen=server.ws_max_per_citizen)
         self.services, self.forwarder, self.quotas = services, forwarder, quotas
         self.flags = flags
+        self.gate, self.usage = gate, usage
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """graphql-transport-ws: a token in the `connection_init` payload (`Authorization` or
         `authToken`) overrides the handshake's header. A bad token, in either place, closes the socket
         with 4403 and the reason (`TOKEN_EXPIRED`, ...) as close reason; no token at all is accepted, and
-        a subscription then answers `UNAUTHENTICATED` (`MISSING_TOKEN`)."""
+        a subscription then answers `UNAUTHENTICATED` (`MISSING_TOKEN`). An app below its platform's minimum
+        (from the handshake's client-awareness headers, or the payload's keys of the same names) closes with
+        4426 and reason `APP_UPDATE_REQUIRED`, before the token is looked at."""
         params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        if NAME_HEADER in params or VERSION_HEADER in params:
+            context.client_app = client_app({k: str(params.get(k) or "") for k in (NAME_HEADER, VERSION_HEADER)})
+        if self.gate is not None and await self.gate.refusal(context.client_app) is not None:
+            raise SocketRejected(ErrorCode.APP_UPDATE_REQUIRED.value, code=UPDATE_REQUIRED_CLOSE)
         raw = params.get("Authorization") or params.get("authorization")
         if raw is None and isinstance(params.get("authToken"), str):
             raw = f"Bearer {params['authToken']}"
@@ -132,6 +143,7 @@ class GraphQLView(GraphQL[Context, None]):
             principal=principal, auth_error=auth_error, loaders=Loaders.create(self.db),
             services=self.services, forwarder=self.forwarder, quotas=self.quotas, connection=request,
             flags=self.flags,
+            client_app=client_app(request.headers),
         )
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
@@ -246,6 +258,8 @@ class GraphQLView(GraphQL[Context, None]):
             raise RequestRefused(406, ErrorCode.NOT_ACCEPTABLE)
         if self.graphql_ide and self.should_render_graphql_ide(self.request_adapter_class(request)):
             return await self.render_graphql_ide(request)
+        app = client_app(request.headers)
+        await self._admit(app)
         fields = await read_fields(request)
         try:
             lookup = self.persisted.resolve(query=fields.query, extensions=fields.extensions,
@@ -254,9 +268,29 @@ class GraphQLView(GraphQL[Context, None]):
             raise RequestRefused(None, error.code) from error
         if lookup.text:
             check(fields, lookup.text, request.method)
+            self.record_usage(app, lookup.text, fields.operation_name)
         request.state.fields, request.state.lookup = fields, lookup
         response: Response = await super().run(request, context, root_value)
         return self._cacheable(request, lookup, response)
+
+    async def _admit(self, app: ClientApp | None) -> None:
+        """APP_UPDATE_REQUIRED, a request error (nothing parsed or run), for an app below its minimum."""
+        refusal = await self.gate.refusal(app) if self.gate is not None else None
+        if refusal is not None:
+            vi, en = refusal.messages()
+            raise RequestRefused(None, ErrorCode.APP_UPDATE_REQUIRED, vi=vi, en=en, extensions=refusal.extensions)
+
+    def record_usage(self, app: ClientApp | None, text: str, operation_name: object) -> None:
+        """Counts a trusted document sent by a known app (core/app_usage.py); anything else is not counted:
+        an unknown app is no version, and an ad-hoc document is no part of any release."""
+        if app is None or self.usage is None:
+            return
+        digest = document_hash(text)
+        if not self.persisted.is_trusted(digest):
+            return
+        name = request_metrics.operation_label(text, True, operation_name if isinstance(operation_name, str) else None)
+        self.usage.record(app_name=app.name, platform=app.platform, version=app.version_text,
+                          operation_hash=digest, operation_name=None if name == request_metrics.ADHOC else name[:128])
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         """A GET carrying a persisted document is an operation, not a visit to GraphiQL."""
@@ -286,7 +320,8 @@ class GraphQLView(GraphQL[Context, None]):
         assert isinstance(body, bytes)
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
         headers = {"etag": etag, "cache-control": f"public, max-age={self.settings.graphql.public_cache_max_age}",
-                   # the service directory's flags depend on the calling app (api/client_app.py)
+                   # the directory's flags depend on the calling app, and a shared cache must not hand a current
+                   # app's answer to an app below the minimum (api/client_app.py)
                    "vary": f"Accept, Accept-Language, {NAME_HEADER}, {VERSION_HEADER}"}
         if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
             return Response(status_code=304, headers=headers)

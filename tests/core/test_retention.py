@@ -24,6 +24,7 @@ from core.db import Database
 from core.models import (
     AgencyEventRecord,
     Announcement,
+    AppOperationUsage,
     ChangeLogEntry,
     Dossier,
     DossierEvent,
@@ -45,7 +46,7 @@ from tests.core.factories import create_citizen
 
 OLD, NEW = timedelta(days=400), timedelta(days=1)
 TABLES = ["outbox_message", "notification", "sync_mutation_result", "agency_event", "forward_job", "change_log",
-          "draft", "quota_bucket", "announcement", "upload"]
+          "draft", "quota_bucket", "announcement", "upload", "app_operation_usage"]
 
 
 @dataclass
@@ -194,6 +195,16 @@ async def fill(db: Database) -> Filled:
             session.add(notice)
             await session.flush()
             (drop if ends == now - OLD or withdrawn is not None else keep)["announcement"].add(notice.id)
+        # App usage: a version none of whose operations was seen within the window goes, all its rows; a
+        # version still seen keeps even an operation it last sent long ago (a rare screen still uses its fields).
+        for version, digest, seen in (("0.1.0", "a", OLD), ("0.1.0", "b", OLD), ("0.2.0", "a", OLD),
+                                      ("0.2.0", "b", NEW)):
+            usage = AppOperationUsage(app_name=f"retention-{tag[:20]}-android", platform="android",
+                                      app_version=version, operation_hash=digest * 64, count=1,
+                                      first_seen=now - OLD, last_seen=now - seen)
+            session.add(usage)
+            await session.flush()
+            (drop if version == "0.1.0" else keep)["app_operation_usage"].add(usage.id)
 
     await db.transaction(work)
     return filled
@@ -224,6 +235,8 @@ async def remaining(db: Database, filled: Filled) -> dict[str, set[object]]:
             "quota_bucket": await ids(select(QuotaBucket.key).where(col(QuotaBucket.key).in_(mine["quota_bucket"]))),
             "announcement": await ids(select(Announcement.id).where(col(Announcement.id).in_(mine["announcement"]))),
             "upload": await ids(select(Upload.id).where(col(Upload.id).in_(mine["upload"]))),  # tests/uploads
+            "app_operation_usage": await ids(select(AppOperationUsage.id).where(col(AppOperationUsage.id).in_(
+                mine["app_operation_usage"]))),
         }
 
 

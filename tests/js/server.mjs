@@ -47,7 +47,9 @@ export async function startProductionServer() {
   writeFileSync(eidKey, generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ type: "spki", format: "pem" }));
   const port = await freePort();
   const child = spawn(SUPERAPP, ["serve", "--host", "127.0.0.1", "--port", String(port)], {
-    env: { ...env, SUPERAPP_ENV: "production", SUPERAPP_EID_PUBLIC_KEY_FILE: eidKey, SUPERAPP_EID_ACCEPT_DEV_KEY: "true" },
+    // Android apps below 2.0.0 are refused (the other tests send no client-awareness headers: unknown apps, served).
+    env: { ...env, SUPERAPP_ENV: "production", SUPERAPP_EID_PUBLIC_KEY_FILE: eidKey, SUPERAPP_EID_ACCEPT_DEV_KEY: "true",
+      SUPERAPP_APP_MIN_VERSION_ANDROID: "2.0.0" },
     stdio: ["ignore", "ignore", "pipe"],
   });
   let log = "";

@@ -89,6 +89,29 @@ describe("Apollo Client", () => {
   });
 });
 
+describe("App versions (Apollo's client awareness)", () => {
+  function named(version) {
+    const http = new HttpLink({ uri: server.url, headers: { authorization: `Bearer ${server.token}` } });
+    return new ApolloClient({ clientAwareness: { name: "dichvucong-android", version },
+      link: new PersistedQueryLink({ sha256 }).concat(http), cache: new InMemoryCache() });
+  }
+
+  test("an app below its platform's minimum gets APP_UPDATE_REQUIRED with the store link; a current one is served",
+    async () => {
+      const ask = (client) => client.query({ query: apolloGql(operation("ProcedureCatalogue")),
+        variables: variables("ProcedureCatalogue"), errorPolicy: "all", fetchPolicy: "network-only" });
+      const old = await ask(named("1.9.0"));
+      assert.equal(old.data, undefined);
+      const text = JSON.stringify(old.error);
+      assert.match(text, /APP_UPDATE_REQUIRED/);
+      assert.match(text, /"minimumVersion":"2\.0\.0"/);
+      assert.match(text, /"storeUrl":"https:\/\/play\.google\.com\//);
+      const current = await ask(named("2.0.0"));
+      assert.equal(current.error, undefined, `${current.error}`);
+      assert.ok(current.data.procedures.edges.length > 0);
+    });
+});
+
 describe("urql", () => {
   function urql(sent) {
     return new Client({

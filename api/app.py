@@ -25,6 +25,7 @@ from api.compression import GzipRequest
 from api.graphql.persisted import PersistedDocuments
 from api.graphql.schema import Schema, build_schema
 from api.graphql.view import GraphQLView
+from api.keys import jwks_endpoint, verification_ring
 from api.live import PostgresListener
 from api.metrics import metrics_endpoint
 from api.quota import Quotas
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         WebSocketRoute("/graphql", view),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/.well-known/jwks.json", jwks_endpoint(settings, verification_ring(settings))),
         Route("/metrics", metrics_endpoint(settings)),  # refused in production unless a token is set
         # Every method reaches the endpoint, so a wrong one gets the callback's typed JSON 405 too.
         Route("/agencies/{service}/events",

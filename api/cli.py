@@ -1,5 +1,5 @@
 """`superapp`: serve | worker | sandbox | standins | migrate | seed | token | schema | contract | forward |
-maintenance | audit | plugin."""
+maintenance | audit | plugin | verify | keys."""
 
 from __future__ import annotations
 
@@ -109,6 +109,18 @@ def _audit(settings: Settings, args: argparse.Namespace) -> int:
     from api.audit_cli import run
 
     return run(settings, args, print, lambda line: print(line, file=sys.stderr))
+
+
+def _verify(settings: Settings, args: argparse.Namespace) -> int:
+    from api.keys_cli import verify
+
+    return verify(settings, args, print, lambda line: print(line, file=sys.stderr))
+
+
+def _keys(settings: Settings, args: argparse.Namespace) -> int:
+    from api.keys_cli import keys
+
+    return keys(settings, args, print, lambda line: print(line, file=sys.stderr))
 
 
 def _schema_export(settings: Settings, args: argparse.Namespace) -> int:
@@ -370,6 +382,9 @@ def _parser() -> argparse.ArgumentParser:
                               help="service code(s) or package(s); `all` for every installed plug-in")
     plugin_check.add_argument("--only", action="append", metavar="CHECK", help="run only this check (repeatable)")
     plugin_check.set_defaults(handler=_plugin_check)
+    from api.keys_cli import add_parsers
+
+    add_parsers(sub, _verify, _keys)
     return parser
 
 

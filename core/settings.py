@@ -164,9 +164,26 @@ class QuotaSettings(_Group):
     submissions_per_day: int = Field(default=100, ge=1, description="per citizen, calendar day in SUPERAPP_TIMEZONE")
 
 
+class SigningSettings(_Group):
+    """core/server_keys.py: the server's Ed25519 keys for receipts (`SUPERAPP_SIGNING_*`). Each key is
+    `kid:seed` (seed: 32 bytes, unpadded base64url; `superapp keys new` prints one), comma-separated. The
+    first of `keys` signs; the others, and every `retired_keys` entry (`kid:x`, public only), stay published
+    in /.well-known/jwks.json so what they signed still verifies. Rotation: docs/ARCHITECTURE.md, "Receipt
+    keys". Outside production an empty `keys` means a development key kept in SUPERAPP_DATA_DIR."""
+
+    model_config = SettingsConfigDict(env_prefix="SUPERAPP_SIGNING_", extra="forbid")
+
+    keys: SecretStr = Field(default=SecretStr(""), description="kid:seed,... (the first signs)")
+    retired_keys: str = Field(default="", description="kid:x,... public keys still published")
+    issuer: str = Field(default="superapp", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$",
+                        description="the `iss` claim of receipts")
+    jwks_max_age: int = Field(default=3600, ge=0, le=86_400, description="Cache-Control max-age of the JWKS")
+
+
 GROUPS: dict[str, type[_Group]] = {"auth": AuthSettings, "graphql": GraphQLSettings, "agencies": AgencySettings,
                                    "sync": SyncSettings, "notifications": NotificationSettings,
-                                   "retention": RetentionSettings, "server": ServerSettings, "quota": QuotaSettings}
+                                   "retention": RetentionSettings, "server": ServerSettings, "quota": QuotaSettings,
+                                   "signing": SigningSettings}
 
 
 class Settings(BaseSettings):
@@ -191,6 +208,7 @@ class Settings(BaseSettings):
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     quota: QuotaSettings = Field(default_factory=QuotaSettings)
+    signing: SigningSettings = Field(default_factory=SigningSettings)
 
     @model_validator(mode="after")
     def _resolve_defaults(self) -> Settings:
@@ -218,6 +236,9 @@ class Settings(BaseSettings):
                 "production needs the e-ID provider's key: set SUPERAPP_EID_PUBLIC_KEY_FILE "
                 "or SUPERAPP_EID_JWKS_FILE"
             )
+        if production and not self.signing.keys.get_secret_value().strip():
+            raise ValueError("production needs the server's signing key for receipts: set SUPERAPP_SIGNING_KEYS "
+                             "(`superapp keys new` prints one)")
         if graphql.default_page_size > graphql.max_page_size:
             raise ValueError("SUPERAPP_DEFAULT_PAGE_SIZE must not exceed SUPERAPP_MAX_PAGE_SIZE")
         return self

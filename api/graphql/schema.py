@@ -27,6 +27,7 @@ from api.graphql.personal import PersonalDataAudit, instrument
 from api.graphql.queries import Query
 from api.graphql.queries_audit import AuditQuery
 from api.graphql.queries_notifications import NotificationQuery
+from api.graphql.queries_receipts import ReceiptQuery
 from api.graphql.subscriptions import Subscription
 from api.graphql.sync_query import SyncQuery
 from api.graphql.types.catalogue import Agency, Procedure
@@ -70,7 +71,7 @@ def _query(me_type: type) -> type:
         me = strawberry.field(resolver=_me, graphql_type=Optional[me_type],  # noqa: UP045 (a runtime type)
                               description="The signed-in citizen. Needs a token.")
 
-    return merged("Query", Query, [MeRoot, SyncQuery, NotificationQuery, AuditQuery])
+    return merged("Query", Query, [MeRoot, SyncQuery, NotificationQuery, AuditQuery, ReceiptQuery])
 
 
 def _roots(plugins: Sequence[Plugin]) -> type:

@@ -12,9 +12,12 @@ from strawberry.scalars import JSON
 from api.graphql.context import Info
 from api.graphql.types.catalogue import Agency, Procedure
 from api.graphql.types.common import DossierStatus, LocalizedText
+from api.graphql.types.receipts import Receipt
 from core import models
 from core.deadlines import Deadline, deadline_for
 from core.dossier_status import DossierStatus as CoreStatus
+from core.receipts import sign_receipt
+from core.server_keys import server_keys
 from services.registry import personal
 
 
@@ -108,6 +111,16 @@ class Dossier(relay.Node):
     @strawberry.field(description="Documents issued as this dossier's result.")
     async def documents(self, info: Info) -> list[Document]:
         return [Document.from_row(d) for d in await info.context.loaders.documents.load(self.row_id)]
+
+    @strawberry.field(description="The server-signed receipt, with its QR payload; every received dossier has one.")
+    async def receipt(self, info: Info) -> Receipt:
+        ctx = info.context
+        procedure = await ctx.loaders.procedure.load(self.procedure_id)
+        agency = await ctx.loaders.agency.load(self.agency_id)
+        return Receipt.of(sign_receipt(
+            dossier_code=self.code, procedure_code=procedure.code, agency_code=agency.code,
+            submitted_at=self.submitted_at, due=self.due_date, tz_name=ctx.settings.timezone,
+            issuer=ctx.settings.signing.issuer, key=server_keys(ctx.settings).signing))
 
     @strawberry.field(description="An interconnected dossier's parts, one per agency, each with its own "
                                   "status history; empty for an ordinary dossier.")

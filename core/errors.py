@@ -82,6 +82,9 @@ class ErrorCode(StrEnum):
     DAILY_SUBMISSION_LIMIT = "DAILY_SUBMISSION_LIMIT"
     # Privacy audit trail: a read or change of personal data that could not be recorded does not happen.
     AUDIT_UNAVAILABLE = "AUDIT_UNAVAILABLE"
+    # Ratings of returned dossiers (core/ratings.py).
+    ALREADY_RATED = "ALREADY_RATED"
+    NOT_RATEABLE = "NOT_RATEABLE"
 
 
 # (Vietnamese, English) templates; `{name}` placeholders come from the error's params.
@@ -301,6 +304,14 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.AUDIT_UNAVAILABLE: (
         "Không ghi được nhật ký truy cập dữ liệu cá nhân nên yêu cầu chưa được thực hiện; vui lòng thử lại sau.",
         "Access to personal data could not be recorded, so the request was not carried out; please retry later.",
+    ),
+    ErrorCode.ALREADY_RATED: (
+        "Bạn đã đánh giá hồ sơ này; mỗi hồ sơ chỉ được đánh giá một lần.",
+        "You have already rated this dossier; each dossier is rated once.",
+    ),
+    ErrorCode.NOT_RATEABLE: (
+        "Chỉ đánh giá được hồ sơ đã trả kết quả; hồ sơ đang ở trạng thái '{current}'.",
+        "Only a dossier whose result was returned can be rated; this one is '{current_en}'.",
     ),
 }
 

@@ -51,6 +51,8 @@ class GraphQLSettings(_Group):
     apq_cache_size: int = Field(default=1000, ge=0)
     public_cache_max_age: int = Field(default=300, ge=0)
     query_max_cost: int = Field(default=5000, ge=100, description="an operation's cost budget (api/graphql/cost.py)")
+    figures_cache_seconds: float = Field(default=60.0, ge=0, le=3600,
+                                         description="how long public figures are kept in process (core/figures.py)")
 
 
 class AgencySettings(_Group):

@@ -13,7 +13,8 @@ from core.db import Database
 from core.documents import documents_for_dossiers
 from core.dossiers import events_for
 from core.interconnected import parts_of
-from core.models import Agency, Document, Dossier, DossierEvent, Procedure
+from core.models import Agency, Document, Dossier, DossierEvent, DossierRating, Procedure
+from core.ratings import ratings_for
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -39,6 +40,7 @@ class Loaders:
     events: DataLoader[int, list[DossierEvent]]
     documents: DataLoader[int, list[Document]]
     parts: DataLoader[int, list[Dossier]]
+    ratings: DataLoader[int, DossierRating | None]
 
     @classmethod
     def create(cls, db: Database) -> Loaders:
@@ -48,4 +50,5 @@ class Loaders:
             events=_loader(db, events_for, list),
             documents=_loader(db, documents_for_dossiers, list),
             parts=_loader(db, parts_of, list),
+            ratings=_loader(db, ratings_for, lambda: None),
         )

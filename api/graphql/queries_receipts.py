@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import strawberry
+from strawberry.scalars import JSON
 
 from api.graphql.context import Info
 from api.graphql.types.receipts import PayloadVerification, VerificationResult
@@ -17,5 +20,5 @@ class ReceiptQuery:
                                   "with no signal does the same offline with /.well-known/jwks.json.")
     def verify_payload(self, info: Info, payload: str) -> PayloadVerification:
         result = qr_payload.verify(payload, verification_ring(info.context.settings))
-        return PayloadVerification(result=VerificationResult(result.verdict.value), claims=result.claims,
+        return PayloadVerification(result=VerificationResult(result.verdict.value), claims=cast(JSON, result.claims),
                                    signed_by=result.kid)

@@ -62,6 +62,18 @@ class Document(relay.Node):
                    number=row.number, issued_at=row.issued_at, valid_until=row.valid_until)
 
 
+@strawberry.type(description="The citizen's own rating of a returned dossier; only its author sees it.")
+class DossierRating:
+    stars: int = strawberry.field(description="1-5.")
+    comment: str | None = strawberry.field(directives=[personal("dossier")],
+                                           description="Never published: it may name people.")
+    rated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: models.DossierRating) -> DossierRating:
+        return cls(stars=row.stars, comment=row.comment, rated_at=row.rated_at)
+
+
 @strawberry.type(description="An application (hồ sơ) the citizen filed with an agency.")
 class Dossier(relay.Node):
     key: relay.NodeID[str]
@@ -121,6 +133,12 @@ class Dossier(relay.Node):
             dossier_code=self.code, procedure_code=procedure.code, agency_code=agency.code,
             submitted_at=self.submitted_at, due=self.due_date, tz_name=ctx.settings.timezone,
             issuer=ctx.settings.signing.issuer, key=server_keys(ctx.settings).signing))
+
+    @strawberry.field(description="The citizen's rating (rateDossier); null until rated. A dossier can be rated "
+                                  "once, after its result is returned (status RETURNED).")
+    async def rating(self, info: Info) -> DossierRating | None:
+        row = await info.context.loaders.ratings.load(self.row_id)
+        return DossierRating.from_row(row) if row is not None else None
 
     @strawberry.field(description="An interconnected dossier's parts, one per agency, each with its own "
                                   "status history; empty for an ordinary dossier.")

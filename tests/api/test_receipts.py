@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-from starlette.applications import Starlette
 
 from api.app import create_app
 from api.keys_cli import verify as cli_verify
@@ -141,11 +140,11 @@ def _signed_by(key: SigningKey, code: str) -> str:
 
 
 async def test_rotation_keeps_old_receipts_valid_and_refuses_unknown_keys(
-        settings: Settings, app: Starlette, tmp_path: Path) -> None:
+        settings: Settings, tmp_path: Path) -> None:
     old, new, retired, stranger = (SigningKey.generate(k) for k in ("srv-old", "srv-new", "srv-2024", "srv-old"))
     rotated = settings.updated(signing={"keys": f"srv-new:{seed_of(new)},srv-old:{seed_of(old)}",
                                         "retired_keys": f"srv-2024:{retired.public().x}"})
-    with serve(create_app(rotated, db=app.state.db)) as url:
+    with serve(create_app(rotated)) as url:
         async with httpx.AsyncClient(base_url=url, timeout=30) as http:
             jwks = (await http.get("/.well-known/jwks.json")).json()
             assert [k["kid"] for k in jwks["keys"]] == ["srv-new", "srv-old", "srv-2024"]

@@ -73,6 +73,7 @@ class Victim:
     notification_cursor: str
     access_log_cursor: str
     checkpoint: str
+    returned_code: str = ""  # RETURNED, not rated: rateable by B
 
     def secrets(self) -> list[str]:
         return [self.who.id_number, self.name, MARKER, self.device_token, self.document_number, self.who.token]
@@ -140,7 +141,7 @@ async def victim(server: str, settings: Settings, sandboxes: dict[str, RunningSa
         deleted_draft_id=deleted_id, sync_client_id=client_id,
         dossier_cursor=seeded["data"]["myDossiers"]["edges"][-1]["cursor"], notification_cursor=notification["cursor"],
         access_log_cursor=access["data"]["myDataAccessLog"]["edges"][0]["cursor"],
-        checkpoint=page["data"]["syncChanges"]["checkpoint"])
+        checkpoint=page["data"]["syncChanges"]["checkpoint"], returned_code=by_status["RETURNED"])
 
 
 # --- what every argument that names something is ------------------------------------------------------------
@@ -179,6 +180,8 @@ ARGUMENTS: dict[str, str] = {
     "Mutation.markNotificationsRead(input.ids)": OWNED,
     "Mutation.markNotificationsRead(input.clientMutationId)": CLIENT_KEY,
     "Mutation.updateNotificationPreferences(input.clientMutationId)": CLIENT_KEY,
+    "Mutation.rateDossier(input.dossierCode)": OWNED,
+    "Mutation.rateDossier(input.clientMutationId)": CLIENT_KEY,
 }
 
 
@@ -230,6 +233,8 @@ _SUPPLEMENT = ("mutation($v: String!) { supplementDossier(input: {code: $v, form
                "{ dossier { code status formData } errors { code field message messageVi messageEn } } }")
 _MARK = "mutation($v: ID!) { markNotificationsRead(input: {ids: [$v]}) { markedIds unreadCount errors { code } } }"
 _UNREGISTER = "mutation($v: String!) { unregisterDevice(input: {token: $v}) { removed } }"
+_RATE = ("mutation($v: String!) { rateDossier(input: {dossierCode: $v, stars: 1, comment: \"A\"}) "
+         "{ dossier { code status formData rating { stars comment } } errors { code field message } } }")
 _PUSH = f"mutation($input: SyncPushInput!) {{ syncPush(input: $input) {{ {PUSH_FIELDS} }} }}"
 
 
@@ -270,6 +275,10 @@ def _probes(b: Victim) -> list[Probe]:
                (_gid("Device", b.device_token), _gid("Device", "fcm-missing"))]),
         Probe("Mutation.withdrawDossier(input.code)", "dossier", _WITHDRAW, lambda v: {"v": v}, dossier_pairs),
         Probe("Mutation.supplementDossier(input.code)", "dossier", _SUPPLEMENT, lambda v: {"v": v}, supplement_pairs),
+        Probe("Mutation.rateDossier(input.dossierCode)", "dossier", _RATE, lambda v: {"v": v},
+              [(b.returned_code, MISSING_CODE), (_gid("Dossier", b.returned_code), MISSING_CODE), *dossier_pairs]),
+        Probe("Mutation.syncPush(input.mutations.recordId)", "dossier.rate", _PUSH,
+              _sync("dossier.rate", lambda _: {"score": 1}), [(b.returned_code, MISSING_CODE)]),
         Probe("Mutation.markNotificationsRead(input.ids)", "notification", _MARK, lambda v: {"v": v},
               notification_pairs),
         Probe("Mutation.unregisterDevice(input.token)", "device", _UNREGISTER, lambda v: {"v": v},
@@ -308,7 +317,7 @@ async def _snapshot(http: httpx.AsyncClient, db: Database, b: Victim) -> dict[st
 
 def _assert_no_leak(body: dict[str, Any], b: Victim) -> None:
     text = json.dumps(body, ensure_ascii=False)
-    for secret in [*b.secrets(), b.dossier_code, b.supplement_code, b.forwarded_code]:
+    for secret in [*b.secrets(), b.dossier_code, b.supplement_code, b.forwarded_code, b.returned_code]:
         assert secret not in text, (secret, body)
 
 

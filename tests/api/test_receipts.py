@@ -172,3 +172,20 @@ def test_the_longest_legal_receipt_stays_under_one_kilobyte() -> None:
                            issuer="i" * 64, key=key).payload
     assert len(payload.encode("utf-8")) < 1024
     assert qr_payload.verify(payload, KeyRing([lambda: [key.public()]])).verdict is qr_payload.Verdict.VALID
+
+
+async def test_public_verification_is_charged_to_the_callers_ip(settings: Settings) -> None:
+    """Anonymous, so the IP quota pays: each verification costs its weight, and a flood is refused with 429."""
+    limited = settings.updated(quota={"ip_limit": 30, "ip_period_seconds": 3600})
+    payload = _signed_by(SigningKey.generate("srv-x"), "K-9")
+    with serve(create_app(limited)) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            statuses = []
+            for _ in range(6):
+                response = await http.post("/graphql", json={"query": VERIFY, "variables": {"payload": payload}})
+                statuses.append(response.status_code)
+                if response.status_code == 429:
+                    assert response.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+                    assert "retry-after" in response.headers
+    assert statuses[0] == 200
+    assert 429 in statuses  # 9 units each (5 for verifyPayload): the fourth is over 30

@@ -25,7 +25,7 @@ from api.compression import GzipRequest
 from api.graphql.persisted import PersistedDocuments
 from api.graphql.schema import Schema, build_schema
 from api.graphql.view import GraphQLView
-from api.keys import jwks_endpoint, verification_ring
+from api.keys import jwks_endpoint, verification_ring, verify_endpoint
 from api.live import PostgresListener
 from api.metrics import metrics_endpoint
 from api.quota import Quotas
@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
                           max_backoff=settings.agencies.forward_max_backoff_seconds,
                           lease_seconds=settings.agencies.forward_lease_seconds)
     quotas = Quotas.for_app(settings, database)
+    ring = verification_ring(settings)  # reads the signing keys: a bad SUPERAPP_SIGNING_KEYS stops start-up here
     schema = build_schema(settings, services)  # refuses clashing plug-ins on `services` before anything reports
     persisted = PersistedDocuments(trusted_documents(settings, services, schema),
                                    persisted_only=bool(settings.graphql.persisted_only),
@@ -125,7 +126,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         WebSocketRoute("/graphql", view),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        Route("/.well-known/jwks.json", jwks_endpoint(settings, verification_ring(settings))),
+        Route("/.well-known/jwks.json", jwks_endpoint(settings, ring)),
+        Route("/verify", verify_endpoint(ring, quotas), methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]),
         Route("/metrics", metrics_endpoint(settings)),  # refused in production unless a token is set
         # Every method reaches the endpoint, so a wrong one gets the callback's typed JSON 405 too.
         Route("/agencies/{service}/events",

@@ -190,3 +190,23 @@ async def test_public_verification_is_charged_to_the_callers_ip(settings: Settin
                     assert "retry-after" in response.headers
     assert statuses[0] == 200
     assert 429 in statuses  # 9 units each (5 for verifyPayload): the fourth is over 30
+
+
+async def test_post_verify_answers_like_verify_payload(client: httpx.AsyncClient, settings: Settings) -> None:
+    """For a desk scanner that speaks no GraphQL: the same verdicts, and plain refusals for what is not a request."""
+    who = citizen(settings)
+    payload = (await _receipt(client, who, await submitted_code(client, who)))["receipt"]["qrPayload"]
+    valid = await client.post("/verify", json={"payload": payload})
+    assert valid.status_code == 200
+    assert valid.json() == {**await _verdict(client, payload)}
+    assert valid.json()["result"] == "VALID"
+    tampered = await client.post("/verify", json={"payload": _tampered(payload, len(payload) - 5)})
+    assert tampered.json() == {"result": "INVALID", "claims": None, "signedBy": server_keys(settings).signing.kid}
+    assert (await client.post("/verify", json={"payload": "nope"})).json()["result"] == "MALFORMED"
+    for body in (b"[", b'{"payload": 5}', b"[1]", b"\xff"):
+        refused = await client.post("/verify", content=body, headers={"content-type": "application/json"})
+        assert refused.status_code == 400, body
+    assert (await client.post("/verify", json={"payload": "x" * 5000})).status_code == 413
+    wrong = await client.get("/verify")
+    assert wrong.status_code == 405
+    assert wrong.headers["allow"] == "POST"

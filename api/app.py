@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
                           max_backoff=settings.agencies.forward_max_backoff_seconds,
                           lease_seconds=settings.agencies.forward_lease_seconds)
     quotas = Quotas.for_app(settings, database)
-    ring = verification_ring(settings)  # reads the signing keys: a bad SUPERAPP_SIGNING_KEYS stops start-up here
+    ring = verification_ring(settings, services)  # reads the keys: a bad SUPERAPP_SIGNING_KEYS stops start-up
     schema = build_schema(settings, services)  # refuses clashing plug-ins on `services` before anything reports
     persisted = PersistedDocuments(trusted_documents(settings, services, schema),
                                    persisted_only=bool(settings.graphql.persisted_only),

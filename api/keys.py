@@ -22,14 +22,23 @@ from core import qr_payload
 from core.json_body import JSONRefused, loads
 from core.server_keys import KeyRing, KeySource, server_keys
 from core.settings import Settings
+from services.registry import ServiceRegistry
 
 VERIFY_MAX_BODY = 4096
 VERIFY_COST = 6  # what `{ verifyPayload(payload) { result claims signedBy } }` costs: the same price either way
 
 
-def verification_ring(settings: Settings, extra: Sequence[KeySource] = ()) -> KeyRing:
-    """The keys this server vouches for: its own first, then `extra` (agencies' document keys)."""
-    return KeyRing([server_keys(settings).source, *extra])
+def verification_ring(settings: Settings, services: ServiceRegistry | None = None,
+                      extra: Sequence[KeySource] = ()) -> KeyRing:
+    """The keys this server vouches for: its own first, then the agencies' document keys (each a source read
+    on every look-up, so an agency's rotation shows at once), then `extra`.
+
+    Agency keys come from the services that sign documents (kids `agency:<service>:<n>`): their source
+    joins here, e.g. `lambda: agency_verify_keys(services)`, so the JWKS, `verifyPayload`, `POST /verify`
+    and `superapp verify` all see them."""
+    sources: list[KeySource] = [server_keys(settings).source]
+    del services  # no agency key source yet: the wallet's agency_verify_keys(services) is added here
+    return KeyRing([*sources, *extra])
 
 
 def jwks_endpoint(settings: Settings, ring: KeyRing) -> Callable[[Request], Awaitable[JSONResponse]]:

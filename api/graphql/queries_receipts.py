@@ -19,6 +19,6 @@ class ReceiptQuery:
                                   "Public; charged to the caller's IP quota like the catalogue. A verifier "
                                   "with no signal does the same offline with /.well-known/jwks.json.")
     def verify_payload(self, info: Info, payload: str) -> PayloadVerification:
-        result = qr_payload.verify(payload, verification_ring(info.context.settings))
+        result = qr_payload.verify(payload, verification_ring(info.context.settings, info.context.services))
         return PayloadVerification(result=VerificationResult(result.verdict.value), claims=cast(JSON, result.claims),
                                    signed_by=result.kid)

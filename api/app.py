@@ -27,6 +27,7 @@ from api.graphql.app_gate import AppGate
 from api.graphql.persisted import PersistedDocuments
 from api.graphql.schema import Schema, build_schema
 from api.graphql.view import GraphQLView
+from api.keys import jwks_endpoint, verification_ring, verify_endpoint
 from api.live import PostgresListener
 from api.metrics import metrics_endpoint
 from api.quota import Quotas
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     quotas = Quotas.for_app(settings, database)
     usage = UsageRecorder(database, flush_seconds=settings.apps.usage_flush_seconds,
                           max_keys=settings.apps.usage_max_keys)
+    ring = verification_ring(settings, services)  # reads the keys: a bad SUPERAPP_SIGNING_KEYS stops start-up
     schema = build_schema(settings, services)  # refuses clashing plug-ins on `services` before anything reports
     persisted = PersistedDocuments(trusted_documents(settings, services, schema),
                                    persisted_only=bool(settings.graphql.persisted_only),
@@ -141,6 +143,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         WebSocketRoute("/graphql", view),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/.well-known/jwks.json", jwks_endpoint(settings, ring)),
+        Route("/verify", verify_endpoint(ring, quotas), methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]),
         Route("/metrics", metrics_endpoint(settings)),  # refused in production unless a token is set
         # Every method reaches the endpoint, so a wrong one gets the callback's typed JSON 405 too.
         Route("/agencies/{service}/events",

@@ -1,5 +1,5 @@
 """`superapp`: serve | worker | sandbox | standins | migrate | seed | token | schema | contract | forward |
-maintenance | audit | home | announcements | flags | apps | plugin."""
+maintenance | audit | home | announcements | flags | apps | plugin | verify | keys."""
 
 from __future__ import annotations
 
@@ -125,6 +125,18 @@ def _flags(settings: Settings, args: argparse.Namespace) -> int:
     from api.flags_cli import run
 
     return run(settings, args, print, lambda line: print(line, file=sys.stderr))
+
+
+def _verify(settings: Settings, args: argparse.Namespace) -> int:
+    from api.keys_cli import verify
+
+    return verify(settings, args, print, lambda line: print(line, file=sys.stderr))
+
+
+def _keys(settings: Settings, args: argparse.Namespace) -> int:
+    from api.keys_cli import keys
+
+    return keys(settings, args, print, lambda line: print(line, file=sys.stderr))
 
 
 def _schema_export(settings: Settings, args: argparse.Namespace) -> int:
@@ -441,6 +453,9 @@ def _parser() -> argparse.ArgumentParser:
                          "platform's SUPERAPP_APP_STORE_URL_<PLATFORM>)")
     apps_sub.add_parser("list", help="the minimum per platform and every app version seen, supported or not")
     apps.set_defaults(handler=_apps)
+    from api.keys_cli import add_parsers
+
+    add_parsers(sub, _verify, _keys)
     return parser
 
 

@@ -101,6 +101,9 @@ class ErrorCode(StrEnum):
     TOO_MANY_ATTACHMENTS = "TOO_MANY_ATTACHMENTS"
     # App versions: an app older than the platform's minimum is served nothing but this.
     APP_UPDATE_REQUIRED = "APP_UPDATE_REQUIRED"
+    # Ratings of returned dossiers (core/ratings.py).
+    ALREADY_RATED = "ALREADY_RATED"
+    NOT_RATEABLE = "NOT_RATEABLE"
 
 
 # (Vietnamese, English) templates; `{name}` placeholders come from the error's params.
@@ -377,6 +380,14 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
         "Phiên bản ứng dụng này không còn được hỗ trợ; vui lòng cập nhật ứng dụng ({requirement}) để tiếp tục "
         "sử dụng.",
         "This version of the app is no longer supported; please update the app ({requirement_en}) to go on.",
+    ),
+    ErrorCode.ALREADY_RATED: (
+        "Bạn đã đánh giá hồ sơ này; mỗi hồ sơ chỉ được đánh giá một lần.",
+        "You have already rated this dossier; each dossier is rated once.",
+    ),
+    ErrorCode.NOT_RATEABLE: (
+        "Chỉ đánh giá được hồ sơ đã trả kết quả; hồ sơ đang ở trạng thái '{current}'.",
+        "Only a dossier whose result was returned can be rated; this one is '{current_en}'.",
     ),
 }
 

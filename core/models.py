@@ -526,3 +526,21 @@ class AppOperationUsage(SQLModel, table=True):
     count: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     first_seen: datetime
     last_seen: datetime = Field(index=True)
+
+
+class DossierRating(SQLModel, table=True):
+    """The citizen's one rating of a dossier whose result was returned (core/ratings.py). The comment may hold
+    personal data: only its owner reads it back; public figures use stars, procedure and agency only."""
+
+    __tablename__ = "dossier_rating"
+    __table_args__ = (Index("ix_dossier_rating_procedure", "procedure_id"),
+                      Index("ix_dossier_rating_agency", "agency_id"))
+
+    dossier_id: int = Field(foreign_key="dossier.id", primary_key=True, sa_column_kwargs={"autoincrement": False})
+    procedure_id: int = Field(foreign_key="procedure.id")
+    agency_id: int = Field(foreign_key="agency.id")
+    stars: int = Field(ge=1, le=5)
+    comment: str | None = Field(default=None, max_length=1000)
+    client_mutation_id: str | None = Field(default=None, max_length=64,
+                                           description="the request that rated: its retry is answered, not refused")
+    rated_at: datetime

@@ -51,6 +51,8 @@ class GraphQLSettings(_Group):
     apq_cache_size: int = Field(default=1000, ge=0)
     public_cache_max_age: int = Field(default=300, ge=0)
     query_max_cost: int = Field(default=5000, ge=100, description="an operation's cost budget (api/graphql/cost.py)")
+    figures_cache_seconds: float = Field(default=60.0, ge=0, le=3600,
+                                         description="how long public figures are kept in process (core/figures.py)")
 
 
 class AgencySettings(_Group):
@@ -230,10 +232,27 @@ class AppSettings(_Group):
                                 description="distinct (app, version, operation) kept in memory between flushes")
 
 
+class SigningSettings(_Group):
+    """core/server_keys.py: the server's Ed25519 keys for receipts (`SUPERAPP_SIGNING_*`). Each key is
+    `kid:seed` (seed: 32 bytes, unpadded base64url; `superapp keys new` prints one), comma-separated. The
+    first of `keys` signs; the others, and every `retired_keys` entry (`kid:x`, public only), stay published
+    in /.well-known/jwks.json so what they signed still verifies. Rotation: docs/ARCHITECTURE.md, "Receipt
+    keys". Outside production an empty `keys` means a development key kept in SUPERAPP_DATA_DIR."""
+
+    model_config = SettingsConfigDict(env_prefix="SUPERAPP_SIGNING_", extra="forbid")
+
+    keys: SecretStr = Field(default=SecretStr(""), description="kid:seed,... (the first signs)")
+    retired_keys: str = Field(default="", description="kid:x,... public keys still published")
+    issuer: str = Field(default="superapp", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$",
+                        description="the `iss` claim of receipts")
+    jwks_max_age: int = Field(default=3600, ge=0, le=86_400, description="Cache-Control max-age of the JWKS")
+
+
 GROUPS: dict[str, type[_Group]] = {"auth": AuthSettings, "graphql": GraphQLSettings, "agencies": AgencySettings,
                                    "sync": SyncSettings, "notifications": NotificationSettings,
                                    "retention": RetentionSettings, "server": ServerSettings, "quota": QuotaSettings,
-                                   "uploads": UploadSettings, "apps": AppSettings}
+                                   "uploads": UploadSettings, "apps": AppSettings,
+                                   "signing": SigningSettings}
 
 
 class Settings(BaseSettings):
@@ -260,6 +279,7 @@ class Settings(BaseSettings):
     quota: QuotaSettings = Field(default_factory=QuotaSettings)
     uploads: UploadSettings = Field(default_factory=UploadSettings)
     apps: AppSettings = Field(default_factory=AppSettings)
+    signing: SigningSettings = Field(default_factory=SigningSettings)
 
     @model_validator(mode="after")
     def _resolve_defaults(self) -> Settings:
@@ -293,6 +313,9 @@ class Settings(BaseSettings):
                 "production needs the e-ID provider's key: set SUPERAPP_EID_PUBLIC_KEY_FILE "
                 "or SUPERAPP_EID_JWKS_FILE"
             )
+        if production and not self.signing.keys.get_secret_value().strip():
+            raise ValueError("production needs the server's signing key for receipts: set SUPERAPP_SIGNING_KEYS "
+                             "(`superapp keys new` prints one)")
         if graphql.default_page_size > graphql.max_page_size:
             raise ValueError("SUPERAPP_DEFAULT_PAGE_SIZE must not exceed SUPERAPP_MAX_PAGE_SIZE")
         return self

@@ -25,6 +25,7 @@ from core.errors import DomainError, ErrorCode, not_found
 from core.form_limits import check_form_size
 from core.inbox import mark_read
 from core.models import Citizen, Draft
+from core.ratings import rate_dossier
 from core.submission import receive
 from core.uploads import check_ids
 from sync.conflicts import FieldConflict, changed_by_others, effective_base, merge_fields
@@ -254,6 +255,17 @@ async def dossier_supplement(ctx: IntentContext, record_id: str | None, base: in
     return answer
 
 
+async def dossier_rate(ctx: IntentContext, record_id: str | None, base: int | None, args: dict[str, Any]) -> Applied:
+    """`{score, comment}` (score 1-5): the rules of `rateDossier` (once, by the owner, after RETURNED)."""
+    _only(args, {"score", "comment"})
+    comment = args.get("comment")
+    if comment is not None and not isinstance(comment, str):
+        raise Unreadable("'comment' is not a string")
+    dossier, _ = await rate_dossier(ctx.session, citizen_id=ctx.citizen_id, code=str(record_id),
+                                    stars=args.get("score"), comment=comment, now=ctx.now)
+    return await _dossier_answer(ctx, dossier.code, dossier.version)
+
+
 async def notifications_mark_read(ctx: IntentContext, record_id: str | None, base: int | None,
                                   args: dict[str, Any]) -> Applied:
     """`{"ids": [...]}` read offline; the read marks come back to every device through the pull."""
@@ -289,7 +301,5 @@ INTENTS: dict[str, Handler] = {
     "dossier.withdraw": dossier_withdraw,
     "dossier.supplement": dossier_supplement,
     "notifications.markRead": notifications_mark_read,
-    # Declared so old and new apps agree on the name; answered until ratings exist (see SYNC_PROTOCOL).
-    "dossier.rate": _unsupported("dossier.rate", " cho đến khi có chức năng đánh giá",
-                                 " until satisfaction ratings exist"),
+    "dossier.rate": dossier_rate,
 }

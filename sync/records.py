@@ -17,7 +17,8 @@ from core.catalogue import agencies_by_ids, procedures_by_ids
 from core.dossier_status import DossierStatus
 from core.dossiers import events_for
 from core.drafts import revisions
-from core.models import Document, Dossier, Draft, Notification, Procedure
+from core.models import Document, Dossier, DossierRating, Draft, Notification, Procedure
+from core.ratings import ratings_for
 from core.text import ascii_digits
 
 Loader = Callable[[AsyncSession, int, list[str]], Awaitable[dict[str, dict[str, Any]]]]
@@ -32,6 +33,7 @@ async def load_dossiers(session: AsyncSession, citizen_id: int, codes: list[str]
         select(Dossier).where(col(Dossier.code).in_(codes), Dossier.citizen_id == citizen_id))).scalars())
     ids = [r.id for r in rows if r.id is not None]
     events = await events_for(session, ids)
+    ratings = await ratings_for(session, ids)
     procedures = await procedures_by_ids(session, list({r.procedure_id for r in rows}))
     agencies = await agencies_by_ids(session, list({r.agency_id for r in rows}))
     parent_ids = [r.parent_id for r in rows if r.parent_id is not None]
@@ -50,8 +52,16 @@ async def load_dossiers(session: AsyncSession, citizen_id: int, codes: list[str]
             "events": [{"seq": e.seq, "status": DossierStatus(e.status).name, "source": e.source,
                         "at": _iso(e.occurred_at), "noteVi": e.note_vi, "noteEn": e.note_en}
                        for e in events[row.id]],
+            "rating": _rating(ratings.get(row.id)),
         }
     return out
+
+
+def _rating(rating: DossierRating | None) -> dict[str, Any] | None:
+    """The citizen's own rating (the comment is theirs to read back); null until rated."""
+    if rating is None:
+        return None
+    return {"score": rating.stars, "comment": rating.comment, "ratedAt": _iso(rating.rated_at)}
 
 
 async def load_documents(session: AsyncSession, citizen_id: int, ids: list[str]) -> dict[str, dict[str, Any]]:

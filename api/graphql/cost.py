@@ -66,6 +66,12 @@ class PageArgument:
         return max(1, min(value, self.maximum))
 
 
+# Core fields that cost more than one unit: each does a query or more of its own, and a page of procedures
+# asks it once per item (public figures), or it is public work an anonymous caller may repeat (verification).
+CORE_WEIGHTS: Mapping[tuple[str, str], int] = {("Procedure", "figures"): 5, ("Agency", "figures"): 5,
+                                                ("Query", "verifyPayload"): 5}
+
+
 @dataclass(frozen=True)
 class CostModel:
     budget: int
@@ -75,7 +81,7 @@ class CostModel:
     @classmethod
     def of(cls, settings: Settings, weights: Mapping[tuple[str, str], int]) -> CostModel:
         graphql, sync = settings.graphql, settings.sync
-        return cls(budget=graphql.query_max_cost, weights=dict(weights), page_arguments={
+        return cls(budget=graphql.query_max_cost, weights={**CORE_WEIGHTS, **weights}, page_arguments={
             "first": PageArgument(graphql.default_page_size, graphql.max_page_size),
             "limit": PageArgument(sync.page_limit, sync.page_limit),
         })

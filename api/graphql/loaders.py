@@ -13,7 +13,8 @@ from core.db import Database
 from core.documents import documents_for_dossiers
 from core.dossiers import events_for
 from core.interconnected import parts_of
-from core.models import Agency, Document, Dossier, DossierEvent, Procedure, Upload
+from core.models import Agency, Document, Dossier, DossierEvent, DossierRating, Procedure, Upload
+from core.ratings import ratings_for
 from core.uploads import of_dossiers
 
 K = TypeVar("K")
@@ -41,6 +42,7 @@ class Loaders:
     documents: DataLoader[int, list[Document]]
     parts: DataLoader[int, list[Dossier]]
     attachments: DataLoader[int, list[Upload]]
+    ratings: DataLoader[int, DossierRating | None]
 
     @classmethod
     def create(cls, db: Database) -> Loaders:
@@ -51,4 +53,5 @@ class Loaders:
             documents=_loader(db, documents_for_dossiers, list),
             parts=_loader(db, parts_of, list),
             attachments=_loader(db, of_dossiers, list),
+            ratings=_loader(db, ratings_for, lambda: None),
         )

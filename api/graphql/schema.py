@@ -29,6 +29,7 @@ from api.graphql.queries_audit import AuditQuery
 from api.graphql.queries_directory import DirectoryQuery
 from api.graphql.queries_home import HOME_SCREEN_WEIGHT, HomeQuery
 from api.graphql.queries_notifications import NotificationQuery
+from api.graphql.queries_receipts import ReceiptQuery
 from api.graphql.queries_screens import ScreenQuery
 from api.graphql.subscriptions import Subscription
 from api.graphql.sync_query import SyncQuery
@@ -74,7 +75,7 @@ def _query(me_type: type) -> type:
                               description="The signed-in citizen. Needs a token.")
 
     return merged("Query", Query, [MeRoot, SyncQuery, NotificationQuery, AuditQuery, ScreenQuery, HomeQuery,
-                                    DirectoryQuery])
+                                    DirectoryQuery, ReceiptQuery])
 
 
 def _roots(plugins: Sequence[Plugin]) -> type:

@@ -24,7 +24,7 @@ from core.errors import MESSAGES, ErrorCode
 from core.seed import DEMO_CITIZEN_ID_NUMBER
 from core.settings import Environment, Settings
 from tests.api.helpers import is_enrolled
-from tests.support import citizen, gql, new_id_number
+from tests.support import TEST_SIGNING_KEYS, citizen, gql, new_id_number
 
 ME_AND_CATALOGUE = "{ me { idNumber } procedures(first: 1) { edges { node { code } } } }"
 ME = "{ me { idNumber fullName } }"
@@ -373,6 +373,7 @@ async def test_production_with_a_jwks_file_refuses_the_dev_token(settings: Setti
     provider = _rsa_key()
     production = Settings(env=Environment.PRODUCTION, data_dir=settings.data_dir,
                           database_url=settings.database_url, graphql={"persisted_only": False},
+                          signing={"keys": TEST_SIGNING_KEYS},
                           auth={"eid_jwks_file": _write_jwks(tmp_path / "jwks.json", provider, "eid-2026")})
     assert production.auth.eid_accept_dev_key is False
     async with _asgi(create_app(production, db=db)) as http:
@@ -393,6 +394,7 @@ async def test_production_accepts_the_dev_token_only_when_explicitly_allowed(
     monkeypatch.setenv("SUPERAPP_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("SUPERAPP_EID_JWKS_FILE", str(jwks))
     monkeypatch.setenv("SUPERAPP_PERSISTED_ONLY", "false")  # these tests send ad-hoc documents
+    monkeypatch.setenv("SUPERAPP_SIGNING_KEYS", TEST_SIGNING_KEYS)
     dev_token = issue_dev_token(settings, id_number=DEMO_CITIZEN_ID_NUMBER)
 
     refusing = Settings()
@@ -412,7 +414,7 @@ async def test_an_es256_token_without_kid_against_rsa_keys_is_unauthenticated_no
     settings: Settings, db: Database, tmp_path: Path
 ) -> None:
     production = Settings(env=Environment.PRODUCTION, data_dir=tmp_path, database_url=settings.database_url,
-                          graphql={"persisted_only": False},
+                          graphql={"persisted_only": False}, signing={"keys": TEST_SIGNING_KEYS},
                           auth={"eid_jwks_file": _write_jwks(tmp_path / "jwks.json", _rsa_key(), "eid-2026")})
     token = jwt.encode(_claims(settings), ec.generate_private_key(ec.SECP256R1()), algorithm="ES256")
     async with _asgi(create_app(production, db=db)) as http:

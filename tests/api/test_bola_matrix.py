@@ -75,6 +75,7 @@ class Victim:
     access_log_cursor: str
     checkpoint: str
     upload_id: str  # complete, attached to nothing
+    returned_code: str = ""  # RETURNED, not rated: rateable by B
 
     def secrets(self) -> list[str]:
         return [self.who.id_number, self.name, MARKER, self.device_token, self.document_number, self.who.token]
@@ -143,7 +144,8 @@ async def victim(server: str, settings: Settings, sandboxes: dict[str, RunningSa
         deleted_draft_id=deleted_id, sync_client_id=client_id,
         dossier_cursor=seeded["data"]["myDossiers"]["edges"][-1]["cursor"], notification_cursor=notification["cursor"],
         access_log_cursor=access["data"]["myDataAccessLog"]["edges"][0]["cursor"],
-        checkpoint=page["data"]["syncChanges"]["checkpoint"], upload_id=upload_id)
+        checkpoint=page["data"]["syncChanges"]["checkpoint"], upload_id=upload_id,
+        returned_code=by_status["RETURNED"])
 
 
 # --- what every argument that names something is ------------------------------------------------------------
@@ -186,6 +188,8 @@ ARGUMENTS: dict[str, str] = {
     "Mutation.markNotificationsRead(input.ids)": OWNED,
     "Mutation.markNotificationsRead(input.clientMutationId)": CLIENT_KEY,
     "Mutation.updateNotificationPreferences(input.clientMutationId)": CLIENT_KEY,
+    "Mutation.rateDossier(input.dossierCode)": OWNED,
+    "Mutation.rateDossier(input.clientMutationId)": CLIENT_KEY,
 }
 
 
@@ -244,6 +248,8 @@ _ATTACH_SUPPLEMENT = ("mutation($v: ID!) { supplementDossier(input: {code: \"000
                       "formData: {}, attachments: [$v]}) { dossier { code } errors { code field message } } }")
 _MARK = "mutation($v: ID!) { markNotificationsRead(input: {ids: [$v]}) { markedIds unreadCount errors { code } } }"
 _UNREGISTER = "mutation($v: String!) { unregisterDevice(input: {token: $v}) { removed } }"
+_RATE = ("mutation($v: String!) { rateDossier(input: {dossierCode: $v, stars: 1, comment: \"A\"}) "
+         "{ dossier { code status formData rating { stars comment } } errors { code field message } } }")
 _PUSH = f"mutation($input: SyncPushInput!) {{ syncPush(input: $input) {{ {PUSH_FIELDS} }} }}"
 
 
@@ -288,6 +294,10 @@ def _probes(b: Victim) -> list[Probe]:
               [(b.upload_id, "missing-upload-" + "0" * 20)]),
         Probe("Mutation.supplementDossier(input.attachments)", "upload", _ATTACH_SUPPLEMENT, lambda v: {"v": v},
               [(b.upload_id, "missing-upload-" + "0" * 20)]),
+        Probe("Mutation.rateDossier(input.dossierCode)", "dossier", _RATE, lambda v: {"v": v},
+              [(b.returned_code, MISSING_CODE), (_gid("Dossier", b.returned_code), MISSING_CODE), *dossier_pairs]),
+        Probe("Mutation.syncPush(input.mutations.recordId)", "dossier.rate", _PUSH,
+              _sync("dossier.rate", lambda _: {"score": 1}), [(b.returned_code, MISSING_CODE)]),
         Probe("Mutation.markNotificationsRead(input.ids)", "notification", _MARK, lambda v: {"v": v},
               notification_pairs),
         Probe("Mutation.unregisterDevice(input.token)", "device", _UNREGISTER, lambda v: {"v": v},
@@ -326,7 +336,7 @@ async def _snapshot(http: httpx.AsyncClient, db: Database, b: Victim) -> dict[st
 
 def _assert_no_leak(body: dict[str, Any], b: Victim) -> None:
     text = json.dumps(body, ensure_ascii=False)
-    for secret in [*b.secrets(), b.dossier_code, b.supplement_code, b.forwarded_code]:
+    for secret in [*b.secrets(), b.dossier_code, b.supplement_code, b.forwarded_code, b.returned_code]:
         assert secret not in text, (secret, body)
 
 

@@ -20,7 +20,7 @@ from api.auth import load_dev_private_key
 from api.metrics import serve_metrics_port
 from core.log_format import request_id
 from core.settings import Environment, Settings
-from tests.support import RunningSandbox, agency_overrides, citizen, gql, serve
+from tests.support import TEST_SIGNING_KEYS, RunningSandbox, agency_overrides, citizen, gql, serve
 
 CATALOGUE = "{ procedures(first: 1) { edges { node { code } } } }"
 
@@ -93,7 +93,7 @@ def _production(settings: Settings, tmp_path: Path, **server: Any) -> Settings:
     public_pem.write_bytes(load_dev_private_key(settings.dev_key_path).public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
     return Settings(env=Environment.PRODUCTION, data_dir=settings.data_dir, database_url=settings.database_url,
-                    auth={"eid_public_key_file": public_pem}, server=server)
+                    auth={"eid_public_key_file": public_pem}, server=server, signing={"keys": TEST_SIGNING_KEYS})
 
 
 async def _get(app: Starlette, path: str, headers: dict[str, str] | None = None) -> httpx.Response:

@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from core.settings import Environment, Settings
+from tests.support import TEST_SIGNING_KEYS
 
 
 @pytest.fixture(autouse=True)
@@ -36,7 +37,8 @@ def test_production_from_the_environment_refuses_to_start(
 @pytest.mark.parametrize("key_setting", ["eid_public_key_file", "eid_jwks_file"])
 def test_production_with_an_eid_key_starts_and_refuses_the_dev_key(key_setting: str, tmp_path: Path) -> None:
     settings = Settings.model_validate(
-        {"env": Environment.PRODUCTION, "data_dir": tmp_path, "auth": {key_setting: tmp_path / "eid.pem"}}
+        {"env": Environment.PRODUCTION, "data_dir": tmp_path, "auth": {key_setting: tmp_path / "eid.pem"},
+         "signing": {"keys": TEST_SIGNING_KEYS}}
     )
     assert settings.is_production is True
     assert settings.auth.eid_accept_dev_key is False
@@ -107,3 +109,9 @@ def test_every_variable_name_is_flat_and_prefixed() -> None:
     assert "SUPERAPP_SYNC_PAGE_LIMIT" in names
     assert "SUPERAPP_FCM_ENDPOINT" in names
     assert len(names) == len(set(names))
+
+
+def test_production_without_a_signing_key_refuses_to_start(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="SUPERAPP_SIGNING_KEYS"):
+        Settings.model_validate({"env": Environment.PRODUCTION, "data_dir": tmp_path,
+                                 "auth": {"eid_public_key_file": tmp_path / "eid.pem"}})

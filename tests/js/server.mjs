@@ -1,7 +1,7 @@
 // A production-mode (persisted-only) superapp server for the client tests: its own SQLite database in a
 // temporary folder, migrated and seeded, on a free loopback port; stopped by the test.
 import { execFile, spawn } from "node:child_process";
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -47,9 +47,10 @@ export async function startProductionServer() {
   writeFileSync(eidKey, generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ type: "spki", format: "pem" }));
   const port = await freePort();
   const child = spawn(SUPERAPP, ["serve", "--host", "127.0.0.1", "--port", String(port)], {
-    // Android apps below 2.0.0 are refused (the other tests send no client-awareness headers: unknown apps, served).
+    // Android apps below 2.0.0 are refused (the other tests send no client-awareness headers: unknown apps, served),
+    // and a receipt-signing key (a throwaway one, as SUPERAPP_SIGNING_KEYS expects: kid:seed)
     env: { ...env, SUPERAPP_ENV: "production", SUPERAPP_EID_PUBLIC_KEY_FILE: eidKey, SUPERAPP_EID_ACCEPT_DEV_KEY: "true",
-      SUPERAPP_APP_MIN_VERSION_ANDROID: "2.0.0" },
+      SUPERAPP_APP_MIN_VERSION_ANDROID: "2.0.0", SUPERAPP_SIGNING_KEYS: `js-1:${randomBytes(32).toString("base64url")}` },
     stdio: ["ignore", "ignore", "pipe"],
   });
   let log = "";

@@ -30,7 +30,7 @@ from tests.support import Citizen, citizen, gql
 from tests.uploads.tus_client import jpeg_bytes, uploaded
 
 MUTATIONS_AS_FRESH_CITIZEN = {"SubmitDossier", "WithdrawDossier", "SupplementDossier", "SyncPush",
-                              "RegisterDevice", "UnregisterDevice",
+                              "RegisterDevice", "UnregisterDevice", "RateDossier",
                               "UpdateNotificationPreferences", "SubmitDossierWithAttachments",
                               "SupplementDossierWithAttachments"}
 # Subscriptions run over WebSocket, not HTTP: tests/notifications/test_subscription.py drives them.
@@ -107,6 +107,16 @@ async def _supplement_requested_dossier_code(client: httpx.AsyncClient, who: Cit
     return code
 
 
+async def _returned_dossier_code(client: httpx.AsyncClient, who: Citizen, db: Database) -> str:
+    """A dossier of `who` whose result was returned (moved as the agency would): rateable."""
+    code = await _submitted_dossier_code(client, who)
+    for target in (DossierStatus.ACCEPTED, DossierStatus.PROCESSING, DossierStatus.PROCESSED, DossierStatus.RETURNED):
+        async with db.write() as session:
+            dossier = (await session.execute(select(Dossier).where(Dossier.code == code))).scalars().one()
+            await change_status(session, dossier=dossier, target=target, source="agency", occurred_at=utc_now())
+    return code
+
+
 @pytest.mark.parametrize("path", operation_files(), ids=lambda p: p.stem)
 async def test_operation_runs_and_answers_like_its_example(
     settings: Settings, client: httpx.AsyncClient, db: Database, path: Path, request: pytest.FixtureRequest
@@ -124,6 +134,8 @@ async def test_operation_runs_and_answers_like_its_example(
         replacements["ownSupplementRequestedDossierCode"] = await _supplement_requested_dossier_code(client, who, db)
     if "$ownUploadId" in json.dumps(variables):  # a complete upload of `who`'s, sent with tus
         replacements["ownUploadId"] = await uploaded(client, who, jpeg_bytes(20_000))
+    if "$ownReturnedDossierCode" in json.dumps(variables):
+        replacements["ownReturnedDossierCode"] = await _returned_dossier_code(client, who, db)
     body = await gql(client, operation_text(path), _substitute(variables, replacements), who=who)
     assert "errors" not in body, body
     assert all(v is not None for v in body["data"].values()), body

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from api.auth import load_dev_private_key
 from core.settings import Settings
 from services.agency_settings import InsecureAgencyUrl, load_agency_settings
+from tests.support import TEST_SIGNING_KEYS
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -51,7 +52,8 @@ def test_superapp_serve_in_production_refuses_an_http_agency_url(settings: Setti
     env.update(SUPERAPP_ENV="production", SUPERAPP_DATA_DIR=str(tmp_path), SUPERAPP_EID_PUBLIC_KEY_FILE=str(public_pem),
                SUPERAPP_DATABASE_URL=settings.database_url, SUPERAPP_SERVICES="residence",
                SUPERAPP_AGENCY_RESIDENCE_BASE_URL="http://agency.example.vn",
-               SUPERAPP_AGENCY_RESIDENCE_SECRET="not-a-real-secret", SUPERAPP_LOG_FORMAT="text")
+               SUPERAPP_AGENCY_RESIDENCE_SECRET="not-a-real-secret", SUPERAPP_LOG_FORMAT="text",
+               SUPERAPP_SIGNING_KEYS=TEST_SIGNING_KEYS)
     done = subprocess.run([sys.executable, "-m", "api.cli", "serve", "--port", "0"], env=env, cwd=PROJECT,
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 2, done.stderr

@@ -34,7 +34,7 @@ from services.registry import (
     load_registry,
 )
 from services.residence import ResidenceService
-from tests.support import RunningSandbox, agency_overrides, citizen, gql, serve
+from tests.support import TEST_SIGNING_KEYS, RunningSandbox, agency_overrides, citizen, gql, serve
 
 
 def _entry(name: str, value: str) -> EntryPoint:
@@ -97,6 +97,7 @@ def _production(settings: Settings, tmp_path: Path) -> Settings:
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
     return Settings(env=Environment.PRODUCTION, data_dir=settings.data_dir, database_url=settings.database_url,
                     auth={"eid_public_key_file": public_pem, "eid_accept_dev_key": True},
+                    signing={"keys": TEST_SIGNING_KEYS},
                     graphql={"persisted_only": False},
                     agencies={"services": ",".join(BUILT_IN_SERVICES), "forward_poll_seconds": 0.2})
 
@@ -138,7 +139,7 @@ def _schema_check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 def test_schema_check_checks_the_served_schema_and_fails_loudly(tmp_path: Path):
     production = {"SUPERAPP_ENV": "production", "SUPERAPP_DATA_DIR": str(tmp_path),
-                  "SUPERAPP_EID_JWKS_FILE": str(tmp_path / "jwks.json")}
+                  "SUPERAPP_EID_JWKS_FILE": str(tmp_path / "jwks.json"), "SUPERAPP_SIGNING_KEYS": TEST_SIGNING_KEYS}
     for code in ("civil_status", "social_insurance", "traffic_fines"):  # residence is not configured
         production[f"SUPERAPP_AGENCY_{code.upper()}_BASE_URL"] = "https://agency.example.vn"
         production[f"SUPERAPP_AGENCY_{code.upper()}_SECRET"] = "s3cret"

@@ -55,7 +55,7 @@ async def test_a_rejected_mutation_consumes_its_seq_so_the_queue_moves_on(
     body = (await push(client, who, device, batch))["data"]["syncPush"]
     answers = [(r["status"], (r["error"] or {}).get("code")) for r in body["results"]]
     assert answers == [("REJECTED", "PROCEDURE_NOT_AVAILABLE"), ("APPLIED", None),
-                       ("REJECTED", "SERVER_OWNED_FIELD"), ("REJECTED", "UNSUPPORTED_INTENT")]
+                       ("REJECTED", "SERVER_OWNED_FIELD"), ("REJECTED", "NOT_FOUND")]
     assert body["lastAppliedSeq"] == 4
 
 

@@ -6,6 +6,7 @@ import strawberry
 
 from api.graphql.mutations.device_register import RegisterDevicePayload, register_device_mutation
 from api.graphql.mutations.device_unregister import UnregisterDevicePayload, unregister_device_mutation
+from api.graphql.mutations.dossier_rate import RateDossierPayload, rate_dossier_mutation
 from api.graphql.mutations.dossier_submit import SubmitDossierPayload, submit_dossier_mutation
 from api.graphql.mutations.dossier_supplement import SupplementDossierPayload, supplement_dossier_mutation
 from api.graphql.mutations.dossier_withdraw import WithdrawDossierPayload, withdraw_dossier_mutation
@@ -31,6 +32,10 @@ class Mutation:
     )
     withdraw_dossier: WithdrawDossierPayload | None = strawberry.mutation(
         resolver=withdraw_dossier_mutation, description="Ask to withdraw a dossier. Needs a token."
+    )
+    rate_dossier: RateDossierPayload | None = strawberry.mutation(
+        resolver=rate_dossier_mutation,
+        description="Rate a dossier once its result is returned (status RETURNED), once. Needs a token.",
     )
     sync_push: SyncPushPayload | None = strawberry.mutation(
         resolver=sync_push_mutation, description="Offline sync: apply queued mutations exactly once. Needs a token."

@@ -12,9 +12,12 @@ from strawberry.scalars import JSON
 from api.graphql.context import Info
 from api.graphql.types.catalogue import Agency, Procedure
 from api.graphql.types.common import DossierStatus, LocalizedText
+from api.graphql.types.receipts import Receipt
 from core import models
 from core.deadlines import Deadline, deadline_for
 from core.dossier_status import DossierStatus as CoreStatus
+from core.receipts import sign_receipt
+from core.server_keys import server_keys
 from services.registry import personal
 
 
@@ -61,6 +64,8 @@ class Document(relay.Node):
 
 @strawberry.type(description="A photo or PDF of a paper filed with a dossier or a supplement (uploaded with tus "
                               "to `/uploads/`); the agency receives it with the dossier.")
+
+
 class Attachment:
     id: strawberry.ID = strawberry.field(description="The upload id.")
     filename: str = strawberry.field(description="The name the app gave it; shown back only.")
@@ -76,6 +81,18 @@ class Attachment:
         return cls(id=strawberry.ID(row.id), filename=row.filename, content_type=row.content_type or "",
                    size=row.length, sha256=row.sha256 or "", attached_with=row.attached_as or "submit",
                    uploaded_at=row.completed_at or row.created_at)
+
+
+@strawberry.type(description="The citizen's own rating of a returned dossier; only its author sees it.")
+class DossierRating:
+    stars: int = strawberry.field(description="1-5.")
+    comment: str | None = strawberry.field(directives=[personal("dossier")],
+                                           description="Never published: it may name people.")
+    rated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: models.DossierRating) -> DossierRating:
+        return cls(stars=row.stars, comment=row.comment, rated_at=row.rated_at)
 
 
 @strawberry.type(description="An application (hồ sơ) the citizen filed with an agency.")
@@ -127,6 +144,22 @@ class Dossier(relay.Node):
     @strawberry.field(description="Documents issued as this dossier's result.")
     async def documents(self, info: Info) -> list[Document]:
         return [Document.from_row(d) for d in await info.context.loaders.documents.load(self.row_id)]
+
+    @strawberry.field(description="The server-signed receipt, with its QR payload; every received dossier has one.")
+    async def receipt(self, info: Info) -> Receipt:
+        ctx = info.context
+        procedure = await ctx.loaders.procedure.load(self.procedure_id)
+        agency = await ctx.loaders.agency.load(self.agency_id)
+        return Receipt.of(sign_receipt(
+            dossier_code=self.code, procedure_code=procedure.code, agency_code=agency.code,
+            submitted_at=self.submitted_at, due=self.due_date, tz_name=ctx.settings.timezone,
+            issuer=ctx.settings.signing.issuer, key=server_keys(ctx.settings).signing))
+
+    @strawberry.field(description="The citizen's rating (rateDossier); null until rated. A dossier can be rated "
+                                  "once, after its result is returned (status RETURNED).")
+    async def rating(self, info: Info) -> DossierRating | None:
+        row = await info.context.loaders.ratings.load(self.row_id)
+        return DossierRating.from_row(row) if row is not None else None
 
     @strawberry.field(description="An interconnected dossier's parts, one per agency, each with its own "
                                   "status history; empty for an ordinary dossier.")

@@ -1,5 +1,6 @@
 """The ASGI application: `/graphql`, `/healthz` (process up), `/readyz` (database reachable, services'
-states) and `/agencies/{service}/events` (agencies' status callbacks)."""
+states), `/agencies/{service}/events` (agencies' status callbacks) and `/payments/callback` (the payment
+gateway's notifications)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from api.graphql.schema import Schema, build_schema
 from api.graphql.view import GraphQLView
 from api.live import PostgresListener
 from api.metrics import metrics_endpoint
+from api.payment_callback import callback_endpoint
 from api.quota import Quotas
 from api.request_id import RequestId
 from core import log_format, log_redaction
@@ -37,6 +39,7 @@ from core.settings import Settings
 from mobile_contract import manifest
 from mobile_contract.deployment import PluginOperations, operation_names, plugin_operations
 from services.forwarder import Forwarder
+from services.payments import PaymentPoller
 from services.registry import ServiceRegistry, load_registry, precedence
 
 log = logging.getLogger("superapp.app")
@@ -63,6 +66,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
                           max_backoff=settings.agencies.forward_max_backoff_seconds,
                           lease_seconds=settings.agencies.forward_lease_seconds)
     quotas = Quotas.for_app(settings, database)
+    poller = PaymentPoller(db=database, settings=settings.payments)
     schema = build_schema(settings, services)  # refuses clashing plug-ins on `services` before anything reports
     persisted = PersistedDocuments(trusted_documents(settings, services, schema),
                                    persisted_only=bool(settings.graphql.persisted_only),
@@ -107,6 +111,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         for code, reason in (await merge_service_catalogue(database, services)).items():
             await services.refuse_at_start(code, reason)
         forwarder.start()
+        poller.start()
         listener = None if settings.is_sqlite else PostgresListener(settings.database_url)
         if listener is not None:
             listener.start()
@@ -115,6 +120,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         if listener is not None:
             await listener.stop()
         await forwarder.stop()
+        await poller.stop()
         await services.aclose()
         if owns_db:
             await database.dispose()
@@ -129,6 +135,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         Route("/agencies/{service}/events",
               events_endpoint(settings=settings, db=database, registry=services, quotas=quotas),
               methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
+        Route("/payments/callback", callback_endpoint(settings=settings, db=database),
+              methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
     ]
     if settings.graphql.graphiql:
         routes.append(Route("/", home))
@@ -141,7 +149,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
                                 Middleware(GZipMiddleware, minimum_size=512)])
     app.state.settings, app.state.db = settings, database
     app.state.services, app.state.forwarder, app.state.schema = services, forwarder, schema
-    app.state.quotas = quotas
+    app.state.quotas, app.state.payment_poller = quotas, poller
     return app
 
 

@@ -82,6 +82,11 @@ class ErrorCode(StrEnum):
     DAILY_SUBMISSION_LIMIT = "DAILY_SUBMISSION_LIMIT"
     # Privacy audit trail: a read or change of personal data that could not be recorded does not happen.
     AUDIT_UNAVAILABLE = "AUDIT_UNAVAILABLE"
+    # Fees and payments (core/payments.py).
+    PAYMENT_NOT_REQUESTED = "PAYMENT_NOT_REQUESTED"
+    PAYMENT_DEADLINE_PASSED = "PAYMENT_DEADLINE_PASSED"
+    PAYMENT_GATEWAY_UNAVAILABLE = "PAYMENT_GATEWAY_UNAVAILABLE"
+    PAYMENT_DECLINED = "PAYMENT_DECLINED"
 
 
 # (Vietnamese, English) templates; `{name}` placeholders come from the error's params.
@@ -301,6 +306,22 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.AUDIT_UNAVAILABLE: (
         "Không ghi được nhật ký truy cập dữ liệu cá nhân nên yêu cầu chưa được thực hiện; vui lòng thử lại sau.",
         "Access to personal data could not be recorded, so the request was not carried out; please retry later.",
+    ),
+    ErrorCode.PAYMENT_NOT_REQUESTED: (
+        "Hồ sơ này không có khoản phí, lệ phí nào đang chờ thanh toán.",
+        "This dossier has no fee or charge waiting to be paid.",
+    ),
+    ErrorCode.PAYMENT_DEADLINE_PASSED: (
+        "Đã quá hạn nộp phí (hạn cuối {deadline}); vui lòng liên hệ cơ quan giải quyết hồ sơ.",
+        "The deadline to pay ({deadline}) has passed; please contact the agency handling the dossier.",
+    ),
+    ErrorCode.PAYMENT_GATEWAY_UNAVAILABLE: (
+        "Cổng thanh toán tạm thời không phản hồi; chưa có khoản tiền nào bị trừ, vui lòng thử lại sau ít phút.",
+        "The payment gateway is not answering right now; nothing was charged, please try again in a few minutes.",
+    ),
+    ErrorCode.PAYMENT_DECLINED: (
+        "Giao dịch bị từ chối ({reason}); chưa có khoản tiền nào bị trừ, bạn có thể thanh toán lại.",
+        "The payment was declined ({reason}); nothing was charged, you can pay again.",
     ),
 }
 

@@ -164,9 +164,34 @@ class QuotaSettings(_Group):
     submissions_per_day: int = Field(default=100, ge=1, description="per citizen, calendar day in SUPERAPP_TIMEZONE")
 
 
+class PaymentSettings(_Group):
+    """core/payments.py, services/payment_gateway.py, services/payment_poller.py: the payment gateway, its
+    callbacks and the poller that recovers lost ones (`SUPERAPP_PAYMENT_*`); the sandbox gateway's port."""
+
+    model_config = SettingsConfigDict(env_prefix="SUPERAPP_PAYMENT_", extra="forbid")
+
+    gateway_url: str = Field(default="", description="the gateway's API; empty: the loopback sandbox outside "
+                                                     "production (http://127.0.0.1:<sandbox port>)")
+    secret: SecretStr = Field(default=SecretStr("dev-payment-secret"),
+                              description="HMAC key of the gateway's signed notifications")
+    notify_url: str = Field(default="", description="our callback URL the gateway is given with each order; "
+                                                    "empty: the gateway's own configured one")
+    timeout_seconds: float = Field(default=5.0, gt=0, le=60, description="one call to the gateway")
+    callback_window_seconds: int = Field(default=300, ge=5, le=3600,
+                                         description="a notification's timestamp may be this far from our clock")
+    deadline_days: int = Field(default=15, ge=1, le=365, description="days to pay after the agency asks")
+    poll_interval_seconds: float = Field(default=30.0, gt=0, le=3600, description="the poller's round")
+    poll_after_seconds: float = Field(default=60.0, gt=0,
+                                      description="a payment pending this long without news is asked about")
+    order_timeout_seconds: float = Field(default=900.0, gt=0,
+                                         description="an order still unsettled this long is cancelled (EXPIRED)")
+    sandbox_port: int = Field(default=8120, ge=1, le=65535, description="the loopback sandbox gateway's port")
+
+
 GROUPS: dict[str, type[_Group]] = {"auth": AuthSettings, "graphql": GraphQLSettings, "agencies": AgencySettings,
                                    "sync": SyncSettings, "notifications": NotificationSettings,
-                                   "retention": RetentionSettings, "server": ServerSettings, "quota": QuotaSettings}
+                                   "retention": RetentionSettings, "server": ServerSettings, "quota": QuotaSettings,
+                                   "payments": PaymentSettings}
 
 
 class Settings(BaseSettings):
@@ -191,6 +216,7 @@ class Settings(BaseSettings):
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     quota: QuotaSettings = Field(default_factory=QuotaSettings)
+    payments: PaymentSettings = Field(default_factory=PaymentSettings)
 
     @model_validator(mode="after")
     def _resolve_defaults(self) -> Settings:
@@ -211,6 +237,8 @@ class Settings(BaseSettings):
             notify.fcm_endpoint = "" if production else f"http://127.0.0.1:{notify.standin_fcm_port}"
         if notify.sms_gateway_url is None:
             notify.sms_gateway_url = "" if production else f"http://127.0.0.1:{notify.standin_sms_port}/sms"
+        if not self.payments.gateway_url and not production:
+            self.payments.gateway_url = f"http://127.0.0.1:{self.payments.sandbox_port}"
         if self.server.log_format is None:
             self.server.log_format = LogFormat.JSON if production else LogFormat.TEXT
         if production and not (auth.eid_public_key_file or auth.eid_jwks_file):

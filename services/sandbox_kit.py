@@ -4,12 +4,14 @@ It stores the dossiers it receives (deduplicated on `Idempotency-Key`), advances
 own status road on a timer or on command, and reports each step to our `POST /agencies/{code}/events`
 with an HMAC-signed event whose id is random (ids and references survive a restart: no counter starts
 again at 1, which the server would refuse as an event id reused with other content). It also takes a
-citizen's withdrawal (`POST /dossiers/{code}/withdrawal`) and supplement (`POST /dossiers/{code}/supplements`),
-deduplicated the same way: after a withdrawal the next step is the agency's own word for "processing
-stopped" (`stop_status`) and the dossier moves no more; after a supplement the answers join the stored form
-and the dossier continues its road. For fault tests it can be told to be slow, to fail with 5xx, to answer
-garbage, to hang (or hold a request until the next fault call), or to refuse with a 422 and a reason (`POST /_control/fault`,
-`{"mode": "refuse", "reason": "..."}`), and says how many requests it received (`GET /_control/requests`).
+citizen's withdrawal (`POST /dossiers/{code}/withdrawal`), supplement (`POST /dossiers/{code}/supplements`)
+and payment notice (`POST /dossiers/{code}/payments`, the receipt of the fees it asked for), deduplicated
+the same way: after a withdrawal the next step is the agency's own word for "processing stopped"
+(`stop_status`) and the dossier moves no more; after a supplement the answers join the stored form and the
+dossier continues its road. For fault tests it can be told to be slow, to fail with 5xx, to answer garbage,
+to hang (or hold a request until the next fault call), or to refuse with a 422 and a reason
+(`POST /_control/fault`, `{"mode": "refuse", "reason": "..."}`), and says how many requests it received
+(`GET /_control/requests`).
 Sandboxes are for development, demos and tests only.
 """
 
@@ -55,7 +57,7 @@ class Received:
 class ReceivedAction:
     """A withdrawal or supplement of a received dossier; `repeats` counts deliveries dropped as repeats."""
 
-    action: str  # "withdraw" | "supplement"
+    action: str  # "withdraw" | "supplement" | "payment"
     dossier_code: str
     body: dict[str, Any]
     arrival: int = 0
@@ -155,6 +157,9 @@ class AgencySandbox:
     async def receive_supplement(self, request: Request) -> Response:
         return await self._receive_action(request, "supplement")
 
+    async def receive_payment(self, request: Request) -> Response:
+        return await self._receive_action(request, "payment")
+
     async def _receive_action(self, request: Request, action: str) -> Response:
         """Like a real agency: only for a dossier it holds, once per key, and it changes what it does next."""
         key = request.headers.get("idempotency-key")
@@ -171,6 +176,9 @@ class AgencySandbox:
         body = await request.json()
         if action == "withdraw":
             item.withdrawn = True
+        elif action == "payment":
+            if not isinstance(body.get("payment"), dict):
+                return JSONResponse({"error": "payment must be an object"}, status_code=400)
         else:
             answers = body.get("answers")
             if not isinstance(answers, dict):
@@ -284,6 +292,7 @@ class AgencySandbox:
             Route("/dossiers/{reference}", self.guarded(self.dossier_status)),
             Route("/dossiers/{code}/withdrawal", self.guarded(self.receive_withdrawal), methods=["POST"]),
             Route("/dossiers/{code}/supplements", self.guarded(self.receive_supplement), methods=["POST"]),
+            Route("/dossiers/{code}/payments", self.guarded(self.receive_payment), methods=["POST"]),
             *self.extra_routes,
             Route("/_control/fault", self.set_fault, methods=["POST"]),
             Route("/_control/received", self.list_received),

@@ -12,9 +12,11 @@ from strawberry.scalars import JSON
 from api.graphql.context import Info
 from api.graphql.types.catalogue import Agency, Procedure
 from api.graphql.types.common import DossierStatus, LocalizedText
+from api.graphql.types.payment import Payment
 from core import models
 from core.deadlines import Deadline, deadline_for
 from core.dossier_status import DossierStatus as CoreStatus
+from core.payments import payment_of
 from services.registry import personal
 
 
@@ -108,6 +110,17 @@ class Dossier(relay.Node):
     @strawberry.field(description="Documents issued as this dossier's result.")
     async def documents(self, info: Info) -> list[Document]:
         return [Document.from_row(d) for d in await info.context.loaders.documents.load(self.row_id)]
+
+    @strawberry.field(description="While PAYMENT_REQUESTED: the fees owed, their deadline and reference, and how "
+                                  "paying them stands (`payDossierFee`); afterwards the receipt of the last "
+                                  "confirmed payment; null when nothing is or was owed.")
+    async def payment(self, info: Info) -> Payment | None:
+        ctx = info.context
+        async with ctx.db.read() as session:
+            row = await session.get(models.Dossier, self.row_id)
+            assert row is not None
+            view = await payment_of(session, row, deadline_days=ctx.settings.payments.deadline_days)
+        return Payment.from_view(view, ctx.locale) if view is not None else None
 
     @strawberry.field(description="An interconnected dossier's parts, one per agency, each with its own "
                                   "status history; empty for an ordinary dossier.")

@@ -34,6 +34,7 @@ from core.forwarding import ForwardAction, enqueue_action
 from core.locks import Lock, take
 from core.models import Dossier, DossierEvent, Payment, Procedure
 
+DEADLINE_DAYS = 15  # SUPERAPP_PAYMENT_DEADLINE_DAYS' default
 FEE_KINDS = ("fee", "charge")  # lệ phí (a state levy) and phí (a charge for a service)
 
 
@@ -300,13 +301,16 @@ class Due:
     order_opened_at: datetime | None
 
 
-async def due_for_polling(session: AsyncSession, *, now: datetime, after: timedelta, limit: int = 50) -> list[Due]:
+async def due_for_polling(session: AsyncSession, *, now: datetime, after: timedelta, limit: int = 50,
+                          citizen_id: int | None = None) -> list[Due]:
     """Open payments whose order is not open yet, or was opened more than `after` ago without the gateway's
-    word (its notification lost, or never sent)."""
+    word (its notification lost, or never sent); only the citizen's with `citizen_id`."""
     query = (select(Payment, Dossier.code).join(Dossier, col(Dossier.id) == Payment.dossier_id)
              .where(col(Payment.status).in_([s.value for s in OPEN_STATUSES]),
-                    or_(col(Payment.gateway_url).is_(None), col(Payment.order_opened_at) <= now - after))
-             .order_by(col(Payment.updated_at)).limit(limit))
+                    or_(col(Payment.gateway_url).is_(None), col(Payment.order_opened_at) <= now - after)))
+    if citizen_id is not None:
+        query = query.where(Payment.citizen_id == citizen_id)
+    query = query.order_by(col(Payment.updated_at)).limit(limit)
     return [Due(order_reference=row.order_reference or "", amount_vnd=row.amount_vnd,
                 description=order_description(code), gateway_url=row.gateway_url,
                 order_opened_at=row.order_opened_at)

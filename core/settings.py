@@ -185,7 +185,8 @@ class PaymentSettings(_Group):
                                       description="a payment pending this long without news is asked about")
     order_timeout_seconds: float = Field(default=900.0, gt=0,
                                          description="an order still unsettled this long is cancelled (EXPIRED)")
-    sandbox_port: int = Field(default=8120, ge=1, le=65535, description="the loopback sandbox gateway's port")
+    sandbox_port: int = Field(default=8120, ge=1, le=65535, description="the loopback sandbox gateway's port "
+                                                                        "(moved by SUPERAPP_SANDBOX_PORT_OFFSET)")
 
 
 GROUPS: dict[str, type[_Group]] = {"auth": AuthSettings, "graphql": GraphQLSettings, "agencies": AgencySettings,
@@ -238,7 +239,8 @@ class Settings(BaseSettings):
         if notify.sms_gateway_url is None:
             notify.sms_gateway_url = "" if production else f"http://127.0.0.1:{notify.standin_sms_port}/sms"
         if not self.payments.gateway_url and not production:
-            self.payments.gateway_url = f"http://127.0.0.1:{self.payments.sandbox_port}"
+            port = self.payments.sandbox_port + self.agencies.sandbox_port_offset
+            self.payments.gateway_url = f"http://127.0.0.1:{port}"
         if self.server.log_format is None:
             self.server.log_format = LogFormat.JSON if production else LogFormat.TEXT
         if production and not (auth.eid_public_key_file or auth.eid_jwks_file):

@@ -85,6 +85,31 @@ async def pay(db: Database, gateway: PaymentGateway, settings: PaymentSettings, 
         raise DomainError(ErrorCode.PAYMENT_GATEWAY_UNAVAILABLE, field="dossierCode") from error
 
 
+async def open_unopened(db: Database, gateway: PaymentGateway, *, citizen_id: int) -> None:
+    """Open the orders of the citizen's pending payments that have none yet (a `dossier.pay` intent); a gateway
+    outage leaves them to the poller."""
+    async with db.read() as session:
+        due = await payments.due_for_polling(session, now=utc_now(), after=timedelta(days=36500),
+                                             citizen_id=citizen_id)
+    for item in due:
+        try:
+            await _open_and_record(db, gateway, item)
+        except GatewayUnavailable as error:
+            log.warning("payment gateway unavailable opening an order: %s", error)
+
+
+async def _open_and_record(db: Database, gateway: PaymentGateway, item: payments.Due) -> None:
+    state = await gateway.open_order(order_reference=item.order_reference, amount_vnd=item.amount_vnd,
+                                     description=item.description)
+
+    async def record(session: AsyncSession) -> None:
+        await payments.record_order(session, order_reference=item.order_reference,
+                                    gateway_url=state.payment_url or "", now=utc_now())
+        await apply_state(session, state)
+
+    await db.transaction(record)
+
+
 class PaymentPoller:
     """Opens orders left unopened and asks the gateway about payments without news (see the module)."""
 
@@ -126,15 +151,7 @@ class PaymentPoller:
 
     async def _one(self, item: payments.Due) -> None:
         if item.gateway_url is None:
-            state = await self.gateway.open_order(order_reference=item.order_reference, amount_vnd=item.amount_vnd,
-                                                  description=item.description)
-
-            async def record(session: AsyncSession) -> None:
-                await payments.record_order(session, order_reference=item.order_reference,
-                                            gateway_url=state.payment_url or "", now=utc_now())
-                await apply_state(session, state)
-
-            await self.db.transaction(record)
+            await _open_and_record(self.db, self.gateway, item)
             return
         state = await self.gateway.status(item.order_reference)
         timeout = timedelta(seconds=self.settings.order_timeout_seconds)

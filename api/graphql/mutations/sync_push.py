@@ -10,6 +10,8 @@ from api.graphql.personal import by_citizen
 from api.graphql.sync_query import pull_request
 from api.graphql.types.sync import SyncMutationResult, SyncPage
 from core.clock import utc_now
+from services.payment_gateway import PaymentGateway
+from services.payments import open_unopened
 from sync.intents import PREFILLING_INTENTS
 from sync.pull import pull
 from sync.push import MutationIn, push
@@ -66,9 +68,12 @@ async def sync_push_mutation(info: Info, input: SyncPushInput) -> SyncPushPayloa
                          mutations=mutations, routes=ctx.services.routes(), calendar=ctx.calendar,
                          tz_name=ctx.settings.timezone, max_mutations=ctx.settings.sync.push_max_mutations,
                          profile=profile, daily_cap=ctx.settings.quota.submissions_per_day,
-                         audit_as=lambda fields, operation: by_citizen(ctx, citizen_id, fields, operation))
+                         audit_as=lambda fields, operation: by_citizen(ctx, citizen_id, fields, operation),
+                         payment_deadline_days=ctx.settings.payments.deadline_days)
     if outcome.submitted and ctx.forwarder is not None:
         ctx.forwarder.kick()
+    if any(m.intent == "dossier.pay" for m in mutations):  # their orders now, not at the poller's next round
+        await open_unopened(ctx.db, PaymentGateway(ctx.settings.payments), citizen_id=citizen_id)
     page = None
     if input.pull_from is not None:
         request = pull_request(ctx.settings, checkpoint=input.pull_from or None, schema_version=input.schema_version,

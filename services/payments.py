@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -136,27 +136,27 @@ class PaymentPoller:
                     log.exception("payment poller round failed")
             await asyncio.sleep(self.settings.poll_interval_seconds)
 
-    async def poll_once(self) -> int:
-        """One round; returns how many payments it looked at."""
-        now = utc_now()
+    async def poll_once(self, now: datetime | None = None) -> int:
+        """One round as at `now` (default: the clock); returns how many payments it looked at."""
+        now = now or utc_now()
         async with self.db.read() as session:
             due = await payments.due_for_polling(session, now=now,
                                                  after=timedelta(seconds=self.settings.poll_after_seconds))
         for item in due:
             try:
-                await self._one(item)
+                await self._one(item, now)
             except GatewayUnavailable as error:
                 log.warning("payment gateway unavailable while polling: %s", error)
         return len(due)
 
-    async def _one(self, item: payments.Due) -> None:
+    async def _one(self, item: payments.Due, now: datetime) -> None:
         if item.gateway_url is None:
             await _open_and_record(self.db, self.gateway, item)
             return
         state = await self.gateway.status(item.order_reference)
         timeout = timedelta(seconds=self.settings.order_timeout_seconds)
         if state.status in ("open", "processing") and item.order_opened_at is not None \
-                and utc_now() - item.order_opened_at >= timeout:
+                and now - item.order_opened_at >= timeout:
             state = await self.gateway.cancel(item.order_reference)
         settled = state
 

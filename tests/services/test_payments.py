@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -21,6 +22,7 @@ from core.models import Dossier, ForwardJob
 from core.seed_data import PROCEDURES
 from core.settings import Settings
 from services.payment_sandbox import CARD_CONFIRMS, CARD_DECLINES, CARD_TIMES_OUT
+from services.payments import PaymentPoller
 from services.signing import signed_headers
 from tests.support import SUBMIT, Citizen, RunningGateway, RunningSandbox, citizen, error_codes, gql, until_received
 from tests.sync.helpers import mutation, push
@@ -182,13 +184,16 @@ async def test_a_lost_notification_is_recovered_by_polling(client: httpx.AsyncCl
 
 async def test_an_order_that_never_settles_expires_and_a_new_one_is_charged_once(
         client: httpx.AsyncClient, sandboxes: dict[str, RunningSandbox], gateway: RunningGateway,
-        settings: Settings) -> None:
+        settings: Settings, db: Database) -> None:
     who = citizen(settings)
     code = await payment_requested(client, sandboxes["residence"], who)
     payment = (await gql(client, PAY, {"c": code}, who=who))["data"]["payDossierFee"]["payment"]
     stuck = await gateway.pay(payment["gatewayUrl"], CARD_TIMES_OUT)
     assert stuck["status"] == "processing"
-    await until_payment(client, who, code, "EXPIRED")
+    # A poller round an hour later (the server's own poller cancels after an hour too): the order is cancelled.
+    poller = PaymentPoller(db=db, settings=settings.payments.model_copy(update={"gateway_url": gateway.url}))
+    await poller.poll_once(now=utc_now() + timedelta(hours=2))
+    assert (await dossier(client, who, code))["payment"]["status"] == "EXPIRED"
     fresh = (await gql(client, PAY, {"c": code}, who=who))["data"]["payDossierFee"]["payment"]
     assert fresh["status"] == "PENDING"
     assert fresh["gatewayUrl"] != payment["gatewayUrl"]

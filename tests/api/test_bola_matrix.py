@@ -73,6 +73,7 @@ class Victim:
     notification_cursor: str
     access_log_cursor: str
     checkpoint: str
+    payment_code: str = ""  # PAYMENT_REQUESTED (a passport: 200,000 VND owed)
 
     def secrets(self) -> list[str]:
         return [self.who.id_number, self.name, MARKER, self.device_token, self.document_number, self.who.token]
@@ -140,7 +141,7 @@ async def victim(server: str, settings: Settings, sandboxes: dict[str, RunningSa
         deleted_draft_id=deleted_id, sync_client_id=client_id,
         dossier_cursor=seeded["data"]["myDossiers"]["edges"][-1]["cursor"], notification_cursor=notification["cursor"],
         access_log_cursor=access["data"]["myDataAccessLog"]["edges"][0]["cursor"],
-        checkpoint=page["data"]["syncChanges"]["checkpoint"])
+        checkpoint=page["data"]["syncChanges"]["checkpoint"], payment_code=by_status["PAYMENT_REQUESTED"])
 
 
 # --- what every argument that names something is ------------------------------------------------------------
@@ -166,6 +167,8 @@ ARGUMENTS: dict[str, str] = {
     "Mutation.submitDossier(input.clientMutationId)": CLIENT_KEY,
     "Mutation.supplementDossier(input.code)": OWNED,
     "Mutation.supplementDossier(input.clientMutationId)": CLIENT_KEY,
+    "Mutation.payDossierFee(input.dossierCode)": OWNED,
+    "Mutation.payDossierFee(input.clientMutationId)": CLIENT_KEY,
     "Mutation.withdrawDossier(input.code)": OWNED,
     "Mutation.withdrawDossier(input.clientMutationId)": CLIENT_KEY,
     "Mutation.syncPush(input.clientId)": OWNED,
@@ -228,6 +231,8 @@ _WITHDRAW = ("mutation($v: String!) { withdrawDossier(input: {code: $v}) { dossi
              "errors { code field message messageVi messageEn } } }")
 _SUPPLEMENT = ("mutation($v: String!) { supplementDossier(input: {code: $v, formData: {}}) "
                "{ dossier { code status formData } errors { code field message messageVi messageEn } } }")
+_PAY = ("mutation($v: String!) { payDossierFee(input: {dossierCode: $v}) { payment { reference status gatewayUrl "
+        "amountVnd } dossier { code status } errors { code field message messageVi messageEn } } }")
 _MARK = "mutation($v: ID!) { markNotificationsRead(input: {ids: [$v]}) { markedIds unreadCount errors { code } } }"
 _UNREGISTER = "mutation($v: String!) { unregisterDevice(input: {token: $v}) { removed } }"
 _PUSH = f"mutation($input: SyncPushInput!) {{ syncPush(input: $input) {{ {PUSH_FIELDS} }} }}"
@@ -270,6 +275,10 @@ def _probes(b: Victim) -> list[Probe]:
                (_gid("Device", b.device_token), _gid("Device", "fcm-missing"))]),
         Probe("Mutation.withdrawDossier(input.code)", "dossier", _WITHDRAW, lambda v: {"v": v}, dossier_pairs),
         Probe("Mutation.supplementDossier(input.code)", "dossier", _SUPPLEMENT, lambda v: {"v": v}, supplement_pairs),
+        Probe("Mutation.payDossierFee(input.dossierCode)", "dossier", _PAY, lambda v: {"v": v},
+              [(b.payment_code, MISSING_CODE), (b.dossier_code, MISSING_CODE)]),
+        Probe("Mutation.syncPush(input.mutations.recordId)", "dossier.pay", _PUSH, _sync("dossier.pay"),
+              [(b.payment_code, MISSING_CODE), (b.dossier_code, MISSING_CODE)]),
         Probe("Mutation.markNotificationsRead(input.ids)", "notification", _MARK, lambda v: {"v": v},
               notification_pairs),
         Probe("Mutation.unregisterDevice(input.token)", "device", _UNREGISTER, lambda v: {"v": v},

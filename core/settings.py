@@ -164,6 +164,9 @@ class QuotaSettings(_Group):
     submissions_per_day: int = Field(default=100, ge=1, description="per citizen, calendar day in SUPERAPP_TIMEZONE")
 
 
+DEV_PAYMENT_SECRET = "dev-payment-secret"
+
+
 class PaymentSettings(_Group):
     """core/payments.py, services/payment_gateway.py, services/payment_poller.py: the payment gateway, its
     callbacks and the poller that recovers lost ones (`SUPERAPP_PAYMENT_*`); the sandbox gateway's port."""
@@ -172,7 +175,7 @@ class PaymentSettings(_Group):
 
     gateway_url: str = Field(default="", description="the gateway's API; empty: the loopback sandbox outside "
                                                      "production (http://127.0.0.1:<sandbox port>)")
-    secret: SecretStr = Field(default=SecretStr("dev-payment-secret"),
+    secret: SecretStr = Field(default=SecretStr(DEV_PAYMENT_SECRET),
                               description="HMAC key of the gateway's signed notifications")
     notify_url: str = Field(default="", description="our callback URL the gateway is given with each order; "
                                                     "empty: the gateway's own configured one")
@@ -248,6 +251,8 @@ class Settings(BaseSettings):
                 "production needs the e-ID provider's key: set SUPERAPP_EID_PUBLIC_KEY_FILE "
                 "or SUPERAPP_EID_JWKS_FILE"
             )
+        if production and self.payments.gateway_url and self.payments.secret.get_secret_value() == DEV_PAYMENT_SECRET:
+            raise ValueError("production with a payment gateway needs its secret: set SUPERAPP_PAYMENT_SECRET")
         if graphql.default_page_size > graphql.max_page_size:
             raise ValueError("SUPERAPP_DEFAULT_PAGE_SIZE must not exceed SUPERAPP_MAX_PAGE_SIZE")
         return self

@@ -25,7 +25,7 @@ class SyncMutationInput:
                                                            "(at most 48 characters).")
     seq: int
     intent: str = strawberry.field(description="draft.create | draft.update | draft.delete | draft.restore | "
-                                               "draft.submit | dossier.withdraw | dossier.supplement | "
+                                               "draft.submit | dossier.withdraw | dossier.supplement | dossier.pay | "
                                                "notifications.markRead | dossier.rate")
     record_id: str | None = strawberry.field(default=None, description="Draft UUID or dossier code.")
     base_version: int | None = strawberry.field(default=None, description="The record version the edit was made on.")

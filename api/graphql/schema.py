@@ -95,15 +95,20 @@ def _tolerant(rule: type[ValidationRule]) -> type[ValidationRule]:
     return Tolerant
 
 
+# Core fields that do more than read a row: paying calls the payment gateway (like an agency call), and a
+# dossier's payment takes a few queries of its own.
+CORE_WEIGHTS: dict[tuple[str, str], int] = {("Mutation", "payDossierFee"): 25, ("Dossier", "payment"): 2}
+
+
 def build_schema(settings: Settings, registry: ServiceRegistry | None = None) -> Schema:
     """The schema of the core and the registry's services. Services that failed only on their settings are
     in it (their fields answer AGENCY_UNAVAILABLE), so the served schema does not depend on configuration; a
     plug-in that clashes with the core or with a service of higher precedence is refused on the registry
     (FAILED, with the reason) and the others serve."""
     accepted, refused = admit(registry.contributions() if registry else [], me=Me, query=_query(Me))
-    cost_model = CostModel.of(settings, {(parent, name): weight for plugin in accepted
-                                         for parent, fields in plugin.field_weights().items()
-                                         for name, weight in fields.items()})
+    cost_model = CostModel.of(settings, {**CORE_WEIGHTS, **{(parent, name): weight for plugin in accepted
+                                                            for parent, fields in plugin.field_weights().items()
+                                                            for name, weight in fields.items()}})
     rules: list[type[ASTValidationRule]] = [
         _tolerant(max_depth_rule(settings.graphql.query_max_depth, None)),
         _tolerant(max_aliases_rule(settings.graphql.query_max_aliases)),

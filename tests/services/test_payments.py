@@ -24,7 +24,17 @@ from core.settings import Settings
 from services.payment_sandbox import CARD_CONFIRMS, CARD_DECLINES, CARD_TIMES_OUT
 from services.payments import PaymentPoller
 from services.signing import signed_headers
-from tests.support import SUBMIT, Citizen, RunningGateway, RunningSandbox, citizen, error_codes, gql, until_received
+from tests.support import (
+    SUBMIT,
+    Citizen,
+    RunningGateway,
+    RunningSandbox,
+    citizen,
+    error_codes,
+    gql,
+    gql_with_cost,
+    until_received,
+)
 from tests.sync.helpers import mutation, push
 
 TEMPORARY_RESIDENCE = "1.004206"  # 15,000 VND, routed to the residence sandbox (national status codes)
@@ -288,3 +298,11 @@ async def test_procedures_carry_their_fees(client: httpx.AsyncClient) -> None:
     procedure = body["data"]["procedure"]
     assert sum(f["amountVnd"] for f in procedure["fees"]) == procedure["feeVnd"] == 200000
     assert {f["kind"] for f in procedure["fees"]} == {"FEE", "CHARGE"}
+
+
+async def test_paying_costs_what_a_gateway_call_costs(client: httpx.AsyncClient, settings: Settings) -> None:
+    """Quotas charge each operation its cost: a payment weighs like an agency call (25 over its fields)."""
+    who = citizen(settings)
+    body = await gql_with_cost(client, "mutation { payDossierFee(input: {dossierCode: \"x\"}) { errors { code } } }",
+                               who=who)
+    assert body["extensions"]["cost"]["requested"] == 1 + 25 + 1 + 1

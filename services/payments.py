@@ -43,7 +43,8 @@ async def open_order(db: Database, gateway: PaymentGateway, view: payments.Payme
     async def record(session: AsyncSession) -> None:
         await payments.record_order(session, order_reference=order_reference, gateway_url=state.payment_url or "",
                                     now=utc_now())
-        await apply_state(session, state)
+        if state.status == "paid":  # a decline the order remembers is the previous attempt's, not this one's
+            await apply_state(session, state)
 
     await db.transaction(record)
     return await current(db, view.reference)
@@ -76,12 +77,16 @@ async def pay(db: Database, gateway: PaymentGateway, settings: PaymentSettings, 
         return view, await payments.order_reference_of(session, view.reference)
 
     view, order_reference = await db.transaction(start)
-    if view.status is not payments.PaymentStatus.PENDING or view.gateway_url is not None or not order_reference:
+    if view.status is not payments.PaymentStatus.PENDING or not order_reference:
         return view
+    # Opened again even when it has a page: idempotent at the gateway (the same order comes back), and it
+    # settles what the gateway already knows (a card paid while a notification is on its way).
     try:
         return await open_order(db, gateway, view, order_reference)
     except GatewayUnavailable as error:
         log.warning("payment gateway unavailable opening an order: %s", error)
+        if view.gateway_url is not None:  # the page the citizen has is still the one to pay on
+            return view
         raise DomainError(ErrorCode.PAYMENT_GATEWAY_UNAVAILABLE, field="dossierCode") from error
 
 
@@ -105,7 +110,8 @@ async def _open_and_record(db: Database, gateway: PaymentGateway, item: payments
     async def record(session: AsyncSession) -> None:
         await payments.record_order(session, order_reference=item.order_reference,
                                     gateway_url=state.payment_url or "", now=utc_now())
-        await apply_state(session, state)
+        if state.status == "paid":
+            await apply_state(session, state)
 
     await db.transaction(record)
 

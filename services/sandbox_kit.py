@@ -51,6 +51,7 @@ class Received:
     arrival: int = 0  # order of arrival among everything this sandbox received (dossiers and actions)
     withdrawn: bool = False  # the citizen withdrew it: the next step is the stop
     stopped: bool = False  # the agency stopped processing it: it moves no more
+    awaiting_payment: bool = False  # the agency asked for its fees: it moves on once the payment notice arrives
 
 
 @dataclass
@@ -83,6 +84,11 @@ class AgencySandbox:
     road: Sequence[str]  # the agency's own status words after "received", in order
     advance_seconds: float = 0.0
     stop_status: str | None = None  # the agency's word for "processing stopped"; None: it takes no withdrawals
+    # The agency's word for "payment requested", asked after `payment_after` on the road of a dossier (not a
+    # part) of a procedure in `paid_procedures`; the dossier then waits for the payment notice.
+    payment_status: str | None = None
+    payment_after: str | None = None
+    paid_procedures: frozenset[str] = frozenset()
     extra_routes: Sequence[BaseRoute] = ()
     mode: str = "ok"
     delay: float = 0.0
@@ -149,7 +155,15 @@ class AgencySandbox:
     def status_of(self, item: Received, *, before_road: str = "received") -> str:
         if item.stopped and self.stop_status is not None:
             return self.stop_status
-        return self.road[item.step - 1] if item.step else before_road
+        return self.road_of(item)[item.step - 1] if item.step else before_road
+
+    def road_of(self, item: Received) -> Sequence[str]:
+        """The road, with the payment request on it for a dossier whose fees this agency collects."""
+        road = list(self.road)
+        if self.payment_status and self.payment_after in road and not item.body.get("parent_code") \
+                and item.body.get("procedure_code") in self.paid_procedures:
+            road.insert(road.index(self.payment_after) + 1, self.payment_status)
+        return road
 
     async def receive_withdrawal(self, request: Request) -> Response:
         return await self._receive_action(request, "withdraw")
@@ -179,6 +193,7 @@ class AgencySandbox:
         elif action == "payment":
             if not isinstance(body.get("payment"), dict):
                 return JSONResponse({"error": "payment must be an object"}, status_code=400)
+            item.awaiting_payment = False
         else:
             answers = body.get("answers")
             if not isinstance(answers, dict):
@@ -244,15 +259,19 @@ class AgencySandbox:
         """Whether a plain step (timer or advance without a status) has somewhere to go."""
         if item.stopped:
             return False
-        return (item.withdrawn and self.stop_status is not None) or item.step < len(self.road)
+        if item.awaiting_payment and not item.withdrawn:
+            return False
+        return (item.withdrawn and self.stop_status is not None) or item.step < len(self.road_of(item))
 
     async def step(self, item: Received, *, status: str | None = None,
                    event_id: str | None = None) -> tuple[str, httpx.Response]:
         if status is None and item.withdrawn and self.stop_status is not None:
             item.stopped, status = True, self.stop_status
         elif status is None:
-            item.step = min(item.step + 1, len(self.road))
-            status = self.road[item.step - 1]
+            item.step = min(item.step + 1, len(self.road_of(item)))
+            status = self.road_of(item)[item.step - 1]
+        if status is not None and status == self.payment_status:
+            item.awaiting_payment = True
         event = {"event_id": event_id or self.new_event_id(),
                  "dossier_ref": item.dossier_code, "status": status, "occurred_at": utc_now().isoformat()}
         return status, await self.send(event)

@@ -306,3 +306,29 @@ async def test_paying_costs_what_a_gateway_call_costs(client: httpx.AsyncClient,
     body = await gql_with_cost(client, "mutation { payDossierFee(input: {dossierCode: \"x\"}) { errors { code } } }",
                                who=who)
     assert body["extensions"]["cost"]["requested"] == 1 + 25 + 1 + 1
+
+
+async def test_the_agency_waits_for_the_payment_and_then_carries_on(client: httpx.AsyncClient,
+                                                                     sandboxes: dict[str, RunningSandbox],
+                                                                     gateway: RunningGateway,
+                                                                     settings: Settings) -> None:
+    """The residence sandbox walks its own road (as in `make run`): it asks for the fee after processing,
+    waits there, and moves on (to processed) only once our payment notice reached it."""
+    residence = sandboxes["residence"]
+    who = citizen(settings)
+    body = await gql(client, SUBMIT, {"p": TEMPORARY_RESIDENCE, "f": SAMPLE}, who=who)
+    code = body["data"]["submitDossier"]["dossier"]["code"]
+    await until_received(residence, code)
+    assert [(await residence.advance(code))["status"] for _ in range(3)] == ["2", "4", "6"]
+    async with httpx.AsyncClient(base_url=residence.url, timeout=10) as http:
+        waiting = await http.post(f"/_control/advance/{code}", json={})
+    assert waiting.status_code == 409  # it waits for the payment
+    payment = (await gql(client, PAY, {"c": code}, who=who))["data"]["payDossierFee"]["payment"]
+    await gateway.pay(payment["gatewayUrl"], CARD_CONFIRMS)
+    await until_payment(client, who, code, "CONFIRMED")
+    async with asyncio.timeout(15):
+        while residence.sandbox.dossier(code).awaiting_payment:  # type: ignore[union-attr]
+            await asyncio.sleep(0.05)
+    moved = await residence.advance(code)
+    assert (moved["status"], moved["callback"]["outcome"]) == ("9", "applied")
+    assert (await dossier(client, who, code))["status"] == "PROCESSED"

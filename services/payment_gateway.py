@@ -28,6 +28,10 @@ class GatewayUnavailable(Exception):
     """The gateway did not answer usefully; nothing is known about the order."""
 
 
+class OrderUnknown(GatewayUnavailable):
+    """The gateway says it has no such order (404): it was never opened there (or the sandbox restarted)."""
+
+
 @dataclass(frozen=True)
 class OrderState:
     """The gateway's word about an order: open | processing | declined | paid | cancelled."""
@@ -76,6 +80,8 @@ class PaymentGateway:
                 response = await http.request(method, f"{self.base_url}{path}", content=content, headers=headers)
         except httpx.HTTPError as error:
             raise GatewayUnavailable(type(error).__name__) from error
+        if response.status_code == 404:
+            raise OrderUnknown("no such order")
         if response.status_code not in ok:
             raise GatewayUnavailable(f"HTTP {response.status_code}")
         try:

@@ -28,7 +28,7 @@ from core.clock import utc_now
 from core.db import Database, is_outage
 from core.errors import DomainError, ErrorCode
 from core.settings import PaymentSettings
-from services.payment_gateway import GatewayUnavailable, OrderState, PaymentGateway
+from services.payment_gateway import GatewayUnavailable, OrderState, OrderUnknown, PaymentGateway
 
 log = logging.getLogger("superapp.payments")
 
@@ -159,7 +159,11 @@ class PaymentPoller:
         if item.gateway_url is None:
             await _open_and_record(self.db, self.gateway, item)
             return
-        state = await self.gateway.status(item.order_reference)
+        try:
+            state = await self.gateway.status(item.order_reference)
+        except OrderUnknown:  # never charged there: open it (again), the same reference, nothing paid twice
+            await _open_and_record(self.db, self.gateway, item)
+            return
         timeout = timedelta(seconds=self.settings.order_timeout_seconds)
         if state.status in ("open", "processing") and item.order_opened_at is not None \
                 and now - item.order_opened_at >= timeout:

@@ -18,11 +18,14 @@ from sqlmodel import select
 
 from core.clock import utc_now
 from core.db import Database
+from core.errors import DomainError, ErrorCode
+from core.models import Citizen as CitizenRow
 from core.models import Dossier, ForwardJob
 from core.seed_data import PROCEDURES
 from core.settings import Settings
+from services.payment_gateway import PaymentGateway
 from services.payment_sandbox import CARD_CONFIRMS, CARD_DECLINES, CARD_TIMES_OUT
-from services.payments import PaymentPoller
+from services.payments import PaymentPoller, pay
 from services.signing import signed_headers
 from tests.support import (
     SUBMIT,
@@ -332,3 +335,25 @@ async def test_the_agency_waits_for_the_payment_and_then_carries_on(client: http
     moved = await residence.advance(code)
     assert (moved["status"], moved["callback"]["outcome"]) == ("9", "applied")
     assert (await dossier(client, who, code))["status"] == "PROCESSED"
+
+
+async def test_a_gateway_outage_leaves_the_payment_pending_and_the_poller_opens_it(
+        client: httpx.AsyncClient, sandboxes: dict[str, RunningSandbox], gateway: RunningGateway,
+        settings: Settings, db: Database) -> None:
+    """The order could not be opened (the gateway did not answer): nothing is charged, the citizen is told
+    PAYMENT_GATEWAY_UNAVAILABLE, and the server's poller opens the very same order later."""
+    who = citizen(settings)
+    code = await payment_requested(client, sandboxes["residence"], who)
+    async with db.read() as session:
+        owner = (await session.execute(select(CitizenRow).where(CitizenRow.id_number == who.id_number))).scalars().one()
+    assert owner.id is not None
+    down = settings.payments.model_copy(update={"gateway_url": "http://127.0.0.1:9", "timeout_seconds": 1.0})
+    with pytest.raises(DomainError) as refused:
+        await pay(db, PaymentGateway(down), down, citizen_id=owner.id, code=code)
+    assert refused.value.code is ErrorCode.PAYMENT_GATEWAY_UNAVAILABLE
+    async with asyncio.timeout(30):
+        while (found := await dossier(client, who, code))["payment"]["gatewayUrl"] is None:
+            assert found["payment"]["status"] == "PENDING"
+            await asyncio.sleep(0.1)
+    assert found["payment"]["gatewayUrl"].startswith(gateway.url)
+    assert await charges_for(gateway, found["payment"]["reference"]) == []

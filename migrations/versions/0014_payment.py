@@ -18,8 +18,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('procedure', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('fees', sa.JSON(), server_default=sa.text("'[]'"), nullable=False))
+    # A plain ADD COLUMN, not a batch: SQLite's batch mode rebuilds the table, which drops the search index's
+    # triggers (migration 0007) and leaves the catalogue search blind to later changes.
+    op.add_column('procedure', sa.Column('fees', sa.JSON(), server_default=sa.text("'[]'"), nullable=False))
     op.create_table(
         'payment',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -54,5 +55,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('payment')
-    with op.batch_alter_table('procedure', schema=None) as batch_op:
-        batch_op.drop_column('fees')
+    op.drop_column('procedure', 'fees')  # SQLite 3.35+ drops a column in place, keeping the triggers

@@ -28,6 +28,8 @@ run: venv
 	@echo "Demo citizen token (send as 'Authorization: Bearer <token>'):"
 	@$(BIN)/superapp token --demo 2>/dev/null | tail -n 1
 	@echo "Agency sandboxes advance dossiers every $${SUPERAPP_SANDBOX_ADVANCE_SECONDS:-10} s."
+	@echo "Sandbox payment gateway: test cards 4111111111111111 (confirms), 4000000000000002 (declines),"
+	@echo "  4000000000000119 (never answers); payDossierFee answers the page to post one to (README, Payments)."
 	@echo
 	@echo "Pushes arrive at the FCM stand-in: http://127.0.0.1:$${SUPERAPP_STANDIN_FCM_PORT:-8110}/_control/received"
 	@echo

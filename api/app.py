@@ -1,5 +1,6 @@
 """The ASGI application: `/graphql`, `/healthz` (process up), `/readyz` (database reachable, services'
-states) and `/agencies/{service}/events` (agencies' status callbacks)."""
+states), `/agencies/{service}/events` (agencies' status callbacks) and `/payments/callback` (the payment
+gateway's notifications)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from api.graphql.view import GraphQLView
 from api.keys import jwks_endpoint, verification_ring, verify_endpoint
 from api.live import PostgresListener
 from api.metrics import metrics_endpoint
+from api.payment_callback import callback_endpoint
 from api.quota import Quotas
 from api.request_id import RequestId
 from core import log_format, log_redaction
@@ -44,6 +46,7 @@ from core.storage import storage_for
 from mobile_contract import manifest
 from mobile_contract.deployment import PluginOperations, operation_names, plugin_operations
 from services.forwarder import Forwarder
+from services.payments import PaymentPoller
 from services.registry import ServiceRegistry, load_registry, precedence
 from uploads.agency_links import attachment_endpoint
 from uploads.tus import PATH as UPLOADS_PATH
@@ -76,6 +79,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     usage = UsageRecorder(database, flush_seconds=settings.apps.usage_flush_seconds,
                           max_keys=settings.apps.usage_max_keys)
     ring = verification_ring(settings, services)  # reads the keys: a bad SUPERAPP_SIGNING_KEYS stops start-up
+    poller = PaymentPoller(db=database, settings=settings.payments)
     schema = build_schema(settings, services)  # refuses clashing plug-ins on `services` before anything reports
     persisted = PersistedDocuments(trusted_documents(settings, services, schema),
                                    persisted_only=bool(settings.graphql.persisted_only),
@@ -125,6 +129,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
             await services.refuse_at_start(code, reason)
         forwarder.start()
         usage.start()
+        poller.start()
         listener = None if settings.is_sqlite else PostgresListener(settings.database_url)
         if listener is not None:
             listener.start()
@@ -134,6 +139,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
             await listener.stop()
         await forwarder.stop()
         await usage.stop()  # what was counted since the last flush is written before the database goes
+        await poller.stop()
         await services.aclose()
         if owns_db:
             await database.dispose()
@@ -156,6 +162,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         # An agency fetches a dossier's attachments by the signed link it was sent (uploads/agency_links.py).
         Route("/agencies/{service}/attachments/{upload_id}",
               attachment_endpoint(settings=settings, db=database, registry=services, storage=storage)),
+        Route("/payments/callback", callback_endpoint(settings=settings, db=database),
+              methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
     ]
     if settings.uploads.enabled:
         routes += TusEndpoint(settings=settings, db=database, verifier=verifier, quotas=quotas,
@@ -175,6 +183,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     app.state.services, app.state.forwarder, app.state.schema = services, forwarder, schema
     app.state.quotas, app.state.storage = quotas, storage
     app.state.app_usage = usage
+    app.state.payment_poller = poller
     return app
 
 

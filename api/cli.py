@@ -312,7 +312,7 @@ def _sandbox(settings: Settings, _: argparse.Namespace) -> int:
     print(f"agency sandboxes starting; status events go to {settings.agencies.sandbox_callback_url}")
     for line in plan.lines():
         print(line)
-    if not plan.running:
+    if not plan.running and plan.gateway is None:
         print("no sandbox to run")
         return 1
     sys.stdout.flush()

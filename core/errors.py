@@ -104,6 +104,11 @@ class ErrorCode(StrEnum):
     # Ratings of returned dossiers (core/ratings.py).
     ALREADY_RATED = "ALREADY_RATED"
     NOT_RATEABLE = "NOT_RATEABLE"
+    # Fees and payments (core/payments.py).
+    PAYMENT_NOT_REQUESTED = "PAYMENT_NOT_REQUESTED"
+    PAYMENT_DEADLINE_PASSED = "PAYMENT_DEADLINE_PASSED"
+    PAYMENT_GATEWAY_UNAVAILABLE = "PAYMENT_GATEWAY_UNAVAILABLE"
+    PAYMENT_DECLINED = "PAYMENT_DECLINED"
 
 
 # (Vietnamese, English) templates; `{name}` placeholders come from the error's params.
@@ -388,6 +393,22 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.NOT_RATEABLE: (
         "Chỉ đánh giá được hồ sơ đã trả kết quả; hồ sơ đang ở trạng thái '{current}'.",
         "Only a dossier whose result was returned can be rated; this one is '{current_en}'.",
+    ),
+    ErrorCode.PAYMENT_NOT_REQUESTED: (
+        "Hồ sơ này không có khoản phí, lệ phí nào đang chờ thanh toán.",
+        "This dossier has no fee or charge waiting to be paid.",
+    ),
+    ErrorCode.PAYMENT_DEADLINE_PASSED: (
+        "Đã quá hạn nộp phí (hạn cuối {deadline}); vui lòng liên hệ cơ quan giải quyết hồ sơ.",
+        "The deadline to pay ({deadline}) has passed; please contact the agency handling the dossier.",
+    ),
+    ErrorCode.PAYMENT_GATEWAY_UNAVAILABLE: (
+        "Cổng thanh toán tạm thời không phản hồi; chưa có khoản tiền nào bị trừ, vui lòng thử lại sau ít phút.",
+        "The payment gateway is not answering right now; nothing was charged, please try again in a few minutes.",
+    ),
+    ErrorCode.PAYMENT_DECLINED: (
+        "Giao dịch bị từ chối ({reason}); chưa có khoản tiền nào bị trừ, bạn có thể thanh toán lại.",
+        "The payment was declined ({reason}); nothing was charged, you can pay again.",
     ),
 }
 

@@ -32,6 +32,7 @@ _REFUSED = {
     ForwardAction.SUBMIT: ("Cơ quan không tiếp nhận hồ sơ", "The agency did not accept the dossier"),
     ForwardAction.WITHDRAW: ("Cơ quan không chấp nhận yêu cầu rút hồ sơ", "The agency refused the withdrawal"),
     ForwardAction.SUPPLEMENT: ("Cơ quan không nhận phần bổ sung", "The agency refused the supplement"),
+    ForwardAction.PAYMENT: ("Cơ quan không nhận thông báo đã nộp phí", "The agency refused the payment notice"),
 }
 _UNDELIVERED = {
     ForwardAction.SUBMIT: ("Không gửi được hồ sơ đến cơ quan", "The dossier could not be delivered to the agency"),
@@ -39,6 +40,8 @@ _UNDELIVERED = {
                              "The withdrawal could not be delivered to the agency"),
     ForwardAction.SUPPLEMENT: ("Không gửi được phần bổ sung đến cơ quan",
                                "The supplement could not be delivered to the agency"),
+    ForwardAction.PAYMENT: ("Không gửi được thông báo đã nộp phí đến cơ quan",
+                            "The payment notice could not be delivered to the agency"),
 }
 
 

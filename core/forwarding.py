@@ -62,6 +62,7 @@ class ForwardAction(StrEnum):
     SUBMIT = "submit"
     WITHDRAW = "withdraw"
     SUPPLEMENT = "supplement"
+    PAYMENT = "payment"  # the citizen paid the fees the agency asked for (core/payments.py): the receipt
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,7 @@ async def mark_delivered(session: AsyncSession, *, job_id: int, reference: str |
 # What each delivery hands the agency of the citizen's data (coordinates, core/personal_data.py).
 _DISCLOSED: dict[str, tuple[str, ...]] = {
     ForwardAction.SUBMIT: ("Dossier.formData", "Me.idNumber"), ForwardAction.SUPPLEMENT: ("Dossier.formData",),
-    ForwardAction.WITHDRAW: ("Dossier.status",),
+    ForwardAction.WITHDRAW: ("Dossier.status",), ForwardAction.PAYMENT: ("Dossier.status",),
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from core.clock import utc_now
@@ -34,6 +34,10 @@ class Procedure(SQLModel, table=True):
     form_schema: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     active: bool = True
     updated_at: datetime = Field(default_factory=utc_now)
+    # The fees and charges the procedure costs (core/payments.py, `fee_items`): `[{"kind": "fee"|"charge",
+    # "amount_vnd", "description_vi", "description_en"}]`; `fee_vnd` is their total. Empty: one item of fee_vnd.
+    fees: list[dict[str, Any]] = Field(default_factory=list,
+                                       sa_column=Column(JSON, nullable=False, server_default=text("'[]'")))
 
 
 class Citizen(SQLModel, table=True):
@@ -544,3 +548,37 @@ class DossierRating(SQLModel, table=True):
     client_mutation_id: str | None = Field(default=None, max_length=64,
                                            description="the request that rated: its retry is answered, not refused")
     rated_at: datetime
+
+
+class Payment(SQLModel, table=True):
+    """What the citizen owes for one payment request of a dossier (its PAYMENT_REQUESTED event `request_seq`),
+    and how paying it went (core/payments.py). Changed only under the dossier's row lock.
+
+    `order_seq` counts the orders opened at the gateway for it (0: none yet); the gateway knows the current one
+    as `order_reference` and charges an order at most once. A new order is opened only after the gateway
+    confirmed the previous one cancelled (EXPIRED), so the payment is charged at most once in all. On
+    confirmation `transaction_id`, `paid_at` and `amount_vnd` are the citizen's receipt.
+    """
+
+    __table_args__ = (UniqueConstraint("dossier_id", "request_seq", name="uq_payment_request"),
+                      Index("ix_payment_status_opened", "status", "order_opened_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=96, unique=True, description="ours: TT-<dossier code>-<request seq>")
+    dossier_id: int = Field(foreign_key="dossier.id", index=True)
+    citizen_id: int = Field(foreign_key="citizen.id")
+    request_seq: int = Field(description="the dossier event (PAYMENT_REQUESTED) this payment answers")
+    amount_vnd: int = Field(sa_column=Column(BigInteger, nullable=False))
+    items: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    deadline: datetime
+    status: str = Field(max_length=16, description="pending | declined | confirmed | expired")
+    attempts: int = Field(default=0, description="times the citizen started paying it")
+    order_seq: int = 0
+    order_reference: str | None = Field(default=None, max_length=100)
+    gateway_url: str | None = Field(default=None, max_length=500)
+    order_opened_at: datetime | None = None
+    last_error: str | None = Field(default=None, max_length=64, description="the gateway's reason code")
+    transaction_id: str | None = Field(default=None, max_length=64, description="the gateway's, on confirmation")
+    paid_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utc_now)
+    updated_at: datetime = Field(default_factory=utc_now)

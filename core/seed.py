@@ -30,6 +30,7 @@ from core.models import (
     HomeSectionSetting,
     Procedure,
 )
+from core.payments import check_fees
 from core.seed_data import (
     AGENCIES,
     CITIZENS,
@@ -70,6 +71,8 @@ async def _upsert_procedures(session: AsyncSession, agencies: dict[str, Agency],
                                                 name_en=data["name_en"])
         procedure.agency_id, procedure.online_level = agency_id, data["online_level"]
         procedure.processing_days, procedure.fee_vnd = data["processing_days"], data["fee_vnd"]
+        check_fees(data["code"], data.get("fees", []), data["fee_vnd"])
+        procedure.fees = list(data.get("fees", []))
         procedure.form_schema, procedure.active = data["form_schema"], True
         await stamp_procedure_if_changed(session, procedure, now=now)
 

@@ -45,6 +45,12 @@ def _date(title: str, title_en: str) -> dict[str, Any]:
     return {"type": "string", "format": "date", "title": title, "x-title-en": title_en}
 
 
+def _fee(kind: str, amount_vnd: int, description_vi: str, description_en: str) -> dict[str, Any]:
+    """One fee (lệ phí, `fee`) or charge (phí, `charge`) of a procedure; a procedure's add up to its fee_vnd."""
+    return {"kind": kind, "amount_vnd": amount_vnd, "description_vi": description_vi,
+            "description_en": description_en}
+
+
 _SEX = {"type": "string", "enum": ["male", "female"], "title": "Giới tính", "x-title-en": "Sex"}
 
 PROCEDURES: list[dict[str, Any]] = [
@@ -101,6 +107,8 @@ PROCEDURES: list[dict[str, Any]] = [
     {"code": "1.004222", "agency": "000.00.15.H29", "name_vi": "Cấp Phiếu lý lịch tư pháp",
      "name_en": "Criminal record certificate", "online_level": "full", "processing_days": 10,
      "fee_vnd": 200000,
+     "fees": [_fee("charge", 200000, "Phí cung cấp thông tin lý lịch tư pháp",
+                   "Charge for criminal record information")],
      "form_schema": _form({"purpose": _text("Mục đích sử dụng", "Purpose"),
                            "copies": {"type": "integer", "minimum": 1, "maximum": 10, "title": "Số bản",
                                       "x-title-en": "Number of copies"}},
@@ -109,18 +117,26 @@ PROCEDURES: list[dict[str, Any]] = [
     {"code": "1.004194", "agency": "000.00.00.G09", "name_vi": "Đăng ký thường trú",
      "name_en": "Permanent residence registration", "online_level": "full", "processing_days": 7,
      "fee_vnd": 20000,
+     "fees": [_fee("fee", 20000, "Lệ phí đăng ký thường trú",
+                   "Permanent residence registration fee")],
      "form_schema": _form({"new_address": _text("Địa chỉ đăng ký thường trú", "Address to register"),
                            "reason": _text("Lý do", "Reason")}, ["new_address"]),
      "sample": {"new_address": "Số 12 ngõ 34 phố Phúc Xá, Ba Đình, Hà Nội", "reason": "Chuyển nơi ở"}},
     {"code": "1.004206", "agency": "000.00.00.G09", "name_vi": "Đăng ký tạm trú",
      "name_en": "Temporary residence registration", "online_level": "full", "processing_days": 3,
      "fee_vnd": 15000,
+     "fees": [_fee("fee", 15000, "Lệ phí đăng ký tạm trú",
+                   "Temporary residence registration fee")],
      "form_schema": _form({"address": _text("Địa chỉ tạm trú", "Temporary address"),
                            "until": _date("Tạm trú đến ngày", "Staying until")}, ["address", "until"]),
      "sample": {"address": "Phòng 302, 5 Lê Lợi, Quận 1, TP. Hồ Chí Minh", "until": "2027-06-30"}},
     {"code": "2.000986", "agency": "000.00.00.G09", "name_vi": "Cấp hộ chiếu phổ thông",
      "name_en": "Ordinary passport issuance", "online_level": "full", "processing_days": 8,
      "fee_vnd": 200000,
+     "fees": [_fee("fee", 160000, "Lệ phí cấp hộ chiếu",
+                   "Passport issuance fee"),
+              _fee("charge", 40000, "Phí chuyển phát hộ chiếu qua bưu điện",
+                   "Charge for delivering the passport by post")],
      "form_schema": _form({"delivery": {"type": "string", "enum": ["post", "counter"],
                                         "title": "Hình thức nhận", "x-title-en": "Delivery"}}, ["delivery"]),
      "sample": {"delivery": "post"}},
@@ -141,6 +157,8 @@ PROCEDURES: list[dict[str, Any]] = [
      "sample": {"card_number": "0123456789"}},
     {"code": "1.002809", "agency": "000.00.13.H26", "name_vi": "Cấp đổi giấy phép lái xe",
      "name_en": "Driving licence renewal", "online_level": "partial", "processing_days": 5, "fee_vnd": 135000,
+     "fees": [_fee("fee", 135000, "Lệ phí cấp đổi giấy phép lái xe",
+                   "Driving licence renewal fee")],
      "form_schema": _form({"licence_number": _text("Số giấy phép lái xe", "Licence number",
                                                    pattern="^[0-9]{12}$"),
                            "licence_class": {"type": "string", "enum": ["A1", "A", "B", "C1", "C", "D"],
@@ -150,6 +168,8 @@ PROCEDURES: list[dict[str, Any]] = [
     {"code": "1.003583", "agency": "000.20.31.H26", "name_vi": "Chứng thực bản sao từ bản chính",
      "name_en": "Certified copy from the original", "online_level": "partial", "processing_days": 1,
      "fee_vnd": 2000,
+     "fees": [_fee("charge", 2000, "Phí chứng thực bản sao (mỗi trang)",
+                   "Certification charge (per page)")],
      "form_schema": _form({"document_name": _text("Tên giấy tờ", "Document"),
                            "pages": {"type": "integer", "minimum": 1, "maximum": 200, "title": "Số trang",
                                      "x-title-en": "Pages"}}, ["document_name", "pages"]),
@@ -157,6 +177,8 @@ PROCEDURES: list[dict[str, Any]] = [
     {"code": "1.010729", "agency": "000.00.00.G12", "name_vi": "Cấp bản sao trích lục hộ tịch",
      "name_en": "Copy of a civil-status extract", "online_level": "full", "processing_days": 2,
      "fee_vnd": 8000,
+     "fees": [_fee("charge", 8000, "Phí cấp bản sao trích lục hộ tịch",
+                   "Charge for a civil-status extract copy")],
      "form_schema": _form({"extract_kind": {"type": "string", "enum": ["birth", "marriage", "death"],
                                             "title": "Loại trích lục", "x-title-en": "Extract"},
                            "copies": {"type": "integer", "minimum": 1, "maximum": 10, "title": "Số bản",

@@ -248,11 +248,40 @@ class SigningSettings(_Group):
     jwks_max_age: int = Field(default=3600, ge=0, le=86_400, description="Cache-Control max-age of the JWKS")
 
 
+DEV_PAYMENT_SECRET = "dev-payment-secret"
+
+
+class PaymentSettings(_Group):
+    """core/payments.py, services/payment_gateway.py, services/payment_poller.py: the payment gateway, its
+    callbacks and the poller that recovers lost ones (`SUPERAPP_PAYMENT_*`); the sandbox gateway's port."""
+
+    model_config = SettingsConfigDict(env_prefix="SUPERAPP_PAYMENT_", extra="forbid")
+
+    gateway_url: str = Field(default="", description="the gateway's API; empty: the loopback sandbox outside "
+                                                     "production (http://127.0.0.1:<sandbox port>)")
+    secret: SecretStr = Field(default=SecretStr(DEV_PAYMENT_SECRET),
+                              description="HMAC key of the gateway's signed notifications")
+    notify_url: str = Field(default="", description="our callback URL the gateway is given with each order; "
+                                                    "empty: the gateway's own configured one")
+    timeout_seconds: float = Field(default=5.0, gt=0, le=60, description="one call to the gateway")
+    callback_window_seconds: int = Field(default=300, ge=5, le=3600,
+                                         description="a notification's timestamp may be this far from our clock")
+    deadline_days: int = Field(default=15, ge=1, le=365, description="days to pay after the agency asks")
+    poll_interval_seconds: float = Field(default=30.0, gt=0, le=3600, description="the poller's round")
+    poll_after_seconds: float = Field(default=60.0, gt=0,
+                                      description="a payment pending this long without news is asked about")
+    order_timeout_seconds: float = Field(default=900.0, gt=0,
+                                         description="an order still unsettled this long is cancelled (EXPIRED)")
+    sandbox_port: int = Field(default=8120, ge=1, le=65535, description="the loopback sandbox gateway's port "
+                                                                        "(moved by SUPERAPP_SANDBOX_PORT_OFFSET)")
+
+
 GROUPS: dict[str, type[_Group]] = {"auth": AuthSettings, "graphql": GraphQLSettings, "agencies": AgencySettings,
                                    "sync": SyncSettings, "notifications": NotificationSettings,
                                    "retention": RetentionSettings, "server": ServerSettings, "quota": QuotaSettings,
                                    "uploads": UploadSettings, "apps": AppSettings,
-                                   "signing": SigningSettings}
+                                   "signing": SigningSettings,
+                                   "payments": PaymentSettings}
 
 
 class Settings(BaseSettings):
@@ -280,6 +309,7 @@ class Settings(BaseSettings):
     uploads: UploadSettings = Field(default_factory=UploadSettings)
     apps: AppSettings = Field(default_factory=AppSettings)
     signing: SigningSettings = Field(default_factory=SigningSettings)
+    payments: PaymentSettings = Field(default_factory=PaymentSettings)
 
     @model_validator(mode="after")
     def _resolve_defaults(self) -> Settings:
@@ -306,6 +336,9 @@ class Settings(BaseSettings):
         if up.backend == "s3" and not (up.s3_endpoint and up.s3_bucket and up.s3_access_key and up.s3_secret_key):
             raise ValueError("SUPERAPP_UPLOADS_BACKEND=s3 needs SUPERAPP_UPLOADS_S3_ENDPOINT, _S3_BUCKET, "
                              "_S3_ACCESS_KEY and _S3_SECRET_KEY")
+        if not self.payments.gateway_url and not production:
+            port = self.payments.sandbox_port + self.agencies.sandbox_port_offset
+            self.payments.gateway_url = f"http://127.0.0.1:{port}"
         if self.server.log_format is None:
             self.server.log_format = LogFormat.JSON if production else LogFormat.TEXT
         if production and not (auth.eid_public_key_file or auth.eid_jwks_file):
@@ -316,6 +349,8 @@ class Settings(BaseSettings):
         if production and not self.signing.keys.get_secret_value().strip():
             raise ValueError("production needs the server's signing key for receipts: set SUPERAPP_SIGNING_KEYS "
                              "(`superapp keys new` prints one)")
+        if production and self.payments.gateway_url and self.payments.secret.get_secret_value() == DEV_PAYMENT_SECRET:
+            raise ValueError("production with a payment gateway needs its secret: set SUPERAPP_PAYMENT_SECRET")
         if graphql.default_page_size > graphql.max_page_size:
             raise ValueError("SUPERAPP_DEFAULT_PAGE_SIZE must not exceed SUPERAPP_MAX_PAGE_SIZE")
         return self

@@ -1,6 +1,7 @@
 """The dossier half of an agency API that our built-in agencies share: POST /dossiers with an
 Idempotency-Key, answering the agency's reference, and, for a dossier the agency holds, POST
-/dossiers/{code}/withdrawal and /dossiers/{code}/supplements with their own keys. A plug-in with another
+/dossiers/{code}/withdrawal, /dossiers/{code}/supplements and /dossiers/{code}/payments (the citizen paid
+the fees asked for) with their own keys. A plug-in with another
 API writes its own."""
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ def attachments(client: AgencyClient, refs: tuple[AttachmentRef, ...]) -> list[d
                       link_seconds=client.settings.attachment_link_seconds) for ref in refs]
 
 
-_ACTION_PATHS = {ForwardAction.WITHDRAW: "withdrawal", ForwardAction.SUPPLEMENT: "supplements"}
+_ACTION_PATHS = {ForwardAction.WITHDRAW: "withdrawal", ForwardAction.SUPPLEMENT: "supplements",
+                 ForwardAction.PAYMENT: "payments"}
 
 
 async def forward_action(client: AgencyClient, request: ActionRequest) -> None:
@@ -46,5 +48,7 @@ async def forward_action(client: AgencyClient, request: ActionRequest) -> None:
         body["answers"] = dict(request.answers)
         if request.attachments:
             body["attachments"] = attachments(client, request.attachments)
+    elif request.action is ForwardAction.PAYMENT:  # the receipt: reference, amount, transaction, when
+        body["payment"] = dict(request.answers)
     path = f"/dossiers/{quote(request.dossier_code, safe='')}/{_ACTION_PATHS[request.action]}"
     await client.post_json(path, body, idempotency_key=request.idempotency_key)

@@ -179,10 +179,12 @@ class ServicePlugin:
         return await forward_dossier(self.client, request)
 
     async def forward_action(self, request: ActionRequest) -> None:
-        """Tell the agency that the citizen withdrew (`request.action` "withdraw") or supplemented
-        ("supplement", with `request.answers`) a dossier `forward` delivered. Must be safe to repeat with the
+        """Tell the agency that the citizen withdrew (`request.action` "withdraw"), supplemented
+        ("supplement", with `request.answers`) or paid the fees asked for ("payment", with the receipt in
+        `request.answers`) a dossier `forward` delivered. Must be safe to repeat with the
         same key. Called only after the dossier's own delivery succeeded. The default posts to the shared
-        dossier API (`POST /dossiers/{code}/withdrawal` or `/supplements`); override it for another API."""
+        dossier API (`POST /dossiers/{code}/withdrawal`, `/supplements` or `/payments`); override it for another
+        API."""
         if self.client is None:
             raise NotImplementedError(f"service {self.code} receives no dossiers")
         await forward_action(self.client, request)

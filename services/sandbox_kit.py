@@ -4,11 +4,12 @@ It stores the dossiers it receives (deduplicated on `Idempotency-Key`), advances
 own status road on a timer or on command, and reports each step to our `POST /agencies/{code}/events`
 with an HMAC-signed event whose id is random (ids and references survive a restart: no counter starts
 again at 1, which the server would refuse as an event id reused with other content). It also takes a
-citizen's withdrawal (`POST /dossiers/{code}/withdrawal`) and supplement (`POST /dossiers/{code}/supplements`),
-deduplicated the same way: after a withdrawal the next step is the agency's own word for "processing
-stopped" (`stop_status`) and the dossier moves no more; after a supplement the answers join the stored form
-and the dossier continues its road. For fault tests it can be told to be slow, to fail with 5xx, to answer
-garbage, to hang (or hold a request until the next fault call), or to refuse with a 422 and a reason
+citizen's withdrawal (`POST /dossiers/{code}/withdrawal`), supplement (`POST /dossiers/{code}/supplements`)
+and payment notice (`POST /dossiers/{code}/payments`, the receipt of the fees it asked for), deduplicated
+the same way: after a withdrawal the next step is the agency's own word for "processing stopped"
+(`stop_status`) and the dossier moves no more; after a supplement the answers join the stored form and the
+dossier continues its road. For fault tests it can be told to be slow, to fail with 5xx, to answer garbage,
+to hang (or hold a request until the next fault call), or to refuse with a 422 and a reason
 (`POST /_control/fault`, `{"mode": "refuse", "reason": "..."}`), and says how many requests it received
 (`GET /_control/requests`). Like a real agency it fetches a dossier's (or a supplement's) attachments by their
 signed links as it receives them and checks each against its sha256 (`GET /_control/attachments/{code}`
@@ -53,13 +54,14 @@ class Received:
     arrival: int = 0  # order of arrival among everything this sandbox received (dossiers and actions)
     withdrawn: bool = False  # the citizen withdrew it: the next step is the stop
     stopped: bool = False  # the agency stopped processing it: it moves no more
+    awaiting_payment: bool = False  # the agency asked for its fees: it moves on once the payment notice arrives
 
 
 @dataclass
 class ReceivedAction:
     """A withdrawal or supplement of a received dossier; `repeats` counts deliveries dropped as repeats."""
 
-    action: str  # "withdraw" | "supplement"
+    action: str  # "withdraw" | "supplement" | "payment"
     dossier_code: str
     body: dict[str, Any]
     arrival: int = 0
@@ -103,6 +105,11 @@ class AgencySandbox:
     road: Sequence[str]  # the agency's own status words after "received", in order
     advance_seconds: float = 0.0
     stop_status: str | None = None  # the agency's word for "processing stopped"; None: it takes no withdrawals
+    # The agency's word for "payment requested", asked after `payment_after` on the road of a dossier (not a
+    # part) of a procedure in `paid_procedures`; the dossier then waits for the payment notice.
+    payment_status: str | None = None
+    payment_after: str | None = None
+    paid_procedures: frozenset[str] = frozenset()
     extra_routes: Sequence[BaseRoute] = ()
     mode: str = "ok"
     delay: float = 0.0
@@ -176,13 +183,24 @@ class AgencySandbox:
     def status_of(self, item: Received, *, before_road: str = "received") -> str:
         if item.stopped and self.stop_status is not None:
             return self.stop_status
-        return self.road[item.step - 1] if item.step else before_road
+        return self.road_of(item)[item.step - 1] if item.step else before_road
+
+    def road_of(self, item: Received) -> Sequence[str]:
+        """The road, with the payment request on it for a dossier whose fees this agency collects."""
+        road = list(self.road)
+        if self.payment_status and self.payment_after in road and not item.body.get("parent_code") \
+                and item.body.get("procedure_code") in self.paid_procedures:
+            road.insert(road.index(self.payment_after) + 1, self.payment_status)
+        return road
 
     async def receive_withdrawal(self, request: Request) -> Response:
         return await self._receive_action(request, "withdraw")
 
     async def receive_supplement(self, request: Request) -> Response:
         return await self._receive_action(request, "supplement")
+
+    async def receive_payment(self, request: Request) -> Response:
+        return await self._receive_action(request, "payment")
 
     async def _receive_action(self, request: Request, action: str) -> Response:
         """Like a real agency: only for a dossier it holds, once per key, and it changes what it does next."""
@@ -206,6 +224,10 @@ class AgencySandbox:
             self.attachments.setdefault(item.dossier_code, []).extend(fetched)
         if action == "withdraw":
             item.withdrawn = True
+        elif action == "payment":
+            if not isinstance(body.get("payment"), dict):
+                return JSONResponse({"error": "payment must be an object"}, status_code=400)
+            item.awaiting_payment = False
         else:
             answers = body.get("answers")
             if not isinstance(answers, dict):
@@ -299,15 +321,19 @@ class AgencySandbox:
         """Whether a plain step (timer or advance without a status) has somewhere to go."""
         if item.stopped:
             return False
-        return (item.withdrawn and self.stop_status is not None) or item.step < len(self.road)
+        if item.awaiting_payment and not item.withdrawn:
+            return False
+        return (item.withdrawn and self.stop_status is not None) or item.step < len(self.road_of(item))
 
     async def step(self, item: Received, *, status: str | None = None,
                    event_id: str | None = None) -> tuple[str, httpx.Response]:
         if status is None and item.withdrawn and self.stop_status is not None:
             item.stopped, status = True, self.stop_status
         elif status is None:
-            item.step = min(item.step + 1, len(self.road))
-            status = self.road[item.step - 1]
+            item.step = min(item.step + 1, len(self.road_of(item)))
+            status = self.road_of(item)[item.step - 1]
+        if status is not None and status == self.payment_status:
+            item.awaiting_payment = True
         event = {"event_id": event_id or self.new_event_id(),
                  "dossier_ref": item.dossier_code, "status": status, "occurred_at": utc_now().isoformat()}
         return status, await self.send(event)
@@ -347,6 +373,7 @@ class AgencySandbox:
             Route("/dossiers/{reference}", self.guarded(self.dossier_status)),
             Route("/dossiers/{code}/withdrawal", self.guarded(self.receive_withdrawal), methods=["POST"]),
             Route("/dossiers/{code}/supplements", self.guarded(self.receive_supplement), methods=["POST"]),
+            Route("/dossiers/{code}/payments", self.guarded(self.receive_payment), methods=["POST"]),
             *self.extra_routes,
             Route("/_control/fault", self.set_fault, methods=["POST"]),
             Route("/_control/received", self.list_received),

@@ -1,5 +1,6 @@
 """`superapp sandbox`: the sandbox of every enabled service that provides one (`ServicePlugin.sandbox`),
-built-in or installed plug-in, on the loopback port its settings name, in one process."""
+built-in or installed plug-in, on the loopback port its settings name, in one process; and the sandbox
+payment gateway (services/payment_sandbox.py) when `SUPERAPP_PAYMENT_GATEWAY_URL` is a loopback URL."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from urllib.parse import urlsplit
 import uvicorn
 
 from core.settings import Settings
+from services.payment_sandbox import TEST_CARDS, SandboxGateway
 from services.registry import load_registry
 from services.sandbox_kit import AgencySandbox
 
@@ -23,10 +25,14 @@ class SandboxPlan:
 
     running: list[tuple[AgencySandbox, int]] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    gateway: tuple[SandboxGateway, int] | None = None
 
     def lines(self) -> list[str]:
         said = [f"sandbox {sandbox.code} on http://127.0.0.1:{port}" for sandbox, port in self.running]
         said += [f"no sandbox for {code}: {why}" for code, why in sorted(self.skipped.items())]
+        if self.gateway is not None:
+            said.append(f"sandbox payment gateway on http://127.0.0.1:{self.gateway[1]}; test cards: "
+                        + ", ".join(f"{card} {what}" for card, what in TEST_CARDS.items()))
         return said
 
 
@@ -52,6 +58,11 @@ def plan_sandboxes(settings: Settings) -> SandboxPlan:
             plan.skipped[plugin.code] = "the service provides no sandbox (ServicePlugin.sandbox)"
             continue
         plan.running.append((sandbox, url.port))
+    gateway = urlsplit(settings.payments.gateway_url)
+    if gateway.hostname in ("127.0.0.1", "localhost") and gateway.port is not None:
+        plan.gateway = (SandboxGateway(secret=settings.payments.secret.get_secret_value().encode(),
+                                       callback_url=settings.agencies.sandbox_callback_url,
+                                       public_url=settings.payments.gateway_url.rstrip("/")), gateway.port)
     return plan
 
 
@@ -61,7 +72,10 @@ def sandboxes(settings: Settings) -> list[tuple[AgencySandbox, int]]:
 
 
 async def serve_sandboxes(plan: SandboxPlan) -> None:
-    servers = [uvicorn.Server(uvicorn.Config(s.app(), host="127.0.0.1", port=port, log_level="warning",
+    apps = [(s.app(), port) for s, port in plan.running]
+    if plan.gateway is not None:
+        apps.append((plan.gateway[0].app(), plan.gateway[1]))
+    servers = [uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                              timeout_graceful_shutdown=1))
-               for s, port in plan.running]
+               for app, port in apps]
     await asyncio.gather(*(server.serve() for server in servers))

@@ -19,12 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.catalogue import procedure_by_code
 from core.citizens import Profile
 from core.deadlines import HolidayCalendar
-from core.dossiers import SERVER_OWNED, Submission, supplement_dossier, withdraw_dossier
+from core.dossiers import SERVER_OWNED, Submission, citizen_dossier, supplement_dossier, withdraw_dossier
 from core.drafts import DELETED, OPEN, SUBMITTED, TRASH_DAYS, draft_for_update, keep_revision, save_draft
 from core.errors import DomainError, ErrorCode, not_found
 from core.form_limits import check_form_size
 from core.inbox import mark_read
 from core.models import Citizen, Draft
+from core.payments import DEADLINE_DAYS, start_payment
 from core.ratings import rate_dossier
 from core.submission import receive
 from core.uploads import check_ids
@@ -69,6 +70,7 @@ class IntentContext:
     profile: Profile | None = None  # pre-fill for draft.submit, resolved before the push (PREFILLING_INTENTS)
     daily_cap: int | None = None  # submissions per citizen and day (core.quota.count_submission)
     max_attachments: int = 20  # SUPERAPP_UPLOADS_MAX_PER_DOSSIER
+    payment_deadline_days: int = DEADLINE_DAYS  # SUPERAPP_PAYMENT_DEADLINE_DAYS (dossier.pay)
 
     @property
     def citizen_id(self) -> int:
@@ -266,6 +268,18 @@ async def dossier_rate(ctx: IntentContext, record_id: str | None, base: int | No
     return await _dossier_answer(ctx, dossier.code, dossier.version)
 
 
+async def dossier_pay(ctx: IntentContext, record_id: str | None, base: int | None, args: dict[str, Any]) -> Applied:
+    """Pay the fees asked for, queued offline: the payment is started (idempotent, like payDossierFee) when the
+    queue is sent, and its gateway order opened right after the push; a queue sent again is answered with the
+    stored result (DUPLICATE), so it never opens a second order. The citizen pays on `dossier.payment.gatewayUrl`
+    once online."""
+    _only(args, set())
+    await start_payment(ctx.session, citizen_id=ctx.citizen_id, code=str(record_id), now=ctx.now,
+                        deadline_days=ctx.payment_deadline_days)
+    dossier = await citizen_dossier(ctx.session, citizen_id=ctx.citizen_id, code=str(record_id))
+    return await _dossier_answer(ctx, dossier.code, dossier.version)
+
+
 async def notifications_mark_read(ctx: IntentContext, record_id: str | None, base: int | None,
                                   args: dict[str, Any]) -> Applied:
     """`{"ids": [...]}` read offline; the read marks come back to every device through the pull."""
@@ -300,6 +314,7 @@ INTENTS: dict[str, Handler] = {
     "draft.submit": draft_submit,
     "dossier.withdraw": dossier_withdraw,
     "dossier.supplement": dossier_supplement,
+    "dossier.pay": dossier_pay,
     "notifications.markRead": notifications_mark_read,
     "dossier.rate": dossier_rate,
 }

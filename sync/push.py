@@ -29,6 +29,7 @@ from core.db import Database
 from core.deadlines import HolidayCalendar
 from core.errors import DomainError, ErrorCode
 from core.models import Citizen, SyncClient, SyncMutationResult, SyncQuarantine
+from core.payments import DEADLINE_DAYS
 from core.upsert import insert_into
 from sync import limits, schema_versions
 from sync.intents import INTENTS, Applied, IntentContext, Status
@@ -157,7 +158,7 @@ async def _apply(session: AsyncSession, m: MutationIn, ctx: IntentContext, schem
 
 async def _one(db: Database, m: MutationIn, *, citizen: Citizen, client_id: str, schema_version: int,
                routes: Mapping[str, str], calendar: HolidayCalendar, tz_name: str,
-               now: datetime, profile: Profile | None = None,
+               now: datetime, profile: Profile | None = None, payment_deadline_days: int = DEADLINE_DAYS,
                daily_cap: int | None = None, audit_as: AuditAs | None = None,
                max_attachments: int = 20) -> tuple[dict[str, Any], bool]:
     """(answer, applied-and-submitted). Runs in one write transaction."""
@@ -190,7 +191,8 @@ async def _one(db: Database, m: MutationIn, *, citizen: Citizen, client_id: str,
         ctx = IntentContext(session=session, citizen=citizen, client_id=client_id,
                             client_mutation_id=m.client_mutation_id, routes=routes, calendar=calendar,
                             tz_name=tz_name, now=now, profile=profile, daily_cap=daily_cap,
-                            max_attachments=max_attachments)
+                            max_attachments=max_attachments,
+                            payment_deadline_days=payment_deadline_days)
         try:
             applied = await _apply(session, m, ctx, schema_version)
         except schema_versions.Unreadable as unreadable:
@@ -228,7 +230,8 @@ def _count(results: list[dict[str, Any]]) -> None:
 async def push(db: Database, *, citizen: Citizen, client_id: str, schema_version: int,
                mutations: list[MutationIn], routes: Mapping[str, str], calendar: HolidayCalendar, tz_name: str,
                max_mutations: int, profile: Profile | None = None, daily_cap: int | None = None,
-               audit_as: AuditAs | None = None, max_attachments: int = 20) -> PushOutcome:
+               audit_as: AuditAs | None = None, max_attachments: int = 20,
+               payment_deadline_days: int = DEADLINE_DAYS) -> PushOutcome:
     """`audit_as(fields, operation)` says who is changing whose data: each mutation that writes personal data
     gets its audit row in its own transaction."""
     if len(mutations) > max_mutations:
@@ -242,7 +245,8 @@ async def push(db: Database, *, citizen: Citizen, client_id: str, schema_version
             answer, filed = await _one(db, m, citizen=citizen, client_id=client_id, schema_version=schema_version,
                                        routes=routes, calendar=calendar, tz_name=tz_name, now=utc_now(),
                                        profile=profile, daily_cap=daily_cap, audit_as=audit_as,
-                                       max_attachments=max_attachments)
+                                       max_attachments=max_attachments,
+                                       payment_deadline_days=payment_deadline_days)
         except IntegrityError:
             # The same mutation committed on another connection between our lock and our insert.
             answer, filed = _answer(m, Status.RETRY), False

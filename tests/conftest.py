@@ -26,8 +26,9 @@ from core.deadlines import HolidayCalendar
 from core.migrate import upgrade
 from core.seed import seed
 from core.settings import Environment, Settings
+from services.payment_sandbox import SandboxGateway
 from services.registry import GROUP
-from tests.support import BUILT_IN, RunningSandbox, agency_overrides, sandbox_secret, serve
+from tests.support import BUILT_IN, RunningGateway, RunningSandbox, agency_overrides, sandbox_secret, serve
 
 pytest_plugins = ("tests.log_leaks",)
 
@@ -100,15 +101,30 @@ def sandboxes() -> Iterator[dict[str, RunningSandbox]]:
 
 
 @pytest.fixture(scope="session")
-def app(settings: Settings, db: Database, sandboxes: dict[str, RunningSandbox]) -> Starlette:
-    return create_app(settings, agencies=agency_overrides(sandboxes))
+def gateway(settings: Settings) -> Iterator[RunningGateway]:
+    """The sandbox payment gateway (services/payment_sandbox.py) on a loopback port, for the session."""
+    sandbox = SandboxGateway(secret=settings.payments.secret.get_secret_value().encode(),
+                             callback_url="http://127.0.0.1:9")
+    with serve(sandbox.app()) as url:
+        sandbox.public_url = url
+        yield RunningGateway(sandbox, url)
 
 
 @pytest.fixture(scope="session")
-def server(app: Starlette, sandboxes: dict[str, RunningSandbox]) -> Iterator[str]:
+def app(settings: Settings, db: Database, sandboxes: dict[str, RunningSandbox], gateway: RunningGateway) -> Starlette:
+    # The payment poller asks about a payment one second without news; orders are cancelled only by a test that
+    # runs a poller round an hour ahead (tests/services/test_payments.py), never by a slow machine.
+    paying = settings.updated(payments={"gateway_url": gateway.url, "poll_interval_seconds": 0.2,
+                                        "poll_after_seconds": 1.0, "order_timeout_seconds": 3600.0})
+    return create_app(paying, agencies=agency_overrides(sandboxes))
+
+
+@pytest.fixture(scope="session")
+def server(app: Starlette, sandboxes: dict[str, RunningSandbox], gateway: RunningGateway) -> Iterator[str]:
     with serve(app) as url:
         for running in sandboxes.values():
             running.sandbox.callback_url = url
+        gateway.sandbox.callback_url = url
         yield url
 
 

@@ -25,6 +25,7 @@ from api.auth import issue_dev_token
 from api.server import uvicorn_config
 from core.id_numbers import PROVINCE_CODES, Sex, century_sex_digit
 from core.settings import Settings
+from services.payment_sandbox import SandboxGateway
 from services.registry import BUILT_IN_SERVICES
 from services.sandbox_kit import AgencySandbox
 
@@ -177,6 +178,27 @@ class RunningSandbox:
             assert response.status_code == 200, response.text
             answer: dict[str, Any] = response.json()
             return answer
+
+
+@dataclass
+class RunningGateway:
+    """The sandbox payment gateway of the session, driven over HTTP as the app's web view would."""
+
+    sandbox: SandboxGateway
+    url: str
+
+    async def pay(self, payment_url: str, card: str) -> dict[str, Any]:
+        """Post a test card to an order's payment page (what the citizen does in the app's web view)."""
+        async with httpx.AsyncClient(timeout=10) as http:
+            response = await http.post(payment_url, json={"card_number": card})
+            answer: dict[str, Any] = response.json()
+            return answer
+
+    async def control(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        async with httpx.AsyncClient(base_url=self.url, timeout=10) as http:
+            response = await (http.post(path, json=body) if body is not None else http.get(path))
+            assert response.status_code == 200, response.text
+            return response.json()
 
 
 def sandbox_secret(code: str) -> bytes:

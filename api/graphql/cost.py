@@ -69,7 +69,9 @@ class PageArgument:
 # Core fields that cost more than one unit: each does a query or more of its own, and a page of procedures
 # asks it once per item (public figures), or it is public work an anonymous caller may repeat (verification).
 CORE_WEIGHTS: Mapping[tuple[str, str], int] = {("Procedure", "figures"): 5, ("Agency", "figures"): 5,
-                                                ("Query", "verifyPayload"): 5}
+                                                ("Query", "verifyPayload"): 5,
+                                                # a payment asks the gateway, like an agency call
+                                                ("Mutation", "payDossierFee"): 25, ("Dossier", "payment"): 2}
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,10 @@ def _tolerant(rule: type[ValidationRule]) -> type[ValidationRule]:
     return Tolerant
 
 
+# Core fields that do more than read a row: paying calls the payment gateway (like an agency call), and a
+# dossier's payment takes a few queries of its own.
+
+
 def build_schema(settings: Settings, registry: ServiceRegistry | None = None) -> Schema:
     """The schema of the core and the registry's services. Services that failed only on their settings are
     in it (their fields answer AGENCY_UNAVAILABLE), so the served schema does not depend on configuration; a

@@ -13,6 +13,9 @@ from services.sandbox_kit import AgencySandbox, asked_id_number
 # National status codes along the road: accepted, processing, processed, returned.
 ROAD = ("2", "4", "9", "10")
 STOP = "8"  # processing stopped: the answer to a citizen's withdrawal
+# Payment requested, after processing, for a residence registration filed on its own (its fee: the catalogue);
+# the dossier waits there until the citizen's payment notice arrives, then goes on to processed.
+PAYMENT, PAID = "6", frozenset({"1.004194", "1.004206"})
 
 
 def _record(id_number: str) -> dict[str, object]:
@@ -31,7 +34,8 @@ def _record(id_number: str) -> dict[str, object]:
 
 def create_sandbox(*, secret: bytes, callback_url: str, advance_seconds: float) -> AgencySandbox:
     sandbox = AgencySandbox(code="residence", secret=secret, callback_url=callback_url, road=ROAD,
-                            stop_status=STOP, advance_seconds=advance_seconds)
+                            stop_status=STOP, advance_seconds=advance_seconds, payment_status=PAYMENT,
+                            payment_after="4", paid_procedures=PAID)
 
     async def citizen(request: Request) -> Response:
         id_number = await asked_id_number(request)

@@ -76,6 +76,7 @@ class Victim:
     checkpoint: str
     upload_id: str  # complete, attached to nothing
     returned_code: str = ""  # RETURNED, not rated: rateable by B
+    payment_code: str = ""  # PAYMENT_REQUESTED (a passport: 200,000 VND owed)
 
     def secrets(self) -> list[str]:
         return [self.who.id_number, self.name, MARKER, self.device_token, self.document_number, self.who.token]
@@ -145,7 +146,8 @@ async def victim(server: str, settings: Settings, sandboxes: dict[str, RunningSa
         dossier_cursor=seeded["data"]["myDossiers"]["edges"][-1]["cursor"], notification_cursor=notification["cursor"],
         access_log_cursor=access["data"]["myDataAccessLog"]["edges"][0]["cursor"],
         checkpoint=page["data"]["syncChanges"]["checkpoint"], upload_id=upload_id,
-        returned_code=by_status["RETURNED"])
+        returned_code=by_status["RETURNED"],
+        payment_code=by_status["PAYMENT_REQUESTED"])
 
 
 # --- what every argument that names something is ------------------------------------------------------------
@@ -175,6 +177,8 @@ ARGUMENTS: dict[str, str] = {
     "Mutation.supplementDossier(input.attachments)": OWNED,
     "Mutation.supplementDossier(input.code)": OWNED,
     "Mutation.supplementDossier(input.clientMutationId)": CLIENT_KEY,
+    "Mutation.payDossierFee(input.dossierCode)": OWNED,
+    "Mutation.payDossierFee(input.clientMutationId)": CLIENT_KEY,
     "Mutation.withdrawDossier(input.code)": OWNED,
     "Mutation.withdrawDossier(input.clientMutationId)": CLIENT_KEY,
     "Mutation.syncPush(input.clientId)": OWNED,
@@ -246,6 +250,10 @@ _ATTACH = ("mutation($v: ID!, $f: JSON!) { submitDossier(input: {procedureCode: 
 # missing one (both paths attach through core.uploads.attach).
 _ATTACH_SUPPLEMENT = ("mutation($v: ID!) { supplementDossier(input: {code: \"000.00.00.G09-991231-9999\", "
                       "formData: {}, attachments: [$v]}) { dossier { code } errors { code field message } } }")
+
+
+_PAY = ("mutation($v: String!) { payDossierFee(input: {dossierCode: $v}) { payment { reference status gatewayUrl "
+        "amountVnd } dossier { code status } errors { code field message messageVi messageEn } } }")
 _MARK = "mutation($v: ID!) { markNotificationsRead(input: {ids: [$v]}) { markedIds unreadCount errors { code } } }"
 _UNREGISTER = "mutation($v: String!) { unregisterDevice(input: {token: $v}) { removed } }"
 _RATE = ("mutation($v: String!) { rateDossier(input: {dossierCode: $v, stars: 1, comment: \"A\"}) "
@@ -298,6 +306,10 @@ def _probes(b: Victim) -> list[Probe]:
               [(b.returned_code, MISSING_CODE), (_gid("Dossier", b.returned_code), MISSING_CODE), *dossier_pairs]),
         Probe("Mutation.syncPush(input.mutations.recordId)", "dossier.rate", _PUSH,
               _sync("dossier.rate", lambda _: {"score": 1}), [(b.returned_code, MISSING_CODE)]),
+        Probe("Mutation.payDossierFee(input.dossierCode)", "dossier", _PAY, lambda v: {"v": v},
+              [(b.payment_code, MISSING_CODE), (b.dossier_code, MISSING_CODE)]),
+        Probe("Mutation.syncPush(input.mutations.recordId)", "dossier.pay", _PUSH, _sync("dossier.pay"),
+              [(b.payment_code, MISSING_CODE), (b.dossier_code, MISSING_CODE)]),
         Probe("Mutation.markNotificationsRead(input.ids)", "notification", _MARK, lambda v: {"v": v},
               notification_pairs),
         Probe("Mutation.unregisterDevice(input.token)", "device", _UNREGISTER, lambda v: {"v": v},

@@ -23,16 +23,16 @@ from core.dossier_status import DossierStatus
 from core.dossiers import change_status
 from core.models import Dossier
 from core.seed import DEMO_CITIZEN_ID_NUMBER
-from core.seed_data import RETURNED_DEMO_DOSSIER_CODE
+from core.seed_data import PROCEDURES, RETURNED_DEMO_DOSSIER_CODE
 from core.settings import Settings
 from mobile_contract.manifest import operation_files, operation_text
-from tests.support import Citizen, citizen, gql
+from tests.support import SUBMIT, Citizen, citizen, gql
 from tests.uploads.tus_client import jpeg_bytes, uploaded
 
 MUTATIONS_AS_FRESH_CITIZEN = {"SubmitDossier", "WithdrawDossier", "SupplementDossier", "SyncPush",
                               "RegisterDevice", "UnregisterDevice", "RateDossier",
                               "UpdateNotificationPreferences", "SubmitDossierWithAttachments",
-                              "SupplementDossierWithAttachments"}
+                              "SupplementDossierWithAttachments", "PayDossierFee", "DossierPayment"}
 # Subscriptions run over WebSocket, not HTTP: tests/notifications/test_subscription.py drives them.
 SUBSCRIPTIONS = {"DossierStatusChanged"}
 
@@ -117,6 +117,18 @@ async def _returned_dossier_code(client: httpx.AsyncClient, who: Citizen, db: Da
     return code
 
 
+async def _payment_requested_dossier_code(client: httpx.AsyncClient, who: Citizen, db: Database) -> str:
+    """A temporary-residence dossier of `who` (15,000 VND) the agency asked them to pay for."""
+    body = await gql(client, SUBMIT, {"p": "1.004206", "f": next(p["sample"] for p in PROCEDURES
+                                                                 if p["code"] == "1.004206")}, who=who)
+    code = str(body["data"]["submitDossier"]["dossier"]["code"])
+    for target in (DossierStatus.ACCEPTED, DossierStatus.PROCESSING, DossierStatus.PAYMENT_REQUESTED):
+        async with db.write() as session:
+            dossier = (await session.execute(select(Dossier).where(Dossier.code == code))).scalars().one()
+            await change_status(session, dossier=dossier, target=target, source="agency", occurred_at=utc_now())
+    return code
+
+
 @pytest.mark.parametrize("path", operation_files(), ids=lambda p: p.stem)
 async def test_operation_runs_and_answers_like_its_example(
     settings: Settings, client: httpx.AsyncClient, db: Database, path: Path, request: pytest.FixtureRequest
@@ -130,6 +142,8 @@ async def test_operation_runs_and_answers_like_its_example(
     replacements: dict[str, str] = {}
     if "$ownSubmittedDossierCode" in json.dumps(variables):
         replacements["ownSubmittedDossierCode"] = await _submitted_dossier_code(client, who)
+    if "$ownPaymentRequestedDossierCode" in json.dumps(variables):
+        replacements["ownPaymentRequestedDossierCode"] = await _payment_requested_dossier_code(client, who, db)
     if "$ownSupplementRequestedDossierCode" in json.dumps(variables):
         replacements["ownSupplementRequestedDossierCode"] = await _supplement_requested_dossier_code(client, who, db)
     if "$ownUploadId" in json.dumps(variables):  # a complete upload of `who`'s, sent with tus

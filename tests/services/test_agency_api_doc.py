@@ -32,6 +32,7 @@ from services.civil_status.client import RegistrationData, registrations_of
 from services.client import AgencyClient
 from services.errors import AgencyRefused, AgencyUnavailable
 from services.events import EventBody
+from services.payment_sandbox import CARD_CONFIRMS
 from services.registry import LoadFailure, ServiceRegistry
 from services.residence import ResidenceService
 from services.residence.client import PopulationRecordData, population_record
@@ -40,9 +41,11 @@ from services.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signed_headers
 from services.social_insurance.client import CardData, card_of
 from services.traffic_fines.client import FineData, pending_fines
 from tests.services import agency_api_doc as doc
+from tests.services.test_payments import PAY, payment_requested
 from tests.support import (
     SUBMIT,
     Citizen,
+    RunningGateway,
     RunningSandbox,
     agency_overrides,
     citizen,
@@ -150,6 +153,19 @@ async def test_a_forwarded_supplement_fits_the_document(
     supplement = await _seen(civil, lambda r: r.path == f"/dossiers/{code}/supplements")
     assert doc.request_problems(supplement, "/dossiers/{code}/supplements", "post") == []
     assert await _replayed_answer(civil, supplement, "/dossiers/{code}/supplements") == []
+
+
+async def test_a_forwarded_payment_notice_fits_the_document(
+    client: httpx.AsyncClient, settings: Settings, agencies: dict[str, RunningSandbox], gateway: RunningGateway
+) -> None:
+    residence = agencies["residence"]
+    who = citizen(settings)
+    code = await payment_requested(client, residence, who)
+    payment = (await gql(client, PAY, {"c": code}, who=who))["data"]["payDossierFee"]["payment"]
+    assert (await gateway.pay(payment["gatewayUrl"], CARD_CONFIRMS))["status"] == "paid"
+    notice = await _seen(residence, lambda r: r.path == f"/dossiers/{code}/payments")
+    assert doc.request_problems(notice, "/dossiers/{code}/payments", "post") == []
+    assert await _replayed_answer(residence, notice, "/dossiers/{code}/payments") == []
 
 
 LOOKUPS: dict[str, tuple[str, str, Any, type[Any]]] = {

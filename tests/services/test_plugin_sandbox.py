@@ -80,7 +80,9 @@ def test_superapp_sandbox_runs_the_example_plugins_sandbox_on_its_configured_por
 def test_superapp_sandbox_says_when_there_is_no_sandbox_to_run(tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SUPERAPP_")}
     env.update({"SUPERAPP_DATA_DIR": str(tmp_path), "SUPERAPP_SERVICES": "public_library",
-                "SUPERAPP_AGENCY_PUBLIC_LIBRARY_BASE_URL": "https://library.example.vn"})
+                "SUPERAPP_AGENCY_PUBLIC_LIBRARY_BASE_URL": "https://library.example.vn",
+                # A real payment gateway too: otherwise the loopback sandbox gateway would be there to run.
+                "SUPERAPP_PAYMENT_GATEWAY_URL": "https://pay.example.vn"})
     done = subprocess.run([sys.executable, "-m", "api.cli", "sandbox"], env=env, text=True, capture_output=True,
                           timeout=120, check=False)
     assert done.returncode == 1

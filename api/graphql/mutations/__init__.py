@@ -6,6 +6,7 @@ import strawberry
 
 from api.graphql.mutations.device_register import RegisterDevicePayload, register_device_mutation
 from api.graphql.mutations.device_unregister import UnregisterDevicePayload, unregister_device_mutation
+from api.graphql.mutations.dossier_pay import PayDossierFeePayload, pay_dossier_fee_mutation
 from api.graphql.mutations.dossier_rate import RateDossierPayload, rate_dossier_mutation
 from api.graphql.mutations.dossier_submit import SubmitDossierPayload, submit_dossier_mutation
 from api.graphql.mutations.dossier_supplement import SupplementDossierPayload, supplement_dossier_mutation
@@ -29,6 +30,11 @@ class Mutation:
     supplement_dossier: SupplementDossierPayload | None = strawberry.mutation(
         resolver=supplement_dossier_mutation,
         description="Send what the agency asked for (status SUPPLEMENT_REQUESTED). Needs a token.",
+    )
+    pay_dossier_fee: PayDossierFeePayload | None = strawberry.mutation(
+        resolver=pay_dossier_fee_mutation,
+        description="Pay the fees the agency asked for (status PAYMENT_REQUESTED) on the gateway's page; "
+                    "idempotent, charged at most once. Needs a token.",
     )
     withdraw_dossier: WithdrawDossierPayload | None = strawberry.mutation(
         resolver=withdraw_dossier_mutation, description="Ask to withdraw a dossier. Needs a token."

@@ -10,6 +10,8 @@ from api.graphql.personal import by_citizen
 from api.graphql.sync_query import pull_request
 from api.graphql.types.sync import SyncMutationResult, SyncPage
 from core.clock import utc_now
+from services.payment_gateway import PaymentGateway
+from services.payments import open_unopened
 from sync.intents import PREFILLING_INTENTS
 from sync.pull import pull
 from sync.push import MutationIn, push
@@ -23,7 +25,7 @@ class SyncMutationInput:
                                                            "(at most 48 characters).")
     seq: int
     intent: str = strawberry.field(description="draft.create | draft.update | draft.delete | draft.restore | "
-                                               "draft.submit | dossier.withdraw | dossier.supplement | "
+                                               "draft.submit | dossier.withdraw | dossier.supplement | dossier.pay | "
                                                "notifications.markRead | dossier.rate")
     record_id: str | None = strawberry.field(default=None, description="Draft UUID or dossier code.")
     base_version: int | None = strawberry.field(default=None, description="The record version the edit was made on.")
@@ -67,9 +69,12 @@ async def sync_push_mutation(info: Info, input: SyncPushInput) -> SyncPushPayloa
                          tz_name=ctx.settings.timezone, max_mutations=ctx.settings.sync.push_max_mutations,
                          profile=profile, daily_cap=ctx.settings.quota.submissions_per_day,
                          max_attachments=ctx.settings.uploads.max_per_dossier,
-                         audit_as=lambda fields, operation: by_citizen(ctx, citizen_id, fields, operation))
+                         audit_as=lambda fields, operation: by_citizen(ctx, citizen_id, fields, operation),
+                         payment_deadline_days=ctx.settings.payments.deadline_days)
     if outcome.submitted and ctx.forwarder is not None:
         ctx.forwarder.kick()
+    if any(m.intent == "dossier.pay" for m in mutations):  # their orders now, not at the poller's next round
+        await open_unopened(ctx.db, PaymentGateway(ctx.settings.payments), citizen_id=citizen_id)
     page = None
     if input.pull_from is not None:
         request = pull_request(ctx.settings, checkpoint=input.pull_from or None, schema_version=input.schema_version,

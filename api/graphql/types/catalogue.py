@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import cast
+from typing import Any, cast
 
 import strawberry
 from strawberry import relay
@@ -11,8 +11,10 @@ from strawberry.scalars import JSON
 
 from api.graphql.context import Info
 from api.graphql.types.common import LocalizedText
+from api.graphql.types.payment import FeeItem
 from core import models
 from core.figures import Figures, figures, shared_cache
+from core.payments import fee_items
 
 
 @strawberry.type(description="Public figures of a procedure or agency (no personal data): ratings after results "
@@ -77,7 +79,7 @@ class Procedure(relay.Node):
     name: LocalizedText
     online_level: OnlineLevel
     processing_days: int = strawberry.field(description="Processing time in working days.")
-    fee_vnd: int
+    fee_vnd: int = strawberry.field(description="The total of `fees`, in Vietnamese đồng.")
     form_schema: JSON = strawberry.field(
         description="JSON Schema of the e-form; `x-prefill` marks fields filled from the citizen's profile."
     )
@@ -87,14 +89,19 @@ class Procedure(relay.Node):
     @strawberry.field(description="Public ratings and delivery figures of this procedure.")
     async def figures(self, info: Info) -> PublicFigures:
         return await _figures(info, "procedure", self.row_id)
+    fee_items: strawberry.Private[list[dict[str, Any]]]
 
     @strawberry.field
     async def agency(self, info: Info) -> Agency:
         return Agency.from_row(await info.context.loaders.agency.load(self.agency_id))
+
+    @strawberry.field(description="The fees (lệ phí) and charges (phí) the procedure costs; `feeVnd` is their total.")
+    def fees(self) -> list[FeeItem]:
+        return [FeeItem.from_item(item) for item in self.fee_items]
 
     @classmethod
     def from_row(cls, row: models.Procedure) -> Procedure:
         return cls(key=row.code, code=row.code, name=LocalizedText(vi=row.name_vi, en=row.name_en),
                    online_level=OnlineLevel(row.online_level), processing_days=row.processing_days,
                    fee_vnd=row.fee_vnd, form_schema=cast(JSON, row.form_schema), agency_id=row.agency_id,
-                   row_id=row.id or 0)
+                   row_id=row.id or 0, fee_items=fee_items(row))

@@ -12,10 +12,12 @@ from strawberry.scalars import JSON
 from api.graphql.context import Info
 from api.graphql.types.catalogue import Agency, Procedure
 from api.graphql.types.common import DossierStatus, LocalizedText
+from api.graphql.types.payment import Payment
 from api.graphql.types.receipts import Receipt
 from core import models
 from core.deadlines import Deadline, deadline_for
 from core.dossier_status import DossierStatus as CoreStatus
+from core.payments import payment_of
 from core.receipts import sign_receipt
 from core.server_keys import server_keys
 from services.registry import personal
@@ -160,6 +162,18 @@ class Dossier(relay.Node):
     async def rating(self, info: Info) -> DossierRating | None:
         row = await info.context.loaders.ratings.load(self.row_id)
         return DossierRating.from_row(row) if row is not None else None
+
+
+    @strawberry.field(description="While PAYMENT_REQUESTED: the fees owed, their deadline and reference, and how "
+                                  "paying them stands (`payDossierFee`); afterwards the receipt of the last "
+                                  "confirmed payment; null when nothing is or was owed.")
+    async def payment(self, info: Info) -> Payment | None:
+        ctx = info.context
+        async with ctx.db.read() as session:
+            row = await session.get(models.Dossier, self.row_id)
+            assert row is not None
+            view = await payment_of(session, row, deadline_days=ctx.settings.payments.deadline_days)
+        return Payment.from_view(view, ctx.locale) if view is not None else None
 
     @strawberry.field(description="An interconnected dossier's parts, one per agency, each with its own "
                                   "status history; empty for an ordinary dossier.")

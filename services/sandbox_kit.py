@@ -8,8 +8,16 @@ citizen's withdrawal (`POST /dossiers/{code}/withdrawal`) and supplement (`POST 
 deduplicated the same way: after a withdrawal the next step is the agency's own word for "processing
 stopped" (`stop_status`) and the dossier moves no more; after a supplement the answers join the stored form
 and the dossier continues its road. For fault tests it can be told to be slow, to fail with 5xx, to answer
-garbage, to hang (or hold a request until the next fault call), or to refuse with a 422 and a reason (`POST /_control/fault`,
-`{"mode": "refuse", "reason": "..."}`), and says how many requests it received (`GET /_control/requests`).
+garbage, to hang (or hold a request until the next fault call), or to refuse with a 422 and a reason
+(`POST /_control/fault`, `{"mode": "refuse", "reason": "..."}`), and says how many requests it received
+(`GET /_control/requests`).
+
+When a dossier reaches the road's last word (returned) and the sandbox's `issue` makes a document of it, the
+event carries that document signed with the sandbox's demo key (`services.agency_keys`), as a real agency
+signs what it issues; `/_control/advance` can ask for a tampered, foreign-signed or unknown-key result instead.
+Wallet documents a dossier brings (`documents` in `POST /dossiers`) are checked against the keys of every
+sandbox in the process (agencies trust one another's published keys) and recorded, so a test reads back over
+`GET /_control/received` what arrived and whether it verified.
 Sandboxes are for development, demos and tests only.
 """
 
@@ -33,11 +41,18 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from core.clock import utc_now
+from core.signatures import SigningKey, VerifyKey
+from services.agency_keys import demo_signing_key
 from services.signing import signed_headers
 
 log = logging.getLogger("superapp.sandbox")
 
 FAULT_MODES = ("ok", "slow", "error", "hang", "hold", "garbage", "refuse")
+# How a result is signed: properly, altered after signing, by a key that is not the agency's (same kid), or
+# under a kid the server does not know.
+RESULT_MODES = ("ok", "tampered", "foreign", "unknown_key")
+# The demo keys of every sandbox in this process, by kid: what a sandbox verifies received documents with.
+KEY_DIRECTORY: dict[str, VerifyKey] = {}
 
 
 @dataclass
@@ -49,6 +64,7 @@ class Received:
     arrival: int = 0  # order of arrival among everything this sandbox received (dossiers and actions)
     withdrawn: bool = False  # the citizen withdrew it: the next step is the stop
     stopped: bool = False  # the agency stopped processing it: it moves no more
+    documents: list[dict[str, Any]] = field(default_factory=list)  # wallet documents it brought, checked
 
 
 @dataclass
@@ -82,6 +98,11 @@ class AgencySandbox:
     advance_seconds: float = 0.0
     stop_status: str | None = None  # the agency's word for "processing stopped"; None: it takes no withdrawals
     extra_routes: Sequence[BaseRoute] = ()
+    # The document the agency issues for a returned dossier (None: nothing): kind, number, titles, holder,
+    # validity; the kit adds issuer, dossier code and issue time, and signs it.
+    issue: Callable[[Received], dict[str, Any] | None] | None = None
+    signing_key: SigningKey | None = None
+    sent: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=100))  # events, for replay tests
     mode: str = "ok"
     delay: float = 0.0
     refusal: str = "Hồ sơ không hợp lệ"  # the reason a "refuse" fault gives
@@ -92,6 +113,44 @@ class AgencySandbox:
     journal: deque[SeenRequest] = field(default_factory=lambda: deque(maxlen=1000))
     _release: asyncio.Event | None = None
     _arrivals: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def __post_init__(self) -> None:
+        if self.signing_key is None:
+            self.signing_key = demo_signing_key(self.code, self.secret)
+        public = self.signing_key.public()
+        KEY_DIRECTORY[public.kid] = public
+
+    def signed_result(self, item: Received, mode: str = "ok") -> dict[str, Any] | None:
+        """The event's `result` for `item`, or None when the agency issues nothing for its procedure."""
+        made = self.issue(item) if self.issue is not None else None
+        if made is None:
+            return None
+        assert self.signing_key is not None
+        document = {**made, "issuer": self.code, "dossier_code": item.dossier_code,
+                    "issued_at": utc_now().replace(microsecond=0).isoformat()}
+        key = self.signing_key
+        if mode == "foreign":
+            key = SigningKey.generate(key.kid)
+        elif mode == "unknown_key":
+            key = SigningKey.generate(f"agency:{self.code}:never-published")
+        signature = key.sign(document)
+        if mode == "tampered":
+            document = {**document, "number": f"{document['number']}-X"}
+        return {"document": document, "signature": signature, "kid": key.kid}
+
+    def check_documents(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """What the received dossier's wallet documents are, and whether each verified with its issuer's key."""
+        checked: list[dict[str, Any]] = []
+        for entry in body.get("documents") or []:
+            if not isinstance(entry, dict) or not isinstance(entry.get("document"), dict):
+                checked.append({"verified": False})
+                continue
+            document, kid = entry["document"], str(entry.get("kid", ""))
+            key = KEY_DIRECTORY.get(kid)
+            verified = key is not None and key.verify(document, str(entry.get("signature", "")))
+            checked.append({"field": entry.get("field"), "kind": document.get("kind"),
+                            "number": document.get("number"), "kid": kid, "verified": verified})
+        return checked
 
     async def fault_gate(self) -> Response | None:
         """Applied to every agency route (not the control routes): what the test asked this agency to be."""
@@ -138,7 +197,7 @@ class AgencySandbox:
         body = await request.json()
         reference = f"{self.code.upper()}-{uuid.uuid4().hex[:12].upper()}"
         self.received[key] = Received(reference=reference, dossier_code=str(body["dossier_code"]), body=body,
-                                      arrival=next(self._arrivals))
+                                      arrival=next(self._arrivals), documents=self.check_documents(body))
         return JSONResponse({"reference": reference}, status_code=201)
 
     def dossier(self, code: str) -> Received | None:
@@ -203,7 +262,8 @@ class AgencySandbox:
         """Dossiers (`action` "submit") and the withdrawals and supplements of them, in order of arrival."""
         rows: list[tuple[int, dict[str, Any]]] = [
             (r.arrival, {"key": k, "action": "submit", "reference": r.reference, "dossier_code": r.dossier_code,
-                         "step": r.step, "status": self.status_of(r), "stopped": r.stopped})
+                         "step": r.step, "status": self.status_of(r), "stopped": r.stopped,
+                         "documents": r.documents})
             for k, r in self.received.items()]
         rows += [(a.arrival, {"key": k, "action": a.action, "dossier_code": a.dossier_code, "repeats": a.repeats})
                  for k, a in self.actions.items()]
@@ -223,7 +283,11 @@ class AgencySandbox:
         if not self.moves(item) and body.get("status") is None:
             return JSONResponse({"error": "this dossier moves no more", "status": self.status_of(item)},
                                 status_code=409)
-        status, callback = await self.step(item, status=body.get("status"), event_id=body.get("event_id"))
+        result_mode = str(body.get("result", "ok"))
+        if result_mode not in RESULT_MODES:
+            return JSONResponse({"error": f"result must be one of {RESULT_MODES}"}, status_code=400)
+        status, callback = await self.step(item, status=body.get("status"), event_id=body.get("event_id"),
+                                           result_mode=result_mode)
         return JSONResponse({"status": status, "callback_status": callback.status_code,
                              "callback": callback.json() if callback.content else None})
 
@@ -238,15 +302,20 @@ class AgencySandbox:
             return False
         return (item.withdrawn and self.stop_status is not None) or item.step < len(self.road)
 
-    async def step(self, item: Received, *, status: str | None = None,
-                   event_id: str | None = None) -> tuple[str, httpx.Response]:
+    async def step(self, item: Received, *, status: str | None = None, event_id: str | None = None,
+                   result_mode: str = "ok") -> tuple[str, httpx.Response]:
         if status is None and item.withdrawn and self.stop_status is not None:
             item.stopped, status = True, self.stop_status
         elif status is None:
             item.step = min(item.step + 1, len(self.road))
             status = self.road[item.step - 1]
-        event = {"event_id": event_id or self.new_event_id(),
-                 "dossier_ref": item.dossier_code, "status": status, "occurred_at": utc_now().isoformat()}
+        event: dict[str, Any] = {"event_id": event_id or self.new_event_id(), "dossier_ref": item.dossier_code,
+                                 "status": status, "occurred_at": utc_now().isoformat()}
+        if status == self.road[-1]:
+            result = self.signed_result(item, result_mode)
+            if result is not None:
+                event["result"] = result
+        self.sent.append(event)
         return status, await self.send(event)
 
     async def send(self, event: dict[str, Any], *, timestamp: str | None = None) -> httpx.Response:

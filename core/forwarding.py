@@ -27,6 +27,7 @@ from sqlmodel import col, select
 from core import audit
 from core.backoff import backoff
 from core.models import Agency, Citizen, Dossier, ForwardJob, Procedure
+from core.wallet_reuse import forwarded_documents
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ class ForwardRequest:
     form_data: Mapping[str, Any]
     submitted_at: datetime
     parent_code: str | None
+    # Wallet documents the form refers to, as their issuers signed them (core/wallet_reuse.py).
+    documents: Sequence[Mapping[str, Any]] = ()
 
 
 class ForwardAction(StrEnum):
@@ -64,6 +67,7 @@ class ActionRequest:
     answers: Mapping[str, Any]
     requested_at: datetime
     agency_reference: str | None
+    documents: Sequence[Mapping[str, Any]] = ()  # wallet documents the answers refer to
 
 
 async def enqueue(session: AsyncSession, *, dossier: Dossier, service_code: str, now: datetime) -> ForwardJob:
@@ -130,10 +134,16 @@ async def request_for(session: AsyncSession, job: ForwardJob) -> ForwardRequest 
     assert dossier is not None
     if job.action != ForwardAction.SUBMIT:
         submission = await _submission_job(session, job.dossier_id)
+        answers = dict(job.payload or {})
+        action_procedure = await session.get(Procedure, dossier.procedure_id)
+        assert action_procedure is not None
+        documents = await forwarded_documents(session, schema=action_procedure.form_schema, form=answers,
+                                              citizen_id=dossier.citizen_id)
         return ActionRequest(idempotency_key=job.idempotency_key, dossier_code=dossier.code,
-                             action=ForwardAction(job.action), answers=dict(job.payload or {}),
+                             action=ForwardAction(job.action), answers=answers,
                              requested_at=job.created_at,
-                             agency_reference=submission.agency_reference if submission else None)
+                             agency_reference=submission.agency_reference if submission else None,
+                             documents=documents)
     procedure = await session.get(Procedure, dossier.procedure_id)
     citizen = await session.get(Citizen, dossier.citizen_id)
     assert procedure is not None
@@ -142,7 +152,9 @@ async def request_for(session: AsyncSession, job: ForwardJob) -> ForwardRequest 
     return ForwardRequest(idempotency_key=job.idempotency_key, dossier_code=dossier.code,
                           procedure_code=procedure.code, applicant_id_number=citizen.id_number,
                           form_data=dossier.form_data, submitted_at=dossier.submitted_at,
-                          parent_code=parent.code if parent else None)
+                          parent_code=parent.code if parent else None,
+                          documents=await forwarded_documents(session, schema=procedure.form_schema,
+                                                              form=dossier.form_data, citizen_id=citizen.id or 0))
 
 
 async def mark_delivered(session: AsyncSession, *, job_id: int, reference: str | None, now: datetime) -> None:

@@ -5,6 +5,7 @@ API writes its own."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 from pydantic import BaseModel
@@ -18,9 +19,11 @@ class _Receipt(BaseModel):
 
 
 async def forward_dossier(client: AgencyClient, request: ForwardRequest) -> str:
-    body = {"dossier_code": request.dossier_code, "procedure_code": request.procedure_code,
+    body: dict[str, Any] = {"dossier_code": request.dossier_code, "procedure_code": request.procedure_code,
             "applicant_id_number": request.applicant_id_number, "form": dict(request.form_data),
             "submitted_at": request.submitted_at.isoformat(), "parent_code": request.parent_code}
+    if request.documents:  # wallet documents instead of certified copies: as signed, for the agency to verify
+        body["documents"] = [dict(d) for d in request.documents]
     answer = await client.post_json("/dossiers", body, idempotency_key=request.idempotency_key)
     return client.parse(_Receipt, answer).reference
 
@@ -34,5 +37,7 @@ async def forward_action(client: AgencyClient, request: ActionRequest) -> None:
                                "requested_at": request.requested_at.isoformat()}
     if request.action is ForwardAction.SUPPLEMENT:
         body["answers"] = dict(request.answers)
+        if request.documents:
+            body["documents"] = [dict(d) for d in request.documents]
     path = f"/dossiers/{quote(request.dossier_code, safe='')}/{_ACTION_PATHS[request.action]}"
     await client.post_json(path, body, idempotency_key=request.idempotency_key)

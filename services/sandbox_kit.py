@@ -235,6 +235,7 @@ class AgencySandbox:
             if not isinstance(answers, dict):
                 return JSONResponse({"error": "answers must be an object"}, status_code=400)
             item.body.setdefault("form", {}).update(answers)
+            item.documents.extend(self.check_documents(body))
         self.actions[key] = ReceivedAction(action=action, dossier_code=item.dossier_code, body=body,
                                            arrival=next(self._arrivals))
         return JSONResponse({"dossier_code": item.dossier_code, "action": action}, status_code=202)

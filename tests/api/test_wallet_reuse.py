@@ -1,0 +1,100 @@
+"""Reuse instead of certified copies: a form field asking for a document kind takes a wallet document, checked
+at submission, and the agency receives the document with its issuer's signature and verifies it."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+
+from core.settings import Settings
+from tests.support import SUBMIT, Citizen, RunningSandbox, citizen, gql, until_received
+from tests.sync.helpers import mutation, push
+
+BIRTH = {"child_name": "Lê Bảo Ngọc", "child_birth_date": "2026-09-01", "child_sex": "female",
+         "place_of_birth": "Bệnh viện Phụ sản Hà Nội", "mother_name": "Lê Thị Hạnh"}
+CARD = {"child_name": "Lê Bảo Ngọc", "child_birth_date": "2026-09-01", "clinic": "Bệnh viện Nhi Trung ương"}
+OFFERED = """query($k: String) { me { documents(kind: $k) { id kind number isValid verification } } }"""
+
+
+async def _returned(client: httpx.AsyncClient, sandbox: RunningSandbox, who: Citizen, procedure: str,
+                    form: dict[str, Any], **last_step: Any) -> None:
+    body = await gql(client, SUBMIT, {"p": procedure, "f": form}, who=who)
+    assert body["data"]["submitDossier"]["errors"] == [], body
+    code = body["data"]["submitDossier"]["dossier"]["code"]
+    await until_received(sandbox, code)
+    for step in range(4):
+        await sandbox.advance(code, **(last_step if step == 3 else {}))
+
+
+async def _birth_certificate(client: httpx.AsyncClient, sandboxes: dict[str, RunningSandbox], who: Citizen,
+                             **last_step: Any) -> dict[str, Any]:
+    await _returned(client, sandboxes["civil_status"], who, "1.001193", BIRTH, **last_step)
+    offered = (await gql(client, OFFERED, {"k": "birth_certificate"}, who=who))["data"]["me"]["documents"]
+    assert len(offered) == 1
+    document: dict[str, Any] = offered[0]
+    return document
+
+
+async def _received(sandbox: RunningSandbox, dossier_code: str) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=sandbox.url, timeout=5) as http:
+        rows = (await http.get("/_control/received")).json()
+    row: dict[str, Any] = next(r for r in rows if r["dossier_code"] == dossier_code and r["action"] == "submit")
+    return row
+
+
+async def test_a_wallet_birth_certificate_replaces_the_certified_copy(
+    client: httpx.AsyncClient, settings: Settings, sandboxes: dict[str, RunningSandbox]
+) -> None:
+    who = citizen(settings)
+    certificate = await _birth_certificate(client, sandboxes, who)
+    assert certificate["isValid"] is True
+    body = await gql(client, SUBMIT, {"p": "1.001612", "f": {**CARD, "birth_certificate": certificate["id"]}},
+                     who=who)
+    assert body["data"]["submitDossier"]["errors"] == []
+    code = body["data"]["submitDossier"]["dossier"]["code"]
+    await until_received(sandboxes["social_insurance"], code)
+    received = await _received(sandboxes["social_insurance"], code)
+    assert received["documents"] == [{"field": "birth_certificate", "kind": "birth_certificate",
+                                      "number": certificate["number"], "kid": "agency:civil_status:demo",
+                                      "verified": True}]
+
+    # The same reuse through the offline queue (draft.submit).
+    draft = str(uuid.uuid4())
+    batch = [mutation(1, "draft.create", draft, {"procedureCode": "1.001612",
+                                                 "fields": {**CARD, "birth_certificate": certificate["id"]}}),
+             mutation(2, "draft.submit", draft, base=1)]
+    results = (await push(client, who, str(uuid.uuid4()), batch))["data"]["syncPush"]["results"]
+    assert [r["status"] for r in results] == ["APPLIED", "APPLIED"]
+    queued = results[1]["record"]["dossierCode"]
+    await until_received(sandboxes["social_insurance"], queued)
+    assert (await _received(sandboxes["social_insurance"], queued))["documents"][0]["verified"] is True
+
+
+async def test_a_reference_must_name_a_usable_document_of_the_callers(
+    client: httpx.AsyncClient, settings: Settings, sandboxes: dict[str, RunningSandbox]
+) -> None:
+    owner, other = citizen(settings), citizen(settings)
+    certificate = await _birth_certificate(client, sandboxes, owner)
+    await _returned(client, sandboxes["residence"], owner, "1.004194", {"new_address": "Số 1 Phúc Xá, Hà Nội"})
+    residence = (await gql(client, OFFERED, {"k": "residence_confirmation"}, who=owner))["data"]["me"]["documents"]
+
+    async def refused(who: Citizen, reference: str) -> list[dict[str, Any]]:
+        body = await gql(client, SUBMIT, {"p": "1.001612", "f": {**CARD, "birth_certificate": reference}}, who=who)
+        assert body["data"]["submitDossier"]["dossier"] is None
+        errors: list[dict[str, Any]] = body["data"]["submitDossier"]["errors"]
+        return errors
+
+    field = "formData.birth_certificate"
+    assert await refused(other, certificate["id"]) == [{"code": "DOCUMENT_NOT_FOUND", "field": field}]
+    assert await refused(owner, residence[0]["id"]) == [{"code": "DOCUMENT_KIND_MISMATCH", "field": field}]
+    assert await refused(owner, "not-a-document-id") == [{"code": "DOCUMENT_NOT_FOUND", "field": field}]
+    dossier_id = "RG9zc2llcjox"  # base64 of "Dossier:1": an id of another type names no document
+    assert await refused(owner, dossier_id) == [{"code": "DOCUMENT_NOT_FOUND", "field": field}]
+
+    # A birth certificate whose signature did not verify is refused, and never offered as valid.
+    flagged = citizen(settings)
+    tampered = await _birth_certificate(client, sandboxes, flagged, result="tampered")
+    assert (tampered["verification"], tampered["isValid"]) == ("INVALID", False)
+    assert await refused(flagged, tampered["id"]) == [{"code": "DOCUMENT_NOT_VERIFIED", "field": field}]

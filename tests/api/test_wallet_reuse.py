@@ -4,13 +4,21 @@ at submission, and the agency receives the document with its issuer's signature 
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
+from strawberry.relay import to_base64
 
+from core.clock import utc_now
+from core.db import Database
+from core.documents import issue_document
+from core.models import Agency
 from core.settings import Settings
 from tests.support import SUBMIT, Citizen, RunningSandbox, citizen, gql, until_received
-from tests.sync.helpers import mutation, push
+from tests.sync.helpers import citizen_row, mutation, push
 
 BIRTH = {"child_name": "Lê Bảo Ngọc", "child_birth_date": "2026-09-01", "child_sex": "female",
          "place_of_birth": "Bệnh viện Phụ sản Hà Nội", "mother_name": "Lê Thị Hạnh"}
@@ -98,3 +106,29 @@ async def test_a_reference_must_name_a_usable_document_of_the_callers(
     tampered = await _birth_certificate(client, sandboxes, flagged, result="tampered")
     assert (tampered["verification"], tampered["isValid"]) == ("INVALID", False)
     assert await refused(flagged, tampered["id"]) == [{"code": "DOCUMENT_NOT_VERIFIED", "field": field}]
+
+
+async def test_an_expired_document_is_refused(client: httpx.AsyncClient, settings: Settings, db: Database) -> None:
+    who = citizen(settings)
+    await gql(client, "{ me { idNumber } }", who=who)  # enrolled by the first request
+    row = await citizen_row(db, who)
+    assert row.id is not None
+
+    async def expired(session: AsyncSession) -> int:
+        agency = (await session.execute(select(Agency))).scalars().first()
+        assert agency is not None
+        assert agency.id is not None
+        document = await issue_document(
+            session, citizen_id=row.id or 0, agency_id=agency.id, kind="birth_certificate", title_vi="Giấy khai sinh",
+            title_en="Birth certificate", number="KS-OLD", issued_at=utc_now() - timedelta(days=800),
+            valid_until=(utc_now() - timedelta(days=1)).date(), verification="VALID")
+        assert document.id is not None
+        return document.id
+
+    key = await db.transaction(expired)
+    offered = (await gql(client, OFFERED, {"k": "birth_certificate"}, who=who))["data"]["me"]["documents"]
+    assert [(d["verification"], d["isValid"]) for d in offered] == [("VALID", False)]
+    body = await gql(client, SUBMIT, {"p": "1.001612", "f": {**CARD, "birth_certificate": to_base64("Document", key)}},
+                     who=who)
+    assert body["data"]["submitDossier"]["errors"] == [{"code": "DOCUMENT_EXPIRED",
+                                                        "field": "formData.birth_certificate"}]

@@ -3,6 +3,7 @@ at submission, and the agency receives the document with its issuer's signature 
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -132,3 +133,37 @@ async def test_an_expired_document_is_refused(client: httpx.AsyncClient, setting
                      who=who)
     assert body["data"]["submitDossier"]["errors"] == [{"code": "DOCUMENT_EXPIRED",
                                                         "field": "formData.birth_certificate"}]
+
+
+SUPPLEMENT = """mutation($c: String!, $f: JSON!) { supplementDossier(input: {code: $c, formData: $f}) {
+  dossier { status } errors { code field } } }"""
+
+
+async def test_a_supplement_can_bring_the_wallet_document_the_agency_asked_for(
+    client: httpx.AsyncClient, settings: Settings, sandboxes: dict[str, RunningSandbox]
+) -> None:
+    who, other = citizen(settings), citizen(settings)
+    certificate = await _birth_certificate(client, sandboxes, who)
+    social = sandboxes["social_insurance"]
+    body = await gql(client, SUBMIT, {"p": "1.001612", "f": CARD}, who=who)
+    code = body["data"]["submitDossier"]["dossier"]["code"]
+    await until_received(social, code)
+    await social.advance(code)
+    await social.advance(code)
+    assert (await social.advance(code, status="need_documents"))["callback_status"] == 200
+
+    # Someone else's certificate is refused like a missing one; the citizen's own goes to the agency.
+    foreign = await _birth_certificate(client, sandboxes, other)
+    refused = await gql(client, SUPPLEMENT, {"c": code, "f": {"birth_certificate": foreign["id"]}}, who=who)
+    assert refused["data"]["supplementDossier"]["errors"] == [{"code": "DOCUMENT_NOT_FOUND",
+                                                               "field": "formData.birth_certificate"}]
+    body = await gql(client, SUPPLEMENT, {"c": code, "f": {"birth_certificate": certificate["id"]}}, who=who)
+    assert body["data"]["supplementDossier"] == {"dossier": {"status": "PROCESSING"}, "errors": []}
+    item = social.sandbox.dossier(code)
+    assert item is not None
+    async with asyncio.timeout(10):
+        while not item.documents:
+            await asyncio.sleep(0.05)
+    assert item.documents == [{"field": "birth_certificate", "kind": "birth_certificate",
+                               "number": certificate["number"], "kid": "agency:civil_status:demo",
+                               "verified": True}]

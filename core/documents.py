@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from core.change_log import citizen_scope, stamp
-from core.models import Document
+from core.models import Document, Dossier
 
 # What a document kind looks like (agencies' results and forms' `x-document-kind` alike).
 DOCUMENT_KIND = re.compile(r"[a-z][a-z0-9_]{0,63}")
@@ -29,11 +30,16 @@ async def citizen_documents(session: AsyncSession, *, citizen_id: int, kind: str
 async def documents_for_dossiers(
     session: AsyncSession, dossier_ids: Sequence[int]
 ) -> dict[int, list[Document]]:
-    query = select(Document).where(col(Document.dossier_id).in_(dossier_ids)).order_by(col(Document.id))
+    """Each dossier's documents; an interconnected parent's are its parts' (the citizen follows the parent)."""
+    query = (select(Document, Dossier.parent_id).join(Dossier, col(Document.dossier_id) == col(Dossier.id))
+             .where(or_(col(Document.dossier_id).in_(dossier_ids), col(Dossier.parent_id).in_(dossier_ids)))
+             .order_by(col(Document.id)))
     grouped: dict[int, list[Document]] = {i: [] for i in dossier_ids}
-    for document in (await session.execute(query)).scalars():
-        if document.dossier_id is not None:
+    for document, parent_id in (await session.execute(query)).all():
+        if document.dossier_id in grouped:
             grouped[document.dossier_id].append(document)
+        if parent_id in grouped:
+            grouped[parent_id].append(document)
     return grouped
 
 

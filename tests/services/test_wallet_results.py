@@ -17,32 +17,38 @@ FORM = {"child_name": "Trần Gia Bảo", "child_birth_date": "2026-10-20", "chi
         "place_of_birth": "Bệnh viện Phụ sản Hà Nội", "mother_name": "Trần Thị Mai",
         "new_address": "Số 3 ngõ 5 Phúc Xá, Ba Đình, Hà Nội", "clinic": "Bệnh viện Nhi Trung ương"}
 OWNERS = {"1.001193": "civil_status", "1.004194": "residence", "1.001612": "social_insurance"}
-PARTS = """query($c: String!) { dossier(code: $c) { status parts { code procedure { code } } } }"""
+PARTS = """query($c: String!) { dossier(code: $c) { status parts { code procedure { code } } documents { kind } } }"""
 WALLET = """query($k: String) { me { documents(kind: $k) { id kind number validFrom validUntil verification isValid
   signature signingKeyId signedPayload holder { relation name birthDate } issuingAgency { code } } } }"""
 
 
 async def _returned_birth(client: httpx.AsyncClient, sandboxes: dict[str, RunningSandbox], who: Any,
-                          **last_step: Any) -> dict[str, str]:
-    """Submit the interconnected birth procedure and walk every part to `returned`; the parts' codes."""
+                          **last_step: Any) -> str:
+    """Submit the interconnected birth procedure and walk every part to `returned`; the parent's code."""
     body = await gql(client, SUBMIT, {"p": "LT.KS-TT-BHYT", "f": FORM}, who=who)
     assert body["data"]["submitDossier"]["errors"] == []
-    parent = (await gql(client, PARTS, {"c": body["data"]["submitDossier"]["dossier"]["code"]}, who=who))
+    parent_code: str = body["data"]["submitDossier"]["dossier"]["code"]
+    parent = (await gql(client, PARTS, {"c": parent_code}, who=who))
     parts = {p["procedure"]["code"]: p["code"] for p in parent["data"]["dossier"]["parts"]}
     for procedure, code in parts.items():
         await until_received(sandboxes[OWNERS[procedure]], code)
         for step in range(4):
             answer = await sandboxes[OWNERS[procedure]].advance(code, **(last_step if step == 3 else {}))
             assert answer["callback_status"] == 200, answer
-    return parts
+    return parent_code
 
 
 async def test_the_interconnected_birth_procedure_delivers_three_signed_documents(
     client: httpx.AsyncClient, settings: Settings, sandboxes: dict[str, RunningSandbox]
 ) -> None:
     who = citizen(settings)
-    await _returned_birth(client, sandboxes, who)
+    parent_code = await _returned_birth(client, sandboxes, who)
     documents = (await gql(client, WALLET, who=who))["data"]["me"]["documents"]
+    # The citizen follows the parent dossier: its detail lists the three results of its parts.
+    parent = (await gql(client, PARTS, {"c": parent_code}, who=who))["data"]["dossier"]
+    assert parent["status"] == "RETURNED"
+    assert sorted(d["kind"] for d in parent["documents"]) == ["birth_certificate", "health_insurance_card",
+                                                              "residence_confirmation"]
     assert sorted(d["kind"] for d in documents) == ["birth_certificate", "health_insurance_card",
                                                      "residence_confirmation"]
     for document in documents:

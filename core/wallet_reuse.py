@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.documents import DOCUMENT_KIND, citizen_document
 from core.errors import DomainError, ErrorCode, FieldError
 from core.models import Document
+from core.text import ascii_digits
 from core.wallet import Verification
 
 DOCUMENT_KIND_KEYWORD = "x-document-kind"
@@ -51,7 +52,7 @@ def document_key(value: object) -> int | None:
     except (binascii.Error, UnicodeError, ValueError):
         return None
     kind, _, key = decoded.partition(":")
-    if kind != "Document" or not key.isascii() or not key.isdigit() or len(key) > 10:
+    if kind != "Document" or not ascii_digits(key) or len(key) > 10:
         return None
     number = int(key)
     return number if 0 < number <= _ID_MAX else None

@@ -51,8 +51,9 @@ FAULT_MODES = ("ok", "slow", "error", "hang", "hold", "garbage", "refuse")
 # How a result is signed: properly, altered after signing, by a key that is not the agency's (same kid), or
 # under a kid the server does not know.
 RESULT_MODES = ("ok", "tampered", "foreign", "unknown_key")
-# The demo keys of every sandbox in this process, by kid: what a sandbox verifies received documents with.
-KEY_DIRECTORY: dict[str, VerifyKey] = {}
+# The demo keys of every sandbox built in this process, by kid: what a sandbox verifies received documents with.
+# A kid may have several (sandboxes of one service built with different secrets, as tests do): any may verify.
+KEY_DIRECTORY: dict[str, list[VerifyKey]] = {}
 
 
 @dataclass
@@ -118,7 +119,9 @@ class AgencySandbox:
         if self.signing_key is None:
             self.signing_key = demo_signing_key(self.code, self.secret)
         public = self.signing_key.public()
-        KEY_DIRECTORY[public.kid] = public
+        known = KEY_DIRECTORY.setdefault(public.kid, [])
+        if public not in known:
+            known.append(public)
 
     def signed_result(self, item: Received, mode: str = "ok") -> dict[str, Any] | None:
         """The event's `result` for `item`, or None when the agency issues nothing for its procedure."""
@@ -146,8 +149,8 @@ class AgencySandbox:
                 checked.append({"verified": False})
                 continue
             document, kid = entry["document"], str(entry.get("kid", ""))
-            key = KEY_DIRECTORY.get(kid)
-            verified = key is not None and key.verify(document, str(entry.get("signature", "")))
+            signature = str(entry.get("signature", ""))
+            verified = any(key.verify(document, signature) for key in KEY_DIRECTORY.get(kid, []))
             checked.append({"field": entry.get("field"), "kind": document.get("kind"),
                             "number": document.get("number"), "kid": kid, "verified": verified})
         return checked

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -33,6 +33,7 @@ from core.agency_events import FieldProblem, InvalidEvent, Outcome, StatusEvent,
 from core.clock import utc_now
 from core.db import Database
 from core.settings import Settings
+from core.signatures import VerifyKey
 from services.registry import ServiceRegistry
 from services.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
@@ -81,11 +82,12 @@ def _parse_json(body: bytes) -> Any:
     return pydantic_core.from_json(body, allow_inf_nan=False)
 
 
-async def _apply(db: Database, code: str, event: StatusEvent, now: datetime) -> Outcome:
+async def _apply(db: Database, code: str, event: StatusEvent, now: datetime,
+                 keys: Sequence[VerifyKey]) -> Outcome:
     """One transaction; once more if a concurrent delivery of the same event id won the insert (the second
     try sees its record and answers `duplicate` or `conflict`)."""
     async def apply(session: AsyncSession) -> Outcome:
-        return await apply_event(session, service_code=code, event=event, now=now)
+        return await apply_event(session, service_code=code, event=event, now=now, keys=keys)
 
     try:
         return await db.transaction(apply)
@@ -153,7 +155,7 @@ def events_endpoint(*, settings: Settings, db: Database, registry: ServiceRegist
             log.warning("event from %s refused by its plug-in: %s", code, type(error).__name__)
             return _refuse(400, Refusal.BAD_EVENT, "the event cannot be applied as sent",
                            [FieldProblem(None, "INVALID_VALUE", "this service cannot read the event")])
-        outcome = await _apply(db, code, event, now)
+        outcome = await _apply(db, code, event, now, plugin.verify_keys())
         log.info("event %s from %s for dossier %s -> %s: %s", event.event_id, code, event.dossier_code,
                  event.status, outcome)
         return JSONResponse({"outcome": outcome.value, **OUTCOME_DETAIL.get(outcome, {})}, status_code=_STATUS[outcome])

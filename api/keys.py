@@ -22,6 +22,7 @@ from core import qr_payload
 from core.json_body import JSONRefused, loads
 from core.server_keys import KeyRing, KeySource, server_keys
 from core.settings import Settings
+from services.agency_keys import agency_verify_keys
 from services.registry import ServiceRegistry
 
 VERIFY_MAX_BODY = 4096
@@ -33,11 +34,12 @@ def verification_ring(settings: Settings, services: ServiceRegistry | None = Non
     """The keys this server vouches for: its own first, then the agencies' document keys (each a source read
     on every look-up, so an agency's rotation shows at once), then `extra`.
 
-    Agency keys come from the services that sign documents (kids `agency:<service>:<n>`): their source
-    joins here, e.g. `lambda: agency_verify_keys(services)`, so the JWKS, `verifyPayload`, `POST /verify`
-    and `superapp verify` all see them."""
+    Agency keys come from the services that sign documents (kids `agency:<service>:<id>`), so the JWKS,
+    `verifyPayload`, `POST /verify` and `superapp verify` all see them."""
     sources: list[KeySource] = [server_keys(settings).source]
-    del services  # no agency key source yet: the wallet's agency_verify_keys(services) is added here
+    if services is not None:
+        registry = services
+        sources.append(lambda: agency_verify_keys(registry))
     return KeyRing([*sources, *extra])
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -30,6 +31,8 @@ from core.forwarding import service_of
 from core.interconnected import lock_parent, refresh_parent
 from core.locks import Lock, take
 from core.models import AgencyEventRecord, Dossier
+from core.signatures import VerifyKey
+from core.wallet import IssuedResult, receive_result
 
 # Limits of the event's fields, the same on every database (the columns' lengths or tighter): the event id
 # is stored as `<service>:<event id>` in dossier_event.external_id (128), hence 64.
@@ -38,6 +41,8 @@ DOSSIER_CODE_MAX = 64
 STATUS_WORD_MAX = 64
 NOTE_MAX = 2000
 _DETAIL_MAX = 255
+# The statuses an event may carry an issued result with.
+RESULT_STATUSES = (DossierStatus.PROCESSED, DossierStatus.RETURNED)
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,7 @@ class StatusEvent:
     occurred_at: datetime
     note_vi: str | None = None
     note_en: str | None = None
+    result: IssuedResult | None = None  # the document the agency issued, signed (core/wallet.py)
     fingerprint: str = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -115,6 +121,9 @@ class StatusEvent:
         if not instant_in_range(self.occurred_at):
             problems.append(FieldProblem("occurred_at", "INVALID_FORMAT", "an ISO 8601 date and time with a time "
                                          "zone, between years 1 and 9999 in UTC"))
+        if self.result is not None and self.status not in RESULT_STATUSES:
+            problems.append(FieldProblem("result", "INVALID_VALUE", "a result comes with a processed or returned "
+                                         "status"))
         if problems:
             raise InvalidEvent(problems)
         object.__setattr__(self, "fingerprint", self._content_fingerprint())
@@ -123,6 +132,8 @@ class StatusEvent:
         """SHA-256 of what the event says (everything but its id), independent of how it was spelled."""
         instant = self.occurred_at.astimezone(UTC).isoformat()
         content = [self.dossier_code, self.status.value, instant, self.note_vi, self.note_en]
+        if self.result is not None:  # appended only when present: fingerprints of events without one stay
+            content.append(self.result.fingerprint())
         return hashlib.sha256(json.dumps(content, ensure_ascii=True).encode()).hexdigest()
 
 
@@ -150,7 +161,9 @@ def _same_event(seen: AgencyEventRecord, event: StatusEvent) -> bool:
     return (seen.dossier_code, seen.status) == (event.dossier_code, event.status.value)
 
 
-async def apply_event(session: AsyncSession, *, service_code: str, event: StatusEvent, now: datetime) -> Outcome:
+async def apply_event(session: AsyncSession, *, service_code: str, event: StatusEvent, now: datetime,
+                      keys: Sequence[VerifyKey] = ()) -> Outcome:
+    """`keys`: the service's result-signing keys, which a result the event carries is verified with."""
     # The dossier's row lock comes first, so two deliveries of one event queue here instead of racing to
     # insert the same event id.
     take(session, Lock.DOSSIER, [event.dossier_code])
@@ -177,4 +190,6 @@ async def apply_event(session: AsyncSession, *, service_code: str, event: Status
     await _record(session, service_code, event, Outcome.APPLIED, None, now)
     if dossier.parent_id is not None:
         await refresh_parent(session, parent_id=dossier.parent_id, now=now, cause=dossier.code)
+    if event.result is not None:
+        await receive_result(session, result=event.result, dossier=dossier, service_code=service_code, keys=keys)
     return Outcome.APPLIED

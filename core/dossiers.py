@@ -34,6 +34,7 @@ from core.models import Agency, Citizen, Dossier, DossierEvent, Procedure
 from core.outbox import record_status_change
 from core.pagination import Page, PageRequest, cut
 from core.row_ids import row_id
+from core.wallet_reuse import check_document_references
 
 CURSOR_KIND = "dossier"
 CLIENT_MUTATION_ID_MAX = 64
@@ -106,6 +107,8 @@ async def submit_dossier(
         return existing
     procedure = await available_procedure(session, submission.procedure_code)
     form = checked_form(procedure, submission.form_data, profile or Profile.own(citizen))
+    await check_document_references(session, schema=procedure.form_schema, form=form, citizen_id=citizen.id,
+                                    today=local_date(now, tz_name))
     agency = await session.get(Agency, procedure.agency_id)
     assert agency is not None
     code = await next_dossier_code(session, agency_code=agency.code, received=local_date(now, tz_name))
@@ -329,6 +332,8 @@ async def supplement_dossier(
         profile = Profile.own(citizen)
     dossier.form_data = complete_form(procedure.form_schema, stored=dossier.form_data, changes=answers,
                                       profile=profile)
+    await check_document_references(session, schema=procedure.form_schema, form=dossier.form_data,
+                                    citizen_id=citizen_id, today=now.date(), only=answers.keys())
     read_only = read_only_fields(procedure.form_schema)
     event = await change_status(session, dossier=dossier, target=DossierStatus.PROCESSING, source="citizen",
                                 occurred_at=now, note_vi="Công dân đã bổ sung giấy tờ",

@@ -57,6 +57,11 @@ class ErrorCode(StrEnum):
     TOO_MANY_IDS = "TOO_MANY_IDS"
     # Offline sync (issue 9): a seq that can name no mutation.
     SEQUENCE_INVALID = "SEQUENCE_INVALID"
+    # Wallet documents a form refers to (core/wallet_reuse.py).
+    DOCUMENT_NOT_FOUND = "DOCUMENT_NOT_FOUND"
+    DOCUMENT_KIND_MISMATCH = "DOCUMENT_KIND_MISMATCH"
+    DOCUMENT_NOT_VERIFIED = "DOCUMENT_NOT_VERIFIED"
+    DOCUMENT_EXPIRED = "DOCUMENT_EXPIRED"
     # Catalogue.
     SEARCH_TOO_LONG = "SEARCH_TOO_LONG"
     # Server-driven screens.
@@ -305,6 +310,22 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.SUBSCRIPTIONS_ONLY: (
         "Kết nối WebSocket chỉ dùng cho đăng ký nhận cập nhật; hãy gửi truy vấn và thao tác qua HTTP.",
         "The WebSocket carries subscriptions only; send queries and mutations over HTTP.",
+    ),
+    ErrorCode.DOCUMENT_NOT_FOUND: (
+        "Không tìm thấy giấy tờ này trong ví giấy tờ của bạn.",
+        "This document is not in your wallet.",
+    ),
+    ErrorCode.DOCUMENT_KIND_MISMATCH: (
+        "Giấy tờ đã chọn không đúng loại yêu cầu ({kind}).",
+        "The chosen document is not of the kind asked for ({kind}).",
+    ),
+    ErrorCode.DOCUMENT_NOT_VERIFIED: (
+        "Chữ ký của cơ quan cấp trên giấy tờ này không được xác thực, nên không thể dùng thay bản sao chứng thực.",
+        "The issuing agency's signature on this document did not verify, so it cannot replace a certified copy.",
+    ),
+    ErrorCode.DOCUMENT_EXPIRED: (
+        "Giấy tờ này đã hết hạn hoặc chưa có hiệu lực.",
+        "This document has expired or is not valid yet.",
     ),
     ErrorCode.FORM_TOO_LARGE: (
         "Biểu mẫu vượt giới hạn: {limit}.",

@@ -28,6 +28,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from core import audit
 from core.backoff import backoff
 from core.models import Agency, Citizen, Dossier, ForwardJob, Procedure, Upload
+from core.wallet_reuse import forwarded_documents
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ class ForwardRequest:
     submitted_at: datetime
     parent_code: str | None
     attachments: tuple[AttachmentRef, ...] = ()
+    # Wallet documents the form refers to, as their issuers signed them (core/wallet_reuse.py).
+    documents: Sequence[Mapping[str, Any]] = ()
 
 
 class ForwardAction(StrEnum):
@@ -80,6 +83,7 @@ class ActionRequest:
     requested_at: datetime
     agency_reference: str | None
     attachments: tuple[AttachmentRef, ...] = ()
+    documents: Sequence[Mapping[str, Any]] = ()  # wallet documents the answers refer to
 
 
 async def enqueue(session: AsyncSession, *, dossier: Dossier, service_code: str, now: datetime) -> ForwardJob:
@@ -147,11 +151,16 @@ async def request_for(session: AsyncSession, job: ForwardJob) -> ForwardRequest 
     if job.action != ForwardAction.SUBMIT:
         submission = await _submission_job(session, job.dossier_id)
         attached = select(Upload).where(Upload.forward_job_id == job.id)
+        answers = dict(job.payload or {})
+        action_procedure = await session.get(Procedure, dossier.procedure_id)
+        assert action_procedure is not None
+        documents = await forwarded_documents(session, schema=action_procedure.form_schema, form=answers,
+                                              citizen_id=dossier.citizen_id)
         return ActionRequest(idempotency_key=job.idempotency_key, dossier_code=dossier.code,
-                             action=ForwardAction(job.action), answers=dict(job.payload or {}),
+                             action=ForwardAction(job.action), answers=answers,
                              requested_at=job.created_at,
                              agency_reference=submission.agency_reference if submission else None,
-                             attachments=await _attachments(session, attached))
+                             attachments=await _attachments(session, attached), documents=documents)
     procedure = await session.get(Procedure, dossier.procedure_id)
     citizen = await session.get(Citizen, dossier.citizen_id)
     assert procedure is not None
@@ -164,7 +173,9 @@ async def request_for(session: AsyncSession, job: ForwardJob) -> ForwardRequest 
                           procedure_code=procedure.code, applicant_id_number=citizen.id_number,
                           form_data=dossier.form_data, submitted_at=dossier.submitted_at,
                           parent_code=parent.code if parent else None,
-                          attachments=await _attachments(session, attached))
+                          attachments=await _attachments(session, attached),
+                          documents=await forwarded_documents(session, schema=procedure.form_schema,
+                                                              form=dossier.form_data, citizen_id=citizen.id or 0))
 
 
 async def _attachments(session: AsyncSession, query: SelectOfScalar[Upload]) -> tuple[AttachmentRef, ...]:

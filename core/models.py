@@ -113,6 +113,13 @@ class Document(SQLModel, table=True):
     number: str = Field(max_length=64)
     issued_at: datetime
     valid_until: date | None = None
+    # The issuing agency's signature over the canonical JSON of `signed_payload` (core/wallet.py), checked on
+    # receipt: `verification` is VALID | INVALID | UNKNOWN_KEY, or UNSIGNED for what came before signing.
+    valid_from: date | None = None
+    signed_payload: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    signature: str | None = Field(default=None, max_length=128)
+    signing_kid: str | None = Field(default=None, max_length=128)
+    verification: str = Field(default="UNSIGNED", max_length=16, sa_column_kwargs={"server_default": "UNSIGNED"})
 
 
 class Device(SQLModel, table=True):

@@ -42,8 +42,14 @@ from core.seed_data import (
     PROCEDURES,
     RETURNED_DEMO_RECEIVED_AT,
 )
+from core.wallet import Verification, demo_signing_key
 
 DEMO_CITIZEN_ID_NUMBER = CITIZENS[0]["id_number"]
+
+
+def dev_agency_secret(code: str) -> bytes:
+    """The event secret an agency has outside production when none is configured (services/agency_settings.py)."""
+    return f"dev-secret-{code}".encode()
 
 
 async def _upsert_agencies(session: AsyncSession) -> dict[str, Agency]:
@@ -117,10 +123,22 @@ async def _seed_dossier(session: AsyncSession, citizen: Citizen, demo: Demo, *,
                             occurred_at=at, external_id=f"seed-{dossier.code}-{step}", notify=False)
     if returned:
         assert dossier.id is not None
+        issued_at = submitted + timedelta(days=1)
+        # Signed as the civil-status sandbox signs (its demo key with the default development secret), so the
+        # demo wallet verifies against the keys the demo server trusts.
+        payload = {"v": 1, "kind": "birth_certificate", "number": "123/2026/KS", "title_vi": "Giấy khai sinh",
+                   "title_en": "Birth certificate", "issuer": "civil_status", "dossier_code": dossier.code,
+                   "issued_at": issued_at.isoformat(), "valid_from": issued_at.date().isoformat(),
+                   "valid_until": None, "holder": {"relation": "child", "name": sample["child_name"],
+                                                   "birth_date": sample["child_birth_date"]}}
+        key = demo_signing_key("civil_status", dev_agency_secret("civil_status"))
+        signature = key.sign(payload)
+        verification = Verification.VALID if key.public().verify(payload, signature) else Verification.INVALID
         await issue_document(session, citizen_id=citizen.id, dossier_id=dossier.id, agency_id=dossier.agency_id,
                              kind="birth_certificate", title_vi="Giấy khai sinh (bản điện tử)",
                              title_en="Birth certificate (electronic copy)", number="123/2026/KS",
-                             issued_at=submitted + timedelta(days=1))
+                             issued_at=issued_at, valid_from=issued_at.date(), signed_payload=payload,
+                             signature=signature, signing_kid=key.kid, verification=verification)
 
 
 async def _demo_flags(session: AsyncSession, now: datetime) -> None:

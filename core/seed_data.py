@@ -145,7 +145,12 @@ PROCEDURES: list[dict[str, Any]] = [
      "fee_vnd": 0,
      "form_schema": _form({"child_name": _text("Họ và tên trẻ", "Child's full name"),
                            "child_birth_date": _date("Ngày sinh của trẻ", "Child's birth date"),
-                           "clinic": _text("Nơi đăng ký khám chữa bệnh ban đầu", "Registered clinic")},
+                           "clinic": _text("Nơi đăng ký khám chữa bệnh ban đầu", "Registered clinic"),
+                           # Reuse instead of a certified copy: the child's birth certificate from the wallet.
+                           "birth_certificate": {"type": "string", "minLength": 1, "maxLength": 64,
+                                                 "title": "Giấy khai sinh của trẻ (từ ví giấy tờ)",
+                                                 "x-title-en": "Child's birth certificate (from the wallet)",
+                                                 "x-document-kind": "birth_certificate"}},
                           ["child_name", "child_birth_date", "clinic"]),
      "sample": {"child_name": "Nguyễn Minh Khôi", "child_birth_date": "2026-10-02",
                 "clinic": "Bệnh viện Nhi Trung ương"}},

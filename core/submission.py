@@ -29,6 +29,7 @@ from core.forwarding import enqueue
 from core.interconnected import part_form, part_procedures
 from core.models import Agency, Citizen, Dossier, Procedure
 from core.quota import count_submission, day_end
+from core.wallet_reuse import check_document_references
 
 
 async def receive(
@@ -62,6 +63,9 @@ async def receive(
     procedure = await available_procedure(session, submission.procedure_code)
     form = checked_form(procedure, submission.form_data, profile)
     parts = _checked_parts(await part_procedures(session, procedure), form, profile)
+    for schema, answers in ((procedure.form_schema, form), *((p.form_schema, a) for p, a in parts)):
+        await check_document_references(session, schema=schema, form=answers, citizen_id=citizen.id,
+                                        today=local_date(now, tz_name))
     wanted = [procedure, *(part for part, _ in parts)]
     if daily_cap is not None:
         day = local_date(now, tz_name)

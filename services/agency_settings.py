@@ -8,14 +8,19 @@ choose its ports, so the server and the sandboxes always agree.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.signatures import VerifyKey, b64url_decode
+from services.agency_keys import verify_keys
+
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_KEY_ID = re.compile(r"[A-Za-z0-9_.-]{1,32}")
 
 
 class AgencySettings(BaseSettings):
@@ -30,6 +35,29 @@ class AgencySettings(BaseSettings):
     max_concurrency: int = Field(default=10, ge=1, description="calls in flight to this agency at once")
     attachment_link_seconds: int = Field(default=7 * 24 * 3600, ge=60,
                                          description="how long a signed attachment download link stays valid")
+    signing_keys: dict[str, str] = Field(
+        default_factory=dict, description='public keys the agency signs issued documents with: JSON '
+        '{"<key id>": "<Ed25519 public key, base64url>"}; several during a rotation')
+    _production: bool = PrivateAttr(default=False)
+
+    @field_validator("signing_keys")
+    @classmethod
+    def _check_keys(cls, keys: dict[str, str]) -> dict[str, str]:
+        for key_id, x in keys.items():
+            if not _KEY_ID.fullmatch(key_id):
+                raise ValueError("a key id is 1 to 32 letters, digits, '.', '_' or '-'")
+            try:
+                raw = b64url_decode(x)
+            except ValueError:
+                raw = b""
+            if len(raw) != 32:
+                raise ValueError(f"key {key_id}: an Ed25519 public key is 32 bytes, base64url")
+        return keys
+
+    def result_keys(self, code: str) -> list[VerifyKey]:
+        """What documents issued by this agency are verified with (`services.agency_keys`)."""
+        secret = self.secret_bytes if self.secret is not None else None
+        return verify_keys(code, self.signing_keys, secret=secret, production=self._production)
 
     @property
     def secret_bytes(self) -> bytes:
@@ -82,4 +110,5 @@ def load_agency_settings(code: str, *, production: bool, default_base_url: str |
         if production:
             raise ValueError(f"{env_prefix(code)}SECRET is not set")
         settings.secret = SecretStr(f"dev-secret-{code}")
+    settings._production = production
     return settings

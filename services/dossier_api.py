@@ -6,6 +6,7 @@ API writes its own."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 from pydantic import BaseModel
@@ -20,11 +21,13 @@ class _Receipt(BaseModel):
 
 
 async def forward_dossier(client: AgencyClient, request: ForwardRequest) -> str:
-    body: dict[str, object] = {"dossier_code": request.dossier_code, "procedure_code": request.procedure_code,
+    body: dict[str, Any] = {"dossier_code": request.dossier_code, "procedure_code": request.procedure_code,
             "applicant_id_number": request.applicant_id_number, "form": dict(request.form_data),
             "submitted_at": request.submitted_at.isoformat(), "parent_code": request.parent_code}
     if request.attachments:
         body["attachments"] = attachments(client, request.attachments)
+    if request.documents:  # wallet documents instead of certified copies: as signed, for the agency to verify
+        body["documents"] = [dict(d) for d in request.documents]
     answer = await client.post_json("/dossiers", body, idempotency_key=request.idempotency_key)
     return client.parse(_Receipt, answer).reference
 
@@ -48,6 +51,8 @@ async def forward_action(client: AgencyClient, request: ActionRequest) -> None:
         body["answers"] = dict(request.answers)
         if request.attachments:
             body["attachments"] = attachments(client, request.attachments)
+        if request.documents:
+            body["documents"] = [dict(d) for d in request.documents]
     elif request.action is ForwardAction.PAYMENT:  # the receipt: reference, amount, transaction, when
         body["payment"] = dict(request.answers)
     path = f"/dossiers/{quote(request.dossier_code, safe='')}/{_ACTION_PATHS[request.action]}"

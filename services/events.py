@@ -7,8 +7,9 @@ would retry forever. The body is documented in docs/PLUGGING_IN_A_SERVICE.md (se
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, ValidationInfo
@@ -25,6 +26,8 @@ from core.agency_events import (
     text_problem,
 )
 from core.dossier_status import DossierStatus
+from core.signatures import canonical_json
+from core.wallet import HOLDER_RELATIONS, IssuedResult
 
 
 def _text(maximum: int, *, single_token: bool, optional: bool = False) -> BeforeValidator:
@@ -73,6 +76,7 @@ class EventBody(BaseModel):
     occurred_at: Annotated[datetime, BeforeValidator(_instant)]
     note_vi: Annotated[str | None, _text(NOTE_MAX, single_token=False, optional=True)] = None
     note_en: Annotated[str | None, _text(NOTE_MAX, single_token=False, optional=True)] = None
+    result: dict[str, Any] | None = None  # checked by `issued_result`
 
 
 def _problems(error: ValidationError) -> list[FieldProblem]:
@@ -99,5 +103,78 @@ def status_event(payload: Mapping[str, Any], vocabulary: Mapping[str, DossierSta
     if body.status not in vocabulary:
         raise InvalidEvent([FieldProblem("status", "UNKNOWN_STATUS", "not a status word of this service",
                                          allowed=tuple(vocabulary))])
+    result = issued_result(body.result) if body.result is not None else None
     return StatusEvent(event_id=body.event_id, dossier_code=body.dossier_ref, status=vocabulary[body.status],
-                       occurred_at=body.occurred_at, note_vi=body.note_vi, note_en=body.note_en)
+                       occurred_at=body.occurred_at, note_vi=body.note_vi, note_en=body.note_en, result=result)
+
+
+# The issued document's fields we read, with the limits of the columns they are stored in.
+_DOCUMENT_TEXT = {"kind": (64, True), "number": (64, False), "title_vi": (500, False), "title_en": (500, False),
+                  "issuer": (64, True), "dossier_code": (DOSSIER_CODE_MAX, True)}
+_KIND = re.compile(r"[a-z][a-z0-9_]{0,63}")
+
+
+def _date_of(name: str, value: Any, problems: list[FieldProblem]) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    problems.append(FieldProblem(name, "INVALID_FORMAT", "an ISO 8601 date (YYYY-MM-DD) or null"))
+    return None
+
+
+def issued_result(value: Any) -> IssuedResult:
+    """The `result` of an event: `{"document": {...}, "signature": "<base64url>", "kid": "agency:<code>:<id>"}`.
+    Its shape is checked here (400 BAD_EVENT, field by field); its signature is checked when it is stored, and a
+    document that does not verify is stored flagged, not refused (docs/PLUGGING_IN_A_SERVICE.md)."""
+    if not isinstance(value, dict):
+        raise InvalidEvent([FieldProblem("result", "INVALID_TYPE", "must be a JSON object")])
+    problems: list[FieldProblem] = []
+    for name, maximum in (("signature", 128), ("kid", 128)):
+        problem = text_problem(f"result.{name}", value.get(name), maximum=maximum, single_token=True)
+        if problem is not None:
+            problems.append(problem)
+    document = value.get("document")
+    if not isinstance(document, dict):
+        problems.append(FieldProblem("result.document", "INVALID_TYPE", "must be a JSON object"))
+        raise InvalidEvent(problems)
+    for name, (maximum, token) in _DOCUMENT_TEXT.items():
+        problem = text_problem(f"result.document.{name}", document.get(name), maximum=maximum, single_token=token)
+        if problem is not None:
+            problems.append(problem)
+    if isinstance(document.get("kind"), str) and not _KIND.fullmatch(document["kind"]):
+        problems.append(FieldProblem("result.document.kind", "INVALID_FORMAT", "lower-case letters, digits and _"))
+    agency_code = document.get("agency_code")
+    if agency_code is not None:
+        problem = text_problem("result.document.agency_code", agency_code, maximum=32, single_token=True)
+        if problem is not None:
+            problems.append(problem)
+    holder = document.get("holder")
+    if not isinstance(holder, dict) or holder.get("relation") not in HOLDER_RELATIONS:
+        problems.append(FieldProblem("result.document.holder", "INVALID_VALUE", "an object whose relation is "
+                                     "one of " + ", ".join(HOLDER_RELATIONS)))
+    elif (problem := text_problem("result.document.holder.name", holder.get("name"), maximum=200,
+                                  single_token=False)) is not None:
+        problems.append(problem)
+    try:
+        issued_at: datetime | None = _instant(document.get("issued_at"))
+    except _Problem:
+        issued_at = None
+        problems.append(FieldProblem("result.document.issued_at", "INVALID_FORMAT", "an ISO 8601 date and time "
+                                     "with a time zone"))
+    valid_from = _date_of("result.document.valid_from", document.get("valid_from"), problems)
+    valid_until = _date_of("result.document.valid_until", document.get("valid_until"), problems)
+    try:
+        canonical_json(document)
+    except ValueError:
+        problems.append(FieldProblem("result.document", "INVALID_VALUE", "not representable as canonical JSON"))
+    if problems:
+        raise InvalidEvent(problems)
+    assert issued_at is not None
+    return IssuedResult(document=document, signature=value["signature"], kid=value["kid"], kind=document["kind"],
+                        number=document["number"], title_vi=document["title_vi"], title_en=document["title_en"],
+                        issuer=document["issuer"], dossier_code=document["dossier_code"], issued_at=issued_at,
+                        valid_from=valid_from, valid_until=valid_until, agency_code=agency_code)

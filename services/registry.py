@@ -38,6 +38,7 @@ from core.errors import DomainError
 from core.forwarding import ActionRequest, ForwardRequest
 from core.models import Citizen
 from core.settings import Settings
+from core.signatures import VerifyKey
 from services.agency_settings import AgencySettings, env_prefix, load_agency_settings
 from services.client import AgencyClient
 from services.dossier_api import forward_action, forward_dossier
@@ -188,6 +189,11 @@ class ServicePlugin:
         if self.client is None:
             raise NotImplementedError(f"service {self.code} receives no dossiers")
         await forward_action(self.client, request)
+
+    def verify_keys(self) -> list[VerifyKey]:
+        """The public keys documents issued by this agency are verified with (`SUPERAPP_AGENCY_<CODE>_SIGNING_KEYS`,
+        or outside production its sandbox's demo key); empty for a service that calls no agency."""
+        return self.settings.result_keys(self.code) if self.settings is not None else []
 
     def parse_event(self, payload: Mapping[str, Any]) -> StatusEvent:
         """Translate one status event from the agency; raise ValueError when it makes no sense.

@@ -14,6 +14,13 @@ to hang (or hold a request until the next fault call), or to refuse with a 422 a
 (`GET /_control/requests`). Like a real agency it fetches a dossier's (or a supplement's) attachments by their
 signed links as it receives them and checks each against its sha256 (`GET /_control/attachments/{code}`
 lists what it holds).
+
+When a dossier reaches the road's last word (returned) and the sandbox's `issue` makes a document of it, the
+event carries that document signed with the sandbox's demo key (`services.agency_keys`), as a real agency
+signs what it issues; `/_control/advance` can ask for a tampered, foreign-signed or unknown-key result instead.
+Wallet documents a dossier brings (`documents` in `POST /dossiers`) are checked against the keys of every
+sandbox in the process (agencies trust one another's published keys) and recorded, so a test reads back over
+`GET /_control/received` what arrived and whether it verified.
 Sandboxes are for development, demos and tests only.
 """
 
@@ -38,11 +45,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from core.clock import utc_now
+from core.signatures import SigningKey, VerifyKey
+from services.agency_keys import demo_signing_key
 from services.signing import signed_headers
 
 log = logging.getLogger("superapp.sandbox")
 
 FAULT_MODES = ("ok", "slow", "error", "hang", "hold", "garbage", "refuse")
+# How a result is signed: properly, altered after signing, by a key that is not the agency's (same kid), or
+# under a kid the server does not know.
+RESULT_MODES = ("ok", "tampered", "foreign", "unknown_key")
+# The demo keys of every sandbox built in this process, by kid: what a sandbox verifies received documents with.
+# A kid may have several (sandboxes of one service built with different secrets, as tests do): any may verify.
+KEY_DIRECTORY: dict[str, list[VerifyKey]] = {}
 
 
 @dataclass
@@ -55,6 +70,7 @@ class Received:
     withdrawn: bool = False  # the citizen withdrew it: the next step is the stop
     stopped: bool = False  # the agency stopped processing it: it moves no more
     awaiting_payment: bool = False  # the agency asked for its fees: it moves on once the payment notice arrives
+    documents: list[dict[str, Any]] = field(default_factory=list)  # wallet documents it brought, checked
 
 
 @dataclass
@@ -111,6 +127,11 @@ class AgencySandbox:
     payment_after: str | None = None
     paid_procedures: frozenset[str] = frozenset()
     extra_routes: Sequence[BaseRoute] = ()
+    # The document the agency issues for a returned dossier (None: nothing): kind, number, titles, holder,
+    # validity; the kit adds issuer, dossier code and issue time, and signs it.
+    issue: Callable[[Received], dict[str, Any] | None] | None = None
+    signing_key: SigningKey | None = None
+    sent: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=100))  # events, for replay tests
     mode: str = "ok"
     delay: float = 0.0
     refusal: str = "Hồ sơ không hợp lệ"  # the reason a "refuse" fault gives
@@ -122,6 +143,46 @@ class AgencySandbox:
     journal: deque[SeenRequest] = field(default_factory=lambda: deque(maxlen=1000))
     _release: asyncio.Event | None = None
     _arrivals: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def __post_init__(self) -> None:
+        if self.signing_key is None:
+            self.signing_key = demo_signing_key(self.code, self.secret)
+        public = self.signing_key.public()
+        known = KEY_DIRECTORY.setdefault(public.kid, [])
+        if public not in known:
+            known.append(public)
+
+    def signed_result(self, item: Received, mode: str = "ok") -> dict[str, Any] | None:
+        """The event's `result` for `item`, or None when the agency issues nothing for its procedure."""
+        made = self.issue(item) if self.issue is not None else None
+        if made is None:
+            return None
+        assert self.signing_key is not None
+        document = {**made, "issuer": self.code, "dossier_code": item.dossier_code,
+                    "issued_at": utc_now().replace(microsecond=0).isoformat()}
+        key = self.signing_key
+        if mode == "foreign":
+            key = SigningKey.generate(key.kid)
+        elif mode == "unknown_key":
+            key = SigningKey.generate(f"agency:{self.code}:never-published")
+        signature = key.sign(document)
+        if mode == "tampered":
+            document = {**document, "number": f"{document['number']}-X"}
+        return {"document": document, "signature": signature, "kid": key.kid}
+
+    def check_documents(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """What the received dossier's wallet documents are, and whether each verified with its issuer's key."""
+        checked: list[dict[str, Any]] = []
+        for entry in body.get("documents") or []:
+            if not isinstance(entry, dict) or not isinstance(entry.get("document"), dict):
+                checked.append({"verified": False})
+                continue
+            document, kid = entry["document"], str(entry.get("kid", ""))
+            signature = str(entry.get("signature", ""))
+            verified = any(key.verify(document, signature) for key in KEY_DIRECTORY.get(kid, []))
+            checked.append({"field": entry.get("field"), "kind": document.get("kind"),
+                            "number": document.get("number"), "kid": kid, "verified": verified})
+        return checked
 
     async def fault_gate(self) -> Response | None:
         """Applied to every agency route (not the control routes): what the test asked this agency to be."""
@@ -174,7 +235,7 @@ class AgencySandbox:
             self.attachments.setdefault(str(body["dossier_code"]), []).extend(fetched)
         reference = f"{self.code.upper()}-{uuid.uuid4().hex[:12].upper()}"
         self.received[key] = Received(reference=reference, dossier_code=str(body["dossier_code"]), body=body,
-                                      arrival=next(self._arrivals))
+                                      arrival=next(self._arrivals), documents=self.check_documents(body))
         return JSONResponse({"reference": reference}, status_code=201)
 
     def dossier(self, code: str) -> Received | None:
@@ -233,6 +294,7 @@ class AgencySandbox:
             if not isinstance(answers, dict):
                 return JSONResponse({"error": "answers must be an object"}, status_code=400)
             item.body.setdefault("form", {}).update(answers)
+            item.documents.extend(self.check_documents(body))
         self.actions[key] = ReceivedAction(action=action, dossier_code=item.dossier_code, body=body,
                                            arrival=next(self._arrivals))
         return JSONResponse({"dossier_code": item.dossier_code, "action": action}, status_code=202)
@@ -288,7 +350,8 @@ class AgencySandbox:
         """Dossiers (`action` "submit") and the withdrawals and supplements of them, in order of arrival."""
         rows: list[tuple[int, dict[str, Any]]] = [
             (r.arrival, {"key": k, "action": "submit", "reference": r.reference, "dossier_code": r.dossier_code,
-                         "step": r.step, "status": self.status_of(r), "stopped": r.stopped})
+                         "step": r.step, "status": self.status_of(r), "stopped": r.stopped,
+                         "documents": r.documents})
             for k, r in self.received.items()]
         rows += [(a.arrival, {"key": k, "action": a.action, "dossier_code": a.dossier_code, "repeats": a.repeats})
                  for k, a in self.actions.items()]
@@ -308,7 +371,11 @@ class AgencySandbox:
         if not self.moves(item) and body.get("status") is None:
             return JSONResponse({"error": "this dossier moves no more", "status": self.status_of(item)},
                                 status_code=409)
-        status, callback = await self.step(item, status=body.get("status"), event_id=body.get("event_id"))
+        result_mode = str(body.get("result", "ok"))
+        if result_mode not in RESULT_MODES:
+            return JSONResponse({"error": f"result must be one of {RESULT_MODES}"}, status_code=400)
+        status, callback = await self.step(item, status=body.get("status"), event_id=body.get("event_id"),
+                                           result_mode=result_mode)
         return JSONResponse({"status": status, "callback_status": callback.status_code,
                              "callback": callback.json() if callback.content else None})
 
@@ -325,8 +392,8 @@ class AgencySandbox:
             return False
         return (item.withdrawn and self.stop_status is not None) or item.step < len(self.road_of(item))
 
-    async def step(self, item: Received, *, status: str | None = None,
-                   event_id: str | None = None) -> tuple[str, httpx.Response]:
+    async def step(self, item: Received, *, status: str | None = None, event_id: str | None = None,
+                   result_mode: str = "ok") -> tuple[str, httpx.Response]:
         if status is None and item.withdrawn and self.stop_status is not None:
             item.stopped, status = True, self.stop_status
         elif status is None:
@@ -334,8 +401,13 @@ class AgencySandbox:
             status = self.road_of(item)[item.step - 1]
         if status is not None and status == self.payment_status:
             item.awaiting_payment = True
-        event = {"event_id": event_id or self.new_event_id(),
-                 "dossier_ref": item.dossier_code, "status": status, "occurred_at": utc_now().isoformat()}
+        event: dict[str, Any] = {"event_id": event_id or self.new_event_id(), "dossier_ref": item.dossier_code,
+                                 "status": status, "occurred_at": utc_now().isoformat()}
+        if status == self.road_of(item)[-1]:
+            result = self.signed_result(item, result_mode)
+            if result is not None:
+                event["result"] = result
+        self.sent.append(event)
         return status, await self.send(event)
 
     async def send(self, event: dict[str, Any], *, timestamp: str | None = None) -> httpx.Response:

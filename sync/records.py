@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
+from strawberry.relay import to_base64
 
 from core.catalogue import agencies_by_ids, procedures_by_ids
 from core.dossier_status import DossierStatus
@@ -71,9 +72,16 @@ async def load_documents(session: AsyncSession, citizen_id: int, ids: list[str])
     dossier_ids = [r.dossier_id for r in rows if r.dossier_id is not None]
     codes = {d.id: d.code for d in (await session.execute(
         select(Dossier).where(col(Dossier.id).in_(dossier_ids)))).scalars()} if dossier_ids else {}
-    return {str(r.id): {"id": str(r.id), "kind": r.kind, "titleVi": r.title_vi, "titleEn": r.title_en,
-                        "number": r.number, "issuedAt": _iso(r.issued_at), "validUntil": _iso(r.valid_until),
-                        "dossierCode": codes.get(r.dossier_id) if r.dossier_id else None}
+    agencies = await agencies_by_ids(session, list({r.agency_id for r in rows}))
+    # The wallet opens with no signal: the signed form, the signature and its key id travel, so the app shows
+    # the verification the server made and can check the signature itself against the published keys.
+    return {str(r.id): {"id": str(r.id), "nodeId": to_base64("Document", r.id), "kind": r.kind,
+                        "titleVi": r.title_vi, "titleEn": r.title_en, "number": r.number,
+                        "issuedAt": _iso(r.issued_at), "validFrom": _iso(r.valid_from),
+                        "validUntil": _iso(r.valid_until),
+                        "dossierCode": codes.get(r.dossier_id) if r.dossier_id else None,
+                        "issuerAgencyCode": agencies[r.agency_id].code, "verification": r.verification,
+                        "signedPayload": r.signed_payload, "signature": r.signature, "signingKeyId": r.signing_kid}
             for r in rows}
 
 

@@ -8,7 +8,8 @@ from starlette.routing import Route
 
 from core.seed_data import CITIZENS
 from core.text import ascii_digits
-from services.sandbox_kit import AgencySandbox, asked_id_number
+from services.issued import document, procedure_of
+from services.sandbox_kit import AgencySandbox, Received, asked_id_number
 
 # National status codes along the road: accepted, processing, processed, returned.
 ROAD = ("2", "4", "9", "10")
@@ -32,10 +33,19 @@ def _record(id_number: str) -> dict[str, object]:
                                   "district_code": "001", "ward_code": "00001"}}
 
 
+def issue(item: Received) -> dict[str, object] | None:
+    """A permanent-residence registration returns a residence confirmation (xác nhận thông tin về cư trú),
+    which agencies accept for six months."""
+    if procedure_of(item) != "1.004194":
+        return None
+    return document(item, kind="residence_confirmation", prefix="CT", title_vi="Xác nhận thông tin về cư trú",
+                    title_en="Residence confirmation", valid_days=180)
+
+
 def create_sandbox(*, secret: bytes, callback_url: str, advance_seconds: float) -> AgencySandbox:
     sandbox = AgencySandbox(code="residence", secret=secret, callback_url=callback_url, road=ROAD,
                             stop_status=STOP, advance_seconds=advance_seconds, payment_status=PAYMENT,
-                            payment_after="4", paid_procedures=PAID)
+                            payment_after="4", paid_procedures=PAID, issue=issue)
 
     async def citizen(request: Request) -> Response:
         id_number = await asked_id_number(request)

@@ -74,7 +74,9 @@ def test_the_document_names_what_the_code_checks_and_answers() -> None:
     assert set(event["required"]) == {name for name, f in EventBody.model_fields.items() if f.is_required()}
     limits = {"event_id": EVENT_ID_MAX, "dossier_ref": DOSSIER_CODE_MAX, "status": STATUS_WORD_MAX,
               "occurred_at": 64, "note_vi": NOTE_MAX, "note_en": NOTE_MAX}
-    assert {name: p["maxLength"] for name, p in event["properties"].items()} == limits
+    assert {name: p["maxLength"] for name, p in event["properties"].items() if name != "result"} == limits
+    result = doc.schema("IssuedResult")["properties"]
+    assert (result["signature"]["maxLength"], result["kid"]["maxLength"]) == (128, 128)
     assert f"{MAX_EVENT_BYTES:,}" in event["description"]
     assert doc.schema("EventRefusal")["properties"]["reason"]["enum"] == [r.value for r in Refusal]
     headers = {p["name"] for p in doc.parameters(EVENTS, "post") if p["in"] == "header"}

@@ -47,6 +47,9 @@ ILLUSTRATIVE: dict[str, str] = {
         "what the kit prints, a failing line included; its line format is pinned by test_conformance_faults.py",
     "pip install -e path/to/superapp -e .   # the super-app and your package (its entry point registered)":
         "the kit as a pytest plug-in, in an agency's own CI; tests/services/test_conformance.py runs that plug-in",
+    '{"event_id": "6f1c...", "dossier_ref": "000.20.31.H26-261020-0007", "status": "DA_TRA_KET_QUA",':
+        "an event with a signed result, elided signature; tests/services/test_wallet_results.py sends real ones "
+        "through the sandboxes and test_agency_api_doc.py pins the IssuedResult schema",
 }
 
 

@@ -14,12 +14,14 @@ from api.graphql.types.catalogue import Agency, Procedure
 from api.graphql.types.common import DossierStatus, LocalizedText
 from api.graphql.types.payment import Payment
 from api.graphql.types.receipts import Receipt
-from core import models
+from core import models, qr_payload
+from core.clock import utc_now
 from core.deadlines import Deadline, deadline_for
 from core.dossier_status import DossierStatus as CoreStatus
 from core.payments import payment_of
 from core.receipts import sign_receipt
 from core.server_keys import server_keys
+from core.wallet import Verification, presented_valid
 from services.registry import personal
 
 
@@ -48,26 +50,87 @@ class DossierEvent:
                    source=row.source, note=note, occurred_at=row.occurred_at)
 
 
+DocumentVerification = strawberry.enum(
+    Verification, name="DocumentVerification",
+    description="Whether the issuing agency's signature over the document verified when it arrived. Only VALID "
+                "may ever be shown as a valid document.")
+
+
+@strawberry.type(description="Whom a document is about: the citizen (`self`) or their child (`child`).")
+class DocumentHolder:
+    relation: str = strawberry.field(description="self | child")
+    name: str
+    birth_date: date | None
+
+
 @strawberry.type(description="An issued result or card in the citizen's document wallet.")
 class Document(relay.Node):
     key: relay.NodeID[int]
-    kind: str
+    kind: str = strawberry.field(description="birth_certificate | residence_confirmation | "
+                                             "health_insurance_card | ... (what a form's x-document-kind names)")
     title: LocalizedText
     number: str = strawberry.field(directives=[personal("documents")])
     issued_at: datetime
     valid_until: date | None
+    valid_from: date | None = strawberry.field(description="First day of validity; null: from issue.")
+    verification: DocumentVerification = strawberry.field(  # type: ignore[valid-type]
+        description="VALID only when the issuing agency's key verified its signature over `signedPayload` for "
+                    "this dossier; INVALID and UNKNOWN_KEY documents must never be shown as valid; UNSIGNED: "
+                    "recorded before agencies signed results.")
+    is_valid: bool = strawberry.field(description="VALID and inside its validity today: the only flag to show "
+                                                  "a document as valid, and what a form may reuse.")
+    signed_payload: JSON | None = strawberry.field(
+        directives=[personal("documents")],
+        description="The document exactly as the agency signed it (its canonical JSON form is what "
+                    "`signature` covers): verify it offline against the agency key named by `signingKeyId`.")
+    signature: str | None = strawberry.field(description="Ed25519 signature over the canonical JSON of "
+                                                          "`signedPayload`, base64url.")
+    signing_key_id: str | None = strawberry.field(description="The agency key that signed: `agency:<service>:<id>`.")
+    agency_id: strawberry.Private[int]
+
+    @strawberry.field(description="Whom the document is about, as the agency signed it; null when unsigned.",
+                      directives=[personal("documents", "name", "birth_date")])
+    def holder(self) -> DocumentHolder | None:
+        payload = self.signed_payload if isinstance(self.signed_payload, dict) else None
+        found = payload.get("holder") if payload else None
+        if not isinstance(found, dict):
+            return None
+        try:
+            born = date.fromisoformat(found["birth_date"]) if found.get("birth_date") else None
+        except (TypeError, ValueError):
+            born = None
+        return DocumentHolder(relation=str(found.get("relation", "")), name=str(found.get("name", "")),
+                              birth_date=born)
+
+    @strawberry.field(directives=[personal("documents", "name", "birth_date")],
+                      description="What the document's QR code carries (under 1 KB): `VN1.<signedPayload>.<signing"
+                                  "KeyId>.<signature>`. Any verifier checks it offline against the published keys "
+                                  "(/.well-known/jwks.json) or online with `verifyPayload`; null when unsigned.")
+    def qr_payload(self) -> str | None:
+        if not (isinstance(self.signed_payload, dict) and self.signature and self.signing_key_id):
+            return None
+        try:
+            return qr_payload.encode(self.signed_payload, self.signing_key_id, self.signature)
+        except ValueError:  # over 1 KB: the app shows the document, without a code
+            return None
+
+    @strawberry.field(description="The agency that issued it.")
+    async def issuing_agency(self, info: Info) -> Agency:
+        return Agency.from_row(await info.context.loaders.agency.load(self.agency_id))
 
     @classmethod
-    def from_row(cls, row: models.Document) -> Document:
+    def from_row(cls, row: models.Document, *, today: date | None = None) -> Document:
         assert row.id is not None
         return cls(key=row.id, kind=row.kind, title=LocalizedText(vi=row.title_vi, en=row.title_en),
-                   number=row.number, issued_at=row.issued_at, valid_until=row.valid_until)
+                   number=row.number, issued_at=row.issued_at, valid_until=row.valid_until,
+                   valid_from=row.valid_from, verification=Verification(row.verification),
+                   is_valid=presented_valid(row, today=today or utc_now().date()),
+                   signed_payload=cast(JSON, row.signed_payload), signature=row.signature,
+                   signing_key_id=row.signing_kid, agency_id=row.agency_id)
 
 
 @strawberry.type(description="A photo or PDF of a paper filed with a dossier or a supplement (uploaded with tus "
                               "to `/uploads/`); the agency receives it with the dossier.")
-
-
 class Attachment:
     id: strawberry.ID = strawberry.field(description="The upload id.")
     filename: str = strawberry.field(description="The name the app gave it; shown back only.")

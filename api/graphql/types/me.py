@@ -12,7 +12,7 @@ from api.graphql.context import Info
 from api.graphql.types.dossier import Document
 from core import models
 from core.catalogue import procedure_by_code
-from core.documents import citizen_documents
+from core.documents import DOCUMENT_KIND, citizen_documents
 from core.errors import DomainError, ErrorCode
 from core.forms import prefill, prefill_sources
 from services.registry import personal
@@ -31,11 +31,15 @@ class Me:
     email: str | None = strawberry.field(directives=[personal("email")])
     citizen_id: strawberry.Private[int]
 
-    @strawberry.field(description="The document wallet, newest first.", directives=[personal("documents")])
-    async def documents(self, info: Info) -> list[Document]:
+    @strawberry.field(description="The document wallet, newest first; `kind` keeps one kind (what a form's "
+                                  "`x-document-kind` asks for: offer those whose `isValid` is true).",
+                      directives=[personal("documents")])
+    async def documents(self, info: Info, kind: str | None = None) -> list[Document]:
+        if kind is not None and not DOCUMENT_KIND.fullmatch(kind):
+            return []  # no document has a kind outside the format agencies must use
         async with info.context.db.read() as session:
-            rows = await citizen_documents(session, citizen_id=self.citizen_id)
-        return [Document.from_row(r) for r in rows]
+            rows = await citizen_documents(session, citizen_id=self.citizen_id, kind=kind)
+        return [Document.from_row(r, today=info.context.today) for r in rows]
 
     @strawberry.field(description="The procedure's e-form with the fields we already know filled in.",
                       directives=[personal("id_number", "name", "birth_date", "sex", "hometown", "address")])

@@ -12,13 +12,13 @@ on `kick()` after a submission and otherwise polls, so jobs left by a crash or a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import forward_outcomes, forwarding
+from core.background import pause, stop_between_rounds
 from core.clock import utc_now
 from core.db import Database, is_outage
 from core.errors import DomainError
@@ -38,31 +38,30 @@ class Forwarder:
         self.poll_seconds, self.max_backoff = poll_seconds, max_backoff
         self.lease = timedelta(seconds=lease_seconds)
         self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     def kick(self) -> None:
         self._wake.set()
 
     def start(self) -> None:
+        self._stopping.clear()  # an app served again (tests) starts its loop again
         self._task = asyncio.create_task(self._run(), name="superapp-forwarder")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        """After the round in progress (its agency answers recorded), within core.background's grace."""
+        await stop_between_rounds(self._task, self._stopping)
+        self._task = None
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
-                while await self.deliver_due() > 0:
+                while not self._stopping.is_set() and await self.deliver_due() > 0:
                     pass
             except Exception as error:  # the loop must outlive a bad round; the log says why
                 if not is_outage(error):  # an outage is logged once, when it starts, by `db.availability`
                     log.exception("forwarder round failed")
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.poll_seconds):
-                    await self._wake.wait()
+            await pause(self._stopping, self.poll_seconds, wake=self._wake)
             self._wake.clear()
 
     async def deliver_due(self) -> int:

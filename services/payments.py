@@ -17,13 +17,13 @@ gateway answers that it was paid after all.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import payments
+from core.background import pause, stop_between_rounds
 from core.clock import utc_now
 from core.db import Database, is_outage
 from core.errors import DomainError, ErrorCode
@@ -123,24 +123,25 @@ class PaymentPoller:
         self.db, self.settings = db, settings
         self.gateway = PaymentGateway(settings)
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     def start(self) -> None:
+        self._stopping.clear()  # an app served again (tests) starts its loop again
         self._task = asyncio.create_task(self._run(), name="superapp-payment-poller")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        """After the round in progress, within core.background's grace."""
+        await stop_between_rounds(self._task, self._stopping)
+        self._task = None
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 await self.poll_once()
             except Exception as error:  # the loop must outlive a bad round; the log says why
                 if not is_outage(error):
                     log.exception("payment poller round failed")
-            await asyncio.sleep(self.settings.poll_interval_seconds)
+            await pause(self._stopping, self.settings.poll_interval_seconds)
 
     async def poll_once(self, now: datetime | None = None) -> int:
         """One round as at `now` (default: the clock); returns how many payments it looked at."""

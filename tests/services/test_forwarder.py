@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
+import threading
 import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -288,3 +289,28 @@ async def test_operators_list_retry_and_give_up_failing_jobs(
 ])
 def test_the_agencys_reason_is_its_own_text_clean_and_short(status: int, body: str, reason: str) -> None:
     assert agency_reason(status, body) == reason
+
+
+async def test_a_server_shutting_down_finishes_the_delivery_in_flight(settings: Settings, db: Database, sandboxes):
+    """Shutdown stops the forwarder between rounds: a delivery the agency is still answering is waited for and
+    recorded. (It was cancelled: the round's connection went to the garbage collector, which logged a
+    traceback, and the dossier was sent again after the restart.) The agency holds the call until a timer,
+    started just before the shutdown, releases it: cancelled, the job would stay undelivered."""
+    residence = sandboxes["residence"]
+    before = residence.sandbox.seen_by_path["/dossiers"]
+    await residence.fault("hold")
+    release = threading.Timer(0.5, lambda: asyncio.run(residence.fault("ok")))
+    try:
+        with serve(create_app(settings, agencies=agency_overrides(sandboxes, timeout=20, retries=0))) as url:
+            async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+                body = await gql(http, SUBMIT, {"p": "1.004206", "f": FORM}, who=citizen(settings))
+            code = body["data"]["submitDossier"]["dossier"]["code"]
+            async with asyncio.timeout(15):
+                while residence.sandbox.seen_by_path["/dossiers"] <= before:  # the agency holds our call
+                    await asyncio.sleep(0.02)
+            release.start()
+        job = await _job(db, code)
+    finally:
+        release.cancel()
+        await residence.fault("ok")
+    assert job.delivered_at is not None and job.agency_reference

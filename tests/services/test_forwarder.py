@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-import threading
 import sys
+import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any

@@ -313,4 +313,5 @@ async def test_a_server_shutting_down_finishes_the_delivery_in_flight(settings: 
     finally:
         release.cancel()
         await residence.fault("ok")
-    assert job.delivered_at is not None and job.agency_reference
+    assert job.delivered_at is not None
+    assert job.agency_reference

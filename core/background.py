@@ -35,3 +35,25 @@ async def stop_between_rounds(task: asyncio.Task[None] | None, stopping: asyncio
         task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+class RoundLoop:
+    """A loop of rounds in a background task, started with the app and stopped between rounds."""
+
+    task_name = "superapp-loop"
+
+    def __init__(self) -> None:
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+
+    def start(self) -> None:
+        self._stopping.clear()  # an app served again (tests) starts its loop again
+        self._task = asyncio.create_task(self._run(), name=self.task_name)
+
+    async def stop(self) -> None:
+        """After the round in progress, within the grace (GRACE_SECONDS)."""
+        await stop_between_rounds(self._task, self._stopping)
+        self._task = None
+
+    async def _run(self) -> None:
+        raise NotImplementedError

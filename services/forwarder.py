@@ -18,7 +18,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import forward_outcomes, forwarding
-from core.background import pause, stop_between_rounds
+from core.background import RoundLoop, pause
 from core.clock import utc_now
 from core.db import Database, is_outage
 from core.errors import DomainError
@@ -31,27 +31,19 @@ log = logging.getLogger("superapp.forwarder")
 Request = forwarding.ForwardRequest | forwarding.ActionRequest
 
 
-class Forwarder:
+class Forwarder(RoundLoop):
+    task_name = "superapp-forwarder"
+
     def __init__(self, *, db: Database, registry: ServiceRegistry, poll_seconds: float, max_backoff: float,
                  lease_seconds: float = 60.0) -> None:
         self.db, self.registry = db, registry
         self.poll_seconds, self.max_backoff = poll_seconds, max_backoff
         self.lease = timedelta(seconds=lease_seconds)
         self._wake = asyncio.Event()
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        super().__init__()
 
     def kick(self) -> None:
         self._wake.set()
-
-    def start(self) -> None:
-        self._stopping.clear()  # an app served again (tests) starts its loop again
-        self._task = asyncio.create_task(self._run(), name="superapp-forwarder")
-
-    async def stop(self) -> None:
-        """After the round in progress (its agency answers recorded), within core.background's grace."""
-        await stop_between_rounds(self._task, self._stopping)
-        self._task = None
 
     async def _run(self) -> None:
         while not self._stopping.is_set():

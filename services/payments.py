@@ -16,14 +16,13 @@ gateway answers that it was paid after all.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import payments
-from core.background import pause, stop_between_rounds
+from core.background import RoundLoop, pause
 from core.clock import utc_now
 from core.db import Database, is_outage
 from core.errors import DomainError, ErrorCode
@@ -116,23 +115,15 @@ async def _open_and_record(db: Database, gateway: PaymentGateway, item: payments
     await db.transaction(record)
 
 
-class PaymentPoller:
+class PaymentPoller(RoundLoop):
     """Opens orders left unopened and asks the gateway about payments without news (see the module)."""
 
+    task_name = "superapp-payment-poller"
+
     def __init__(self, *, db: Database, settings: PaymentSettings) -> None:
+        super().__init__()
         self.db, self.settings = db, settings
         self.gateway = PaymentGateway(settings)
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = asyncio.Event()
-
-    def start(self) -> None:
-        self._stopping.clear()  # an app served again (tests) starts its loop again
-        self._task = asyncio.create_task(self._run(), name="superapp-payment-poller")
-
-    async def stop(self) -> None:
-        """After the round in progress, within core.background's grace."""
-        await stop_between_rounds(self._task, self._stopping)
-        self._task = None
 
     async def _run(self) -> None:
         while not self._stopping.is_set():

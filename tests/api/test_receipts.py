@@ -128,7 +128,12 @@ async def test_the_published_jwks_is_cached_and_public(client: httpx.AsyncClient
     assert response.status_code == 200
     assert response.headers["cache-control"] == f"public, max-age={settings.signing.jwks_max_age}"
     keys = response.json()["keys"]
-    assert [k["kid"] for k in keys] == [k.kid for k in server_keys(settings).published]
+    # The server's receipt keys first, then each agency's document keys (wallet documents verify offline too).
+    server = [k.kid for k in server_keys(settings).published]
+    assert [k["kid"] for k in keys][:len(server)] == server
+    agencies = [k["kid"] for k in keys][len(server):]
+    assert agencies, "the agencies' document keys are published"
+    assert all(kid.startswith("agency:") for kid in agencies)
     assert all(set(k) == {"kty", "crv", "kid", "x", "alg", "use"} for k in keys)  # nothing private (no "d")
 
 
@@ -147,7 +152,9 @@ async def test_rotation_keeps_old_receipts_valid_and_refuses_unknown_keys(
     with serve(create_app(rotated)) as url:
         async with httpx.AsyncClient(base_url=url, timeout=30) as http:
             jwks = (await http.get("/.well-known/jwks.json")).json()
-            assert [k["kid"] for k in jwks["keys"]] == ["srv-new", "srv-old", "srv-2024"]
+            kids = [k["kid"] for k in jwks["keys"]]
+            assert kids[:3] == ["srv-new", "srv-old", "srv-2024"]
+            assert all(kid.startswith("agency:") for kid in kids[3:])
             for key in (old, new, retired):
                 assert (await _verdict(http, _signed_by(key, "K-1")))["result"] == "VALID", key.kid
             assert (await _verdict(http, _signed_by(stranger, "K-1")))["result"] == "INVALID"  # same kid, other key

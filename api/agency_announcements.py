@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from api.agency_events import _SIGNATURE, _TIMESTAMP, RETRY_AFTER_SECONDS, Refusal, _parse_json, _refuse
+from api.agency_events import Refusal, _refuse, signed_json
 from api.quota import Quotas
 from core import announcements
 from core.agency_events import FieldProblem
@@ -36,8 +36,7 @@ from core.clock import utc_now
 from core.db import Database
 from core.errors import DomainError
 from core.settings import Settings
-from services.registry import ServicePlugin, ServiceRegistry
-from services.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from services.registry import ServiceRegistry
 
 log = logging.getLogger("superapp.agency_announcements")
 
@@ -47,49 +46,6 @@ _FIELD_NAMES = {"titleVi": "title_vi", "titleEn": "title_en", "bodyVi": "body_vi
                 "endsAt": "ends_at", "priority": "priority", "provinces": "provinces", "agencyCode": None}
 _STATUS = {Published.CREATED: 201, Published.DUPLICATE: 200, Published.CONFLICT: 409, Published.WITHDRAWN: 200,
            Published.UNKNOWN: 404}
-
-
-async def _authenticated(request: Request, *, registry: ServiceRegistry, window: float,
-                         quotas: Quotas | None) -> tuple[str, ServicePlugin, Any] | JSONResponse:
-    """The service, its plug-in and the parsed body of a correctly signed request, or the refusal to answer
-    (the same checks in the same order as status events)."""
-    if request.method != "POST":
-        refusal = _refuse(405, Refusal.METHOD_NOT_ALLOWED, "announcements are sent with POST")
-        refusal.headers["Allow"] = "POST"
-        return refusal
-    code = request.path_params["service"]
-    plugin = registry.get(code)
-    if plugin is None and code in registry.failures:
-        refusal = _refuse(503, Refusal.SERVICE_UNAVAILABLE, "this service is installed but not serving right now")
-        refusal.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return refusal
-    if plugin is None or plugin.settings is None:
-        return _refuse(404, Refusal.UNKNOWN_SERVICE, "no such service here")
-    stamp = request.headers.get(TIMESTAMP_HEADER, "")
-    if not _TIMESTAMP.fullmatch(stamp):
-        return _refuse(401, Refusal.BAD_TIMESTAMP, f"{TIMESTAMP_HEADER} must be Unix seconds (ASCII digits)")
-    if abs(utc_now().timestamp() - int(stamp)) > window:
-        return _refuse(401, Refusal.STALE_TIMESTAMP, f"{TIMESTAMP_HEADER} is more than {window:g} s from our clock")
-    body = await request.body()
-    signature = request.headers.get(SIGNATURE_HEADER, "")
-    if not (_SIGNATURE.fullmatch(signature) and verify(plugin.settings.secret_bytes, stamp, body, signature.lower())):
-        log.warning("announcement from %s refused: bad signature", code)
-        return _refuse(401, Refusal.BAD_SIGNATURE, f"{SIGNATURE_HEADER} does not match the body")
-    verdict = await quotas.charge_service(code) if quotas is not None else None
-    if verdict is not None and not verdict.allowed:
-        refusal = _refuse(429, Refusal.RATE_LIMITED, "over this service's quota; send it again after Retry-After")
-        refusal.headers["Retry-After"] = str(verdict.retry_after_seconds)
-        return refusal
-    if len(body) > MAX_ANNOUNCEMENT_BYTES:
-        return _refuse(413, Refusal.BODY_TOO_LARGE, f"an announcement is at most {MAX_ANNOUNCEMENT_BYTES} bytes")
-    try:
-        payload = _parse_json(body)
-    except ValueError:
-        return _refuse(400, Refusal.BAD_JSON, "the body is not UTF-8 JSON (or is nested too deeply)")
-    if not isinstance(payload, dict):
-        return _refuse(400, Refusal.BAD_EVENT, "the body must be a JSON object",
-                       [FieldProblem(None, "INVALID_TYPE", "must be a JSON object")])
-    return code, plugin, payload
 
 
 def _moment(payload: dict[str, Any], name: str, problems: list[FieldProblem]) -> datetime | None:
@@ -141,10 +97,11 @@ def announcements_endpoint(*, settings: Settings, db: Database, registry: Servic
     window = settings.agencies.agency_event_window_seconds
 
     async def receive(request: Request) -> JSONResponse:
-        checked = await _authenticated(request, registry=registry, window=window, quotas=quotas)
+        checked = await signed_json(request, registry=registry, quotas=quotas, window=window,
+                                    noun="announcement", plural="announcements", max_bytes=MAX_ANNOUNCEMENT_BYTES)
         if isinstance(checked, JSONResponse):
             return checked
-        code, plugin, payload = checked
+        code, plugin, payload, _ = checked
         external_id = payload.get("announcement_id")
         if not isinstance(external_id, str) or not _EXTERNAL_ID.fullmatch(external_id):
             return _refuse(400, Refusal.BAD_EVENT, "the announcement cannot be stored as sent",

@@ -34,7 +34,7 @@ from core.clock import utc_now
 from core.db import Database
 from core.settings import Settings
 from core.signatures import VerifyKey
-from services.registry import ServiceRegistry
+from services.registry import ServicePlugin, ServiceRegistry
 from services.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
 log = logging.getLogger("superapp.agency_events")
@@ -95,56 +95,68 @@ async def _apply(db: Database, code: str, event: StatusEvent, now: datetime,
         return await db.transaction(apply)
 
 
+async def signed_json(request: Request, *, registry: ServiceRegistry, quotas: Quotas | None, window: float,
+                      noun: str, plural: str, max_bytes: int
+                      ) -> tuple[str, ServicePlugin, dict[str, Any], datetime] | JSONResponse:
+    """The service, its plug-in, the JSON object and our clock's time of a request an agency signed with its
+    secret (status events, announcements), or the refusal to answer: the same checks in the same order for
+    every signed agency request, the quota charged only once the signature vouches for the service."""
+    if request.method != "POST":
+        refusal = _refuse(405, Refusal.METHOD_NOT_ALLOWED, f"{plural} are sent with POST")
+        refusal.headers["Allow"] = "POST"
+        return refusal
+    code = request.path_params["service"]
+    plugin = registry.get(code)
+    if plugin is None and code in registry.failures:
+        # Installed but not serving (its settings, a clash): the agency keeps the request and retries.
+        refusal = _refuse(503, Refusal.SERVICE_UNAVAILABLE,
+                          f"this service is installed but not serving right now; send the {noun} again later")
+        refusal.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return refusal
+    if plugin is None or plugin.settings is None:
+        return _refuse(404, Refusal.UNKNOWN_SERVICE, "no such service here")
+    stamp = request.headers.get(TIMESTAMP_HEADER, "")
+    if not _TIMESTAMP.fullmatch(stamp):
+        return _refuse(401, Refusal.BAD_TIMESTAMP, f"{TIMESTAMP_HEADER} must be Unix seconds (ASCII digits)")
+    now = utc_now()
+    if abs(now.timestamp() - int(stamp)) > window:
+        log.warning("%s from %s refused: timestamp outside the replay window", noun, code)
+        return _refuse(401, Refusal.STALE_TIMESTAMP, f"{TIMESTAMP_HEADER} is more than {window:g} s from our clock")
+    body = await request.body()
+    signature = request.headers.get(SIGNATURE_HEADER, "")
+    if not (_SIGNATURE.fullmatch(signature) and verify(plugin.settings.secret_bytes, stamp, body, signature.lower())):
+        log.warning("%s from %s refused: bad signature", noun, code)
+        return _refuse(401, Refusal.BAD_SIGNATURE, f"{SIGNATURE_HEADER} does not match the body")
+    # Charged once the service's own secret vouches for the request: nobody else can spend its quota.
+    verdict = await quotas.charge_service(code) if quotas is not None else None
+    if verdict is not None and not verdict.allowed:
+        log.warning("%s from %s refused: over its quota", noun, code)
+        refusal = _refuse(429, Refusal.RATE_LIMITED, f"this service sent more {plural} than its quota allows; "
+                          "send this one again after Retry-After seconds, with a fresh timestamp and signature")
+        refusal.headers["Retry-After"] = str(verdict.retry_after_seconds)
+        return refusal
+    if len(body) > max_bytes:
+        return _refuse(413, Refusal.BODY_TOO_LARGE, f"an {noun} body is at most {max_bytes} bytes")
+    try:
+        payload = _parse_json(body)
+    except ValueError:
+        return _refuse(400, Refusal.BAD_JSON, "the body is not UTF-8 JSON (or is nested too deeply)")
+    if not isinstance(payload, dict):
+        return _refuse(400, Refusal.BAD_EVENT, "the body must be a JSON object",
+                       [FieldProblem(None, "INVALID_TYPE", "must be a JSON object")])
+    return code, plugin, payload, now
+
+
 def events_endpoint(*, settings: Settings, db: Database, registry: ServiceRegistry,
                     quotas: Quotas | None = None) -> Callable[[Request], Awaitable[JSONResponse]]:
     window = settings.agencies.agency_event_window_seconds
 
     async def receive(request: Request) -> JSONResponse:
-        if request.method != "POST":
-            refusal = _refuse(405, Refusal.METHOD_NOT_ALLOWED, "status events are sent with POST")
-            refusal.headers["Allow"] = "POST"
-            return refusal
-        code = request.path_params["service"]
-        plugin = registry.get(code)
-        if plugin is None and code in registry.failures:
-            # Installed but not serving (its settings, a clash): the agency keeps the event and retries.
-            refusal = _refuse(503, Refusal.SERVICE_UNAVAILABLE,
-                              "this service is installed but not serving right now; send the event again later")
-            refusal.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-            return refusal
-        if plugin is None or plugin.settings is None:
-            return _refuse(404, Refusal.UNKNOWN_SERVICE, "no such service here")
-        stamp = request.headers.get(TIMESTAMP_HEADER, "")
-        if not _TIMESTAMP.fullmatch(stamp):
-            return _refuse(401, Refusal.BAD_TIMESTAMP, f"{TIMESTAMP_HEADER} must be Unix seconds (ASCII digits)")
-        now = utc_now()
-        if abs(now.timestamp() - int(stamp)) > window:
-            log.warning("event from %s refused: timestamp outside the replay window", code)
-            return _refuse(401, Refusal.STALE_TIMESTAMP,
-                           f"{TIMESTAMP_HEADER} is more than {window} s from our clock")
-        body = await request.body()
-        signature = request.headers.get(SIGNATURE_HEADER, "")
-        if not (_SIGNATURE.fullmatch(signature)
-                and verify(plugin.settings.secret_bytes, stamp, body, signature.lower())):
-            log.warning("event from %s refused: bad signature", code)
-            return _refuse(401, Refusal.BAD_SIGNATURE, f"{SIGNATURE_HEADER} does not match the body")
-        # Charged once the service's own secret vouches for the event: nobody else can spend its quota.
-        verdict = await quotas.charge_service(code) if quotas is not None else None
-        if verdict is not None and not verdict.allowed:
-            log.warning("event from %s refused: over its quota", code)
-            refusal = _refuse(429, Refusal.RATE_LIMITED, "this service sent more events than its quota allows; "
-                              "send this one again after Retry-After seconds, with a fresh timestamp and signature")
-            refusal.headers["Retry-After"] = str(verdict.retry_after_seconds)
-            return refusal
-        if len(body) > MAX_EVENT_BYTES:
-            return _refuse(413, Refusal.BODY_TOO_LARGE, f"an event body is at most {MAX_EVENT_BYTES} bytes")
-        try:
-            payload = _parse_json(body)
-        except ValueError:
-            return _refuse(400, Refusal.BAD_JSON, "the body is not UTF-8 JSON (or is nested too deeply)")
-        if not isinstance(payload, dict):
-            return _refuse(400, Refusal.BAD_EVENT, "the body must be a JSON object",
-                           [FieldProblem(None, "INVALID_TYPE", "must be a JSON object")])
+        signed = await signed_json(request, registry=registry, quotas=quotas, window=window,
+                                   noun="event", plural="status events", max_bytes=MAX_EVENT_BYTES)
+        if isinstance(signed, JSONResponse):
+            return signed
+        code, plugin, payload, now = signed
         try:
             event = plugin.parse_event(payload)
         except InvalidEvent as invalid:

@@ -24,7 +24,8 @@ from tests.sync.helpers import citizen_row, mutation, push
 BIRTH = {"child_name": "Lê Bảo Ngọc", "child_birth_date": "2026-09-01", "child_sex": "female",
          "place_of_birth": "Bệnh viện Phụ sản Hà Nội", "mother_name": "Lê Thị Hạnh"}
 CARD = {"child_name": "Lê Bảo Ngọc", "child_birth_date": "2026-09-01", "clinic": "Bệnh viện Nhi Trung ương"}
-OFFERED = """query($k: String) { me { documents(kind: $k) { id kind number isValid verification } } }"""
+OFFERED = """query($k: String) { me { documents(kind: $k, includeUnverified: true) {
+  id kind number isValid verification } } }"""
 
 
 async def _returned(client: httpx.AsyncClient, sandbox: RunningSandbox, who: Citizen, procedure: str,

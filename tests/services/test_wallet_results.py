@@ -18,7 +18,8 @@ FORM = {"child_name": "Trần Gia Bảo", "child_birth_date": "2026-10-20", "chi
         "new_address": "Số 3 ngõ 5 Phúc Xá, Ba Đình, Hà Nội", "clinic": "Bệnh viện Nhi Trung ương"}
 OWNERS = {"1.001193": "civil_status", "1.004194": "residence", "1.001612": "social_insurance"}
 PARTS = """query($c: String!) { dossier(code: $c) { status parts { code procedure { code } } documents { kind } } }"""
-WALLET = """query($k: String) { me { documents(kind: $k) { id kind number validFrom validUntil verification isValid
+WALLET = """query($k: String) { me { documents(kind: $k, includeUnverified: true) {
+  id kind number validFrom validUntil verification isValid
   signature signingKeyId signedPayload qrPayload holder { relation name birthDate } issuingAgency { code } } } }"""
 VERIFY = """query($payload: String!) { verifyPayload(payload: $payload) { result claims signedBy } }"""
 
@@ -113,6 +114,9 @@ async def test_a_result_that_does_not_verify_is_flagged_and_never_valid(
     assert answer["callback"]["outcome"] == "applied"
     documents = (await gql(client, WALLET, who=who))["data"]["me"]["documents"]
     assert [(d["verification"], d["isValid"]) for d in documents] == [("INVALID", False)]
+    # An app that does not ask for unverified documents (the released `Wallet` operation) never sees it.
+    plain = await gql(client, "{ me { documents { id number } } }", who=who)
+    assert plain["data"]["me"]["documents"] == []
 
     # Replaying the event (the agency retries) changes nothing and stores no second document.
     replay = await civil.sandbox.send(civil.sandbox.sent[-1])

@@ -15,7 +15,10 @@ from core.catalogue import procedure_by_code
 from core.documents import DOCUMENT_KIND, citizen_documents
 from core.errors import DomainError, ErrorCode
 from core.forms import prefill, prefill_sources
+from core.wallet import Verification
 from services.registry import personal
+
+UNVERIFIED = frozenset({Verification.INVALID.value, Verification.UNKNOWN_KEY.value})
 
 
 @strawberry.type(description="The signed-in citizen.")
@@ -32,14 +35,19 @@ class Me:
     citizen_id: strawberry.Private[int]
 
     @strawberry.field(description="The document wallet, newest first; `kind` keeps one kind (what a form's "
-                                  "`x-document-kind` asks for: offer those whose `isValid` is true).",
+                                  "`x-document-kind` asks for: offer those whose `isValid` is true). Documents whose "
+                                  "signature did not verify (`verification` INVALID or UNKNOWN_KEY) are listed only "
+                                  "with `includeUnverified: true`, so an app that does not read `verification` "
+                                  "never shows one as valid.",
                       directives=[personal("documents")])
-    async def documents(self, info: Info, kind: str | None = None) -> list[Document]:
+    async def documents(self, info: Info, kind: str | None = None,
+                        include_unverified: bool = False) -> list[Document]:
         if kind is not None and not DOCUMENT_KIND.fullmatch(kind):
             return []  # no document has a kind outside the format agencies must use
         async with info.context.db.read() as session:
             rows = await citizen_documents(session, citizen_id=self.citizen_id, kind=kind)
-        return [Document.from_row(r, today=info.context.today) for r in rows]
+        shown = [r for r in rows if include_unverified or r.verification not in UNVERIFIED]
+        return [Document.from_row(r, today=info.context.today) for r in shown]
 
     @strawberry.field(description="The procedure's e-form with the fields we already know filled in.",
                       directives=[personal("id_number", "name", "birth_date", "sex", "hometown", "address")])

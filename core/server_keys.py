@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from core.settings import Settings
-from core.signatures import SigningKey, VerifyKey, b64url_decode, seed_of
+from core.signatures import SigningKey, VerifyKey, is_key_text, seed_of
 
 DEV_KID = "dev-1"
 DEV_KEY_FILE = "dev-signing-key.json"
@@ -67,11 +67,7 @@ def parse_signing_keys(text: str) -> list[SigningKey]:
 def parse_public_keys(text: str) -> list[VerifyKey]:
     keys: list[VerifyKey] = []
     for kid, x in _entries(text, "SUPERAPP_SIGNING_RETIRED_KEYS"):
-        try:
-            raw = b64url_decode(x)
-        except ValueError:
-            raw = b""
-        if len(raw) != 32:
+        if not is_key_text(x):
             raise KeyConfigError(f"SUPERAPP_SIGNING_RETIRED_KEYS: the key of {kid!r} is not 32 bytes of base64url")
         keys.append(VerifyKey(kid, x))
     return keys

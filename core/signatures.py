@@ -32,6 +32,14 @@ def b64url_decode(text: str) -> bytes:
         raise ValueError("not base64url") from error
 
 
+def is_key_text(text: str) -> bool:
+    """Whether `text` is 32 bytes in base64url: the form of an Ed25519 seed or public key in settings."""
+    try:
+        return len(b64url_decode(text)) == 32
+    except ValueError:
+        return False
+
+
 def canonical_json(value: Mapping[str, Any]) -> bytes:
     """The bytes that are signed: the same mapping always gives the same bytes, on every machine."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from core.signatures import VerifyKey, b64url_decode
+from core.signatures import VerifyKey, is_key_text
 from services.agency_keys import verify_keys
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -46,11 +46,7 @@ class AgencySettings(BaseSettings):
         for key_id, x in keys.items():
             if not _KEY_ID.fullmatch(key_id):
                 raise ValueError("a key id is 1 to 32 letters, digits, '.', '_' or '-'")
-            try:
-                raw = b64url_decode(x)
-            except ValueError:
-                raw = b""
-            if len(raw) != 32:
+            if not is_key_text(x):
                 raise ValueError(f"key {key_id}: an Ed25519 public key is 32 bytes, base64url")
         return keys
 

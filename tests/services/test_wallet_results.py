@@ -40,6 +40,18 @@ async def _returned_birth(client: httpx.AsyncClient, sandboxes: dict[str, Runnin
     return parent_code
 
 
+async def _registered_birth(client: httpx.AsyncClient, civil: RunningSandbox, who: Any, *, result: str) -> Any:
+    """A birth registration walked to `returned`, its result sent as `result` asks (tampered, foreign...); the
+    sandbox's answer to the last step. (A residence registration filed alone would wait for its fee first.)"""
+    body = await gql(client, SUBMIT, {"p": "1.001193", "f": {k: FORM[k] for k in (
+        "child_name", "child_birth_date", "child_sex", "place_of_birth", "mother_name")}}, who=who)
+    code = body["data"]["submitDossier"]["dossier"]["code"]
+    await until_received(civil, code)
+    for _ in range(3):
+        await civil.advance(code)
+    return await civil.advance(code, result=result)
+
+
 async def test_the_interconnected_birth_procedure_delivers_three_signed_documents(
     client: httpx.AsyncClient, settings: Settings, sandboxes: dict[str, RunningSandbox]
 ) -> None:
@@ -103,14 +115,8 @@ async def test_a_result_that_does_not_verify_is_flagged_and_never_valid(
     client: httpx.AsyncClient, settings: Settings, sandboxes: dict[str, RunningSandbox]
 ) -> None:
     who = citizen(settings)
-    body = await gql(client, SUBMIT, {"p": "1.001193", "f": {k: FORM[k] for k in (
-        "child_name", "child_birth_date", "child_sex", "place_of_birth", "mother_name")}}, who=who)
-    code = body["data"]["submitDossier"]["dossier"]["code"]
     civil = sandboxes["civil_status"]
-    await until_received(civil, code)
-    for _ in range(3):
-        await civil.advance(code)
-    answer = await civil.advance(code, result="tampered")
+    answer = await _registered_birth(client, civil, who, result="tampered")
     assert answer["callback"]["outcome"] == "applied"
     documents = (await gql(client, WALLET, who=who))["data"]["me"]["documents"]
     assert [(d["verification"], d["isValid"]) for d in documents] == [("INVALID", False)]
@@ -129,15 +135,7 @@ async def test_a_foreign_or_unknown_key_is_never_valid(
 ) -> None:
     for mode, expected in (("foreign", "INVALID"), ("unknown_key", "UNKNOWN_KEY")):
         who = citizen(settings)
-        # A birth registration: a residence registration filed on its own now waits for its fee first.
-        body = await gql(client, SUBMIT, {"p": "1.001193", "f": {k: FORM[k] for k in (
-            "child_name", "child_birth_date", "child_sex", "place_of_birth", "mother_name")}}, who=who)
-        code = body["data"]["submitDossier"]["dossier"]["code"]
-        civil = sandboxes["civil_status"]
-        await until_received(civil, code)
-        for _ in range(3):
-            await civil.advance(code)
-        assert (await civil.advance(code, result=mode))["callback_status"] == 200
+        assert (await _registered_birth(client, sandboxes["civil_status"], who, result=mode))["callback_status"] == 200
         documents = (await gql(client, WALLET, who=who))["data"]["me"]["documents"]
         assert [(d["kind"], d["verification"], d["isValid"]) for d in documents] == [
             ("birth_certificate", expected, False)]
